@@ -1,0 +1,26 @@
+# Common tasks. The README's two commands are `go run ./cmd/agentidp serve` and
+# `bash .ci/test.sh`; these targets wrap them and a few more.
+.PHONY: run test unit bench lint build dashboard
+
+run:
+	go run ./cmd/agentidp serve
+
+test:
+	bash .ci/test.sh
+
+unit:
+	go test -race -count=1 ./...
+
+bench:
+	go run ./cmd/agentidp-bench
+
+lint:
+	gofmt -l . | tee /dev/stderr | (! read)
+	go vet ./...
+	go run honnef.co/go/tools/cmd/staticcheck@v0.8.2 ./...
+
+build:
+	go build -o bin/agentidp ./cmd/agentidp
+
+dashboard:
+	cd dashboard && npm ci && npm run build

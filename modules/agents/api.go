@@ -1,0 +1,95 @@
+// Package agents is the agents bounded context: agent identities, their lifecycle
+// (active → suspended ⇄ active → decommissioned) and the free plan's agent limit. This file
+// is the only surface other modules may use.
+package agents
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/uptrace/bun"
+)
+
+// Status is an agent's lifecycle state.
+type Status string
+
+const (
+	StatusActive         Status = "active"
+	StatusSuspended      Status = "suspended"
+	StatusDecommissioned Status = "decommissioned" // final
+)
+
+// Plan is an agent's metering plan.
+type Plan string
+
+const (
+	PlanFree      Plan = "free"
+	PlanUnlimited Plan = "unlimited"
+)
+
+// Agent is the read model other modules see.
+type Agent struct {
+	ID               string         `json:"agent_id"`
+	Name             string         `json:"name"`
+	Description      string         `json:"description"`
+	Owner            string         `json:"owner"`
+	Status           Status         `json:"status"`
+	AllowedScopes    []string       `json:"allowed_scopes"`
+	AllowedAudiences []string       `json:"allowed_audiences"`
+	Plan             Plan           `json:"plan"`
+	Metadata         map[string]any `json:"metadata"`
+	CreatedAt        time.Time      `json:"created_at"`
+	UpdatedAt        time.Time      `json:"updated_at"`
+	// TokensNotBefore is when the agent was last suspended or decommissioned: every token
+	// issued at or before it is dead, even after a reactivation. Zero when never.
+	TokensNotBefore time.Time `json:"-"`
+}
+
+// ErrNotFound is returned by Directory for an unknown agent.
+var ErrNotFound = errors.New("agent not found")
+
+// Directory is the read-only view other modules use on hot paths (token issuance and
+// validation). Lookups are cached in process and invalidated on every replica through the
+// platform broadcast when an agent changes; a cached entry also expires on its own within
+// seconds.
+type Directory interface {
+	Lookup(ctx context.Context, agentID string) (*Agent, error)
+}
+
+// LifecycleEvent says an agent's status changed.
+type LifecycleEvent struct {
+	AgentID string
+	From    Status
+	To      Status
+	At      time.Time
+}
+
+// LifecycleHook runs inside the transaction that changes the agent's status, so a
+// subscriber's own writes (e.g. credentials revoked on decommission) commit with the change
+// or not at all. A hook must only touch its own module's tables.
+type LifecycleHook func(ctx context.Context, tx bun.Tx, ev LifecycleEvent) error
+
+// Lifecycle lets other modules subscribe to status changes (call during construction).
+type Lifecycle interface {
+	OnStatusChange(h LifecycleHook)
+}
+
+// NewAgent describes an agent created by another module (bootstrap).
+type NewAgent struct {
+	ID            string // optional; a new UUID when empty
+	Name          string
+	Description   string
+	AllowedScopes []string
+	Plan          Plan
+	Metadata      map[string]any
+}
+
+// Provisioner creates agents for other modules (the bootstrap admin).
+type Provisioner interface {
+	// CreateInTx creates the agent inside tx, auditing it in the same transaction.
+	CreateInTx(ctx context.Context, tx bun.Tx, in NewAgent) (*Agent, error)
+	// AdminExists reports whether a non-decommissioned agent created as bootstrap admin
+	// exists.
+	AdminExists(ctx context.Context) (bool, error)
+}

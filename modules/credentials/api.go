@@ -1,0 +1,72 @@
+// Package credentials is the credentials bounded context: client secrets of agents
+// (issue, rotate with a grace period, expire, revoke), their verification on the token
+// endpoint's hot path, and the bootstrap admin. This file is the only surface other modules
+// may use.
+package credentials
+
+import (
+	"context"
+	"errors"
+	"time"
+)
+
+// Status is a credential's state.
+type Status string
+
+const (
+	StatusActive  Status = "active"
+	StatusRevoked Status = "revoked"
+	StatusExpired Status = "expired"
+)
+
+// ErrInvalidClient is the single answer for an unknown client, a wrong secret, and a
+// revoked or expired credential: callers cannot tell them apart (and neither can timing).
+var ErrInvalidClient = errors.New("invalid_client")
+
+// Verified is what a good client_id/client_secret pair authenticates.
+type Verified struct {
+	AgentID      string
+	CredentialID string
+}
+
+// Verifier authenticates clients on the token, introspection and revocation endpoints.
+type Verifier interface {
+	// Verify returns the agent and credential the pair authenticates, ErrInvalidClient, or
+	// an error wrapping an unavailable store (Vault mode, database) which callers answer 503.
+	// It costs microseconds for a credential verified recently (cached, invalidated across
+	// replicas on rotate/revoke); it does not check the agent's status.
+	Verify(ctx context.Context, clientID, secret string) (Verified, error)
+}
+
+// State is what token validation needs to know about the credential that minted a token.
+type State struct {
+	Status    Status
+	RevokedAt time.Time // zero unless revoked
+	ExpiresAt time.Time // zero when it never expires
+}
+
+// Active reports whether the credential may still back tokens at now.
+func (s State) Active(now time.Time) bool {
+	return s.Status == StatusActive && (s.ExpiresAt.IsZero() || now.Before(s.ExpiresAt))
+}
+
+// Directory answers the state of a credential (cached like Verifier).
+type Directory interface {
+	State(ctx context.Context, credentialID string) (State, error)
+}
+
+// ErrAdminExists is returned by Bootstrap when an admin agent already exists.
+var ErrAdminExists = errors.New("an admin agent already exists")
+
+// BootstrapResult is the admin created by Bootstrap. The secret is shown once.
+type BootstrapResult struct {
+	ClientID     string
+	ClientSecret string
+	CredentialID string
+}
+
+// Bootstrapper creates the admin agent (every scope, plan unlimited) and its credential,
+// in one transaction, from AGENTIDP_BOOTSTRAP_CLIENT_ID/SECRET when set.
+type Bootstrapper interface {
+	Bootstrap(ctx context.Context) (*BootstrapResult, error)
+}

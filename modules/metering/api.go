@@ -1,0 +1,35 @@
+// Package metering is the metering bounded context: monthly token counts per agent (Redis,
+// persisted in batches), the free plan's monthly quota, rate limits on the token endpoint
+// (per agent, and failed client authentications per client_id and per source IP), and the
+// usage API. This file is the only surface other modules may use.
+package metering
+
+import (
+	"context"
+	"time"
+)
+
+// Limited is returned when a quota or rate limit refuses a request; the token endpoint
+// answers 429 with Retry-After and the OAuth error Code.
+type Limited struct {
+	Code       string // "quota_exceeded" or "rate_limited"
+	Detail     string
+	RetryAfter time.Duration
+}
+
+func (e *Limited) Error() string { return e.Code + ": " + e.Detail }
+
+// Meter is what the token endpoint calls.
+type Meter interface {
+	// AllowTokenRequest applies the per-agent token request rate limit.
+	AllowTokenRequest(ctx context.Context, agentID string) error
+	// CheckAuthFailures refuses (with *Limited) a client_id or source IP that has used up
+	// its failed-authentication budget, before any secret is checked.
+	CheckAuthFailures(ctx context.Context, clientID, ip string) error
+	// RecordAuthFailure counts one failed client authentication.
+	RecordAuthFailure(ctx context.Context, clientID, ip string)
+	// ConsumeToken counts one issued token for the agent this UTC month, atomically
+	// refusing (with *Limited, code quota_exceeded) past the free plan's monthly limit.
+	// unlimited plans are counted but never refused.
+	ConsumeToken(ctx context.Context, agentID string, plan string) error
+}

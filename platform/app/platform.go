@@ -1,0 +1,44 @@
+// Package app bundles the platform's Fx modules. The binary's assembly
+// (cmd/agentidp/app) adds the bounded-context modules to it; platform/ itself never
+// imports modules/.
+package app
+
+import (
+	"go.uber.org/fx"
+
+	"github.com/agentidp/agentidp/platform/cache"
+	"github.com/agentidp/agentidp/platform/config"
+	"github.com/agentidp/agentidp/platform/database"
+	"github.com/agentidp/agentidp/platform/health"
+	"github.com/agentidp/agentidp/platform/httpserver"
+	"github.com/agentidp/agentidp/platform/log"
+	"github.com/agentidp/agentidp/platform/metrics"
+	"github.com/agentidp/agentidp/platform/policy"
+	"github.com/agentidp/agentidp/platform/vault"
+)
+
+// Platform is every shared module, expecting a *config.Config in the graph (supplied by the
+// binary, or by config.Module from a config.Source).
+var Platform = fx.Options(
+	log.Module,
+	metrics.Module,
+	database.Module,
+	cache.Module,
+	vault.Module,
+	policy.Module,
+	httpserver.Module,
+	fx.Provide(
+		fx.Annotate(vaultCheck, fx.ResultTags(`group:"readiness,flatten"`)),
+	),
+)
+
+// vaultCheck contributes the "vault" readiness check only when Vault mode is on.
+func vaultCheck(kv vault.KV) []health.Check {
+	if !vault.Enabled(kv) {
+		return nil
+	}
+	return []health.Check{{Name: "vault", Check: kv.Ready}}
+}
+
+// Supply puts an already loaded configuration in the graph.
+func Supply(cfg *config.Config) fx.Option { return fx.Supply(cfg) }

@@ -1,0 +1,117 @@
+package cache
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/redis/go-redis/v9"
+	"go.uber.org/fx"
+	"go.uber.org/zap"
+
+	"github.com/agentidp/agentidp/platform/config"
+	"github.com/agentidp/agentidp/platform/health"
+)
+
+// Module provides the Cache (Redis when AGENTIDP_REDIS_URL is set, else in-process) and
+// contributes the readiness check "cache".
+var Module = fx.Module("cache",
+	fx.Provide(
+		New,
+		health.AsCheck(func(c Cache) health.Check {
+			return health.Check{Name: "cache", Check: c.Ping}
+		}),
+	),
+)
+
+// bootPingTimeout bounds the start hook's reachability check, which only logs.
+const bootPingTimeout = 2 * time.Second
+
+// New builds the Cache for cfg. With cfg.RedisURL it opens a go-redis client (closed on
+// stop) and never fails the start because Redis is down: calls fail with ErrUnavailable and
+// readiness reports it until Redis answers. An unparsable URL fails the start (config
+// validation normally catches it first). Without a URL it returns the in-process Memory.
+// reg may be nil (no metrics).
+func New(lc fx.Lifecycle, cfg *config.Config, log *zap.Logger, reg prometheus.Registerer) (Cache, error) {
+	log = log.Named("cache")
+	var c Cache
+	if cfg.RedisURL == "" {
+		m := NewMemory()
+		lc.Append(fx.StopHook(m.Close))
+		log.Info("in-process (AGENTIDP_REDIS_URL not set)")
+		c = m
+	} else {
+		opt, err := redis.ParseURL(cfg.RedisURL)
+		if err != nil {
+			// The parse error would quote the URL, password included: not shown.
+			return nil, errors.New("AGENTIDP_REDIS_URL: want redis://host:6379/0 or rediss://… (the URL is not shown here)")
+		}
+		client := redis.NewClient(opt)
+		lc.Append(fx.StopHook(client.Close))
+		r := NewRedis(client, cfg.RedisKeyPrefix, log)
+		// Appended after the client's closer, so run before it on stop.
+		lc.Append(fx.StopHook(r.Close))
+		lc.Append(fx.StartHook(func(ctx context.Context) error {
+			ctx, cancel := context.WithTimeout(ctx, bootPingTimeout)
+			defer cancel()
+			if err := r.Ping(ctx); err != nil {
+				log.Warn("Redis not reachable at start; serving 503 where it is needed until it is",
+					zap.String("addr", opt.Addr), zap.Error(err))
+			} else {
+				log.Info("Redis", zap.String("addr", opt.Addr), zap.Int("db", opt.DB))
+			}
+			return nil
+		}))
+		c = r
+	}
+	return instrument(c, reg)
+}
+
+// instrumented counts Get hits and misses in agentidp_cache_operations_total; every other
+// method goes straight to the backend.
+type instrumented struct {
+	Cache
+	hit, miss, failed prometheus.Counter
+}
+
+func instrument(c Cache, reg prometheus.Registerer) (Cache, error) {
+	if reg == nil {
+		return c, nil
+	}
+	vec := prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "agentidp_cache_operations_total",
+		Help: "Cache operations by backend, operation and result (Get: hit, miss, error).",
+	}, []string{"backend", "op", "result"})
+	if err := reg.Register(vec); err != nil {
+		var are prometheus.AlreadyRegisteredError
+		if !errors.As(err, &are) {
+			return nil, err
+		}
+		existing, ok := are.ExistingCollector.(*prometheus.CounterVec)
+		if !ok {
+			return nil, err
+		}
+		vec = existing
+	}
+	b := c.Backend()
+	return &instrumented{
+		Cache:  c,
+		hit:    vec.WithLabelValues(b, "get", "hit"),
+		miss:   vec.WithLabelValues(b, "get", "miss"),
+		failed: vec.WithLabelValues(b, "get", "error"),
+	}, nil
+}
+
+func (i *instrumented) Get(ctx context.Context, key string) (string, bool, error) {
+	v, ok, err := i.Cache.Get(ctx, key)
+	switch {
+	case err != nil:
+		i.failed.Inc()
+	case ok:
+		i.hit.Inc()
+	default:
+		i.miss.Inc()
+	}
+	return v, ok, err
+}

@@ -1,0 +1,79 @@
+package httpserver
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"strings"
+
+	"go.uber.org/zap"
+
+	"github.com/agentidp/agentidp/platform/policy"
+	"github.com/agentidp/agentidp/platform/reqctx"
+)
+
+// Verifier checks a bearer token presented to the API. The tokens module supplies the real
+// one; until then (and in a graph without it) every protected route answers 401.
+type Verifier interface {
+	// Verify returns the caller a valid token stands for. It returns an error wrapping
+	// ErrInvalidToken for a token that is malformed, expired, revoked, for another issuer or
+	// audience, or whose agent or credential is no longer active; any other error (a store
+	// outage) is answered 503.
+	Verify(ctx context.Context, token string) (*reqctx.Principal, error)
+}
+
+// ErrInvalidToken is the 401 invalid_token answer.
+var ErrInvalidToken = errors.New("invalid_token")
+
+// denyAll is the Verifier of a graph that has no token verifier.
+type denyAll struct{}
+
+func (denyAll) Verify(context.Context, string) (*reqctx.Principal, error) {
+	return nil, ErrInvalidToken
+}
+
+// BearerToken extracts the token of an "Authorization: Bearer" header (RFC 6750 §2.1).
+func BearerToken(r *http.Request) (string, bool) {
+	h := r.Header.Get("Authorization")
+	if len(h) < 7 || !strings.EqualFold(h[:7], "bearer ") {
+		return "", false
+	}
+	tok := strings.TrimSpace(h[7:])
+	return tok, tok != ""
+}
+
+// protect wraps a protected route: bearer authentication (RFC 6750 errors), then the policy
+// decision for the route template.
+func protect(route Route, v Verifier, pol policy.Engine, log *zap.Logger) http.Handler {
+	next := route.Handler
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		raw, ok := BearerToken(r)
+		if !ok {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="agentidp"`)
+			WriteProblem(w, r, http.StatusUnauthorized, "unauthorized", "a bearer access token is required")
+			return
+		}
+		p, err := v.Verify(r.Context(), raw)
+		if err != nil {
+			if errors.Is(err, ErrInvalidToken) {
+				w.Header().Set("WWW-Authenticate", `Bearer realm="agentidp", error="invalid_token", error_description="the access token is invalid, expired or revoked"`)
+				WriteProblem(w, r, http.StatusUnauthorized, "invalid_token", "the access token is invalid, expired or revoked")
+				return
+			}
+			WriteError(w, r, log, err)
+			return
+		}
+		d, err := pol.Decide(r.Context(), policy.Input{Method: route.Method, Path: route.Path, Scopes: p.Scopes, AgentID: p.AgentID})
+		if err != nil {
+			WriteError(w, r, log, err)
+			return
+		}
+		if !d.Allow {
+			scope := strings.Join(d.MissingScopes, " ")
+			w.Header().Set("WWW-Authenticate", `Bearer realm="agentidp", error="insufficient_scope", scope="`+scope+`"`)
+			WriteProblem(w, r, http.StatusForbidden, "insufficient_scope", "this call needs the scope: "+scope)
+			return
+		}
+		next.ServeHTTP(w, r.WithContext(reqctx.WithPrincipal(r.Context(), p)))
+	})
+}

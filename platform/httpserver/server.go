@@ -1,0 +1,212 @@
+// Package httpserver is the HTTP front of the monolith: gorilla/mux with the routes that
+// modules contribute through a value group, mounted in a deterministic order behind one
+// middleware chain (request id, security headers, CORS, body limit, panic recovery, access
+// log, metrics) and, for protected routes, bearer authentication and the OPA policy. It
+// owns /healthz, /readyz and /metrics, and mounts the dashboard last.
+package httpserver
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/gorilla/mux"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/rs/cors"
+	"go.uber.org/fx"
+	"go.uber.org/zap"
+
+	"github.com/agentidp/agentidp/platform/config"
+	"github.com/agentidp/agentidp/platform/health"
+	"github.com/agentidp/agentidp/platform/metrics"
+	"github.com/agentidp/agentidp/platform/policy"
+)
+
+// Params are the server's dependencies.
+type Params struct {
+	fx.In
+	Lifecycle fx.Lifecycle
+	Config    *config.Config
+	Log       *zap.Logger
+	Registry  *prometheus.Registry
+	Policy    policy.Engine
+	Routes    []Route        `group:"routes"`
+	Checks    []health.Check `group:"readiness"`
+	Verifier  Verifier       `optional:"true"`
+	Dashboard http.Handler   `name:"dashboard" optional:"true"`
+}
+
+// Server is the running HTTP server.
+type Server struct {
+	handler http.Handler
+	srv     *http.Server
+	cfg     *config.Config
+	log     *zap.Logger
+
+	mu   sync.Mutex
+	addr net.Addr
+}
+
+// New builds the handler and registers the listener: net.Listen runs in OnStart, so a
+// taken port fails the start; OnStop drains in-flight requests within the shutdown timeout.
+func New(p Params) (*Server, error) {
+	log := p.Log.Named("http")
+	m, err := newHTTPMetrics(p.Registry)
+	if err != nil {
+		return nil, err
+	}
+	verifier := p.Verifier
+	if verifier == nil {
+		verifier = denyAll{}
+	}
+	router := mux.NewRouter()
+	router.NotFoundHandler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		WriteProblem(w, r, http.StatusNotFound, "not_found", "no such route")
+	})
+	router.MethodNotAllowedHandler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		WriteProblem(w, r, http.StatusMethodNotAllowed, "method_not_allowed", "this route does not accept "+r.Method)
+	})
+
+	routes := append(platformRoutes(p), p.Routes...)
+	sortRoutes(routes)
+	seen := map[string]bool{}
+	for _, rt := range routes {
+		key := rt.Method + " " + rt.Path
+		if seen[key] {
+			return nil, fmt.Errorf("httpserver: route %s registered twice", key)
+		}
+		seen[key] = true
+		h := rt.Handler
+		if !rt.Public {
+			h = protect(rt, verifier, p.Policy, log)
+		}
+		router.Handle(rt.Path, labelled(rt.Path, h)).Methods(rt.Method)
+	}
+	if p.Dashboard != nil {
+		router.PathPrefix("/dashboard").Handler(labelled("/dashboard", p.Dashboard))
+		router.Path("/").Methods(http.MethodGet).Handler(labelled("/", http.RedirectHandler("/dashboard/", http.StatusFound)))
+	}
+
+	var handler http.Handler = router
+	if len(p.Config.CORSOrigins) > 0 {
+		handler = cors.New(cors.Options{
+			AllowedOrigins:   p.Config.CORSOrigins,
+			AllowedMethods:   []string{http.MethodGet, http.MethodPost, http.MethodPatch, http.MethodDelete},
+			AllowedHeaders:   []string{"Authorization", "Content-Type", RequestIDHeader},
+			ExposedHeaders:   []string{RequestIDHeader, "Location", "Retry-After", "WWW-Authenticate"},
+			AllowCredentials: false,
+			MaxAge:           600,
+		}).Handler(handler)
+	}
+	handler = &frontDoor{next: handler, log: log, metrics: m,
+		proxies: ParsePrefixes(p.Config.TrustedProxies), hsts: p.Config.TLS()}
+
+	s := &Server{handler: handler, cfg: p.Config, log: log}
+	s.srv = &http.Server{
+		Handler:           handler,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          zap.NewStdLog(log.WithOptions(zap.IncreaseLevel(zap.WarnLevel))),
+	}
+	p.Lifecycle.Append(fx.Hook{OnStart: s.start, OnStop: s.stop})
+	return s, nil
+}
+
+// labelled records the matched route template for the front door's log and metrics.
+func labelled(template string, h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if sw, ok := w.(*statusWriter); ok {
+			sw.route = template
+		} else if sw, ok := unwrapStatus(w); ok {
+			sw.route = template
+		}
+		h.ServeHTTP(w, r)
+	})
+}
+
+func unwrapStatus(w http.ResponseWriter) (*statusWriter, bool) {
+	for {
+		u, ok := w.(interface{ Unwrap() http.ResponseWriter })
+		if !ok {
+			return nil, false
+		}
+		w = u.Unwrap()
+		if sw, ok := w.(*statusWriter); ok {
+			return sw, true
+		}
+	}
+}
+
+func (s *Server) start(context.Context) error {
+	ln, err := net.Listen("tcp", s.cfg.HTTPAddr)
+	if err != nil {
+		return fmt.Errorf("AGENTIDP_HTTP_ADDR: cannot listen on %s: %w", s.cfg.HTTPAddr, err)
+	}
+	s.mu.Lock()
+	s.addr = ln.Addr()
+	s.mu.Unlock()
+	if s.cfg.TLS() {
+		cert, err := tls.LoadX509KeyPair(s.cfg.TLSCertFile, s.cfg.TLSKeyFile)
+		if err != nil {
+			_ = ln.Close()
+			return fmt.Errorf("AGENTIDP_TLS_CERT_FILE: %w", err)
+		}
+		s.srv.TLSConfig = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
+		ln = tls.NewListener(ln, s.srv.TLSConfig)
+	}
+	s.log.Info("listening", zap.String("addr", ln.Addr().String()))
+	go func() {
+		if err := s.srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			s.log.Error("server stopped", zap.Error(err))
+		}
+	}()
+	return nil
+}
+
+func (s *Server) stop(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(ctx, s.cfg.ShutdownTimeout)
+	defer cancel()
+	s.log.Info("draining in-flight requests")
+	return s.srv.Shutdown(ctx)
+}
+
+// Handler is the full handler (for in-process tests).
+func (s *Server) Handler() http.Handler { return s.handler }
+
+// Addr is the listening address once started (useful with port 0).
+func (s *Server) Addr() net.Addr {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.addr
+}
+
+// URL is http://<listening address>.
+func (s *Server) URL() string {
+	scheme := "http"
+	if s.cfg.TLS() {
+		scheme = "https"
+	}
+	return scheme + "://" + s.Addr().String()
+}
+
+// platformRoutes are the server's own public routes.
+func platformRoutes(p Params) []Route {
+	return []Route{
+		{Method: http.MethodGet, Path: "/healthz", Public: true, Handler: http.HandlerFunc(healthz)},
+		{Method: http.MethodGet, Path: "/readyz", Public: true, Handler: readyz(p.Checks, p.Log.Named("readyz"))},
+		{Method: http.MethodGet, Path: "/metrics", Public: true, Handler: metrics.Handler(p.Registry, p.Config.MetricsToken)},
+	}
+}
+
+// Module provides *Server and starts it with the app.
+var Module = fx.Module("httpserver",
+	fx.Provide(New),
+	fx.Invoke(func(*Server) {}),
+)

@@ -1,0 +1,277 @@
+// Package policy decides whether a caller may use a route (SPEC §4). It
+// evaluates the embedded Rego policy (policies/authz.rego) against the
+// embedded route→scope table (policies/data/scopes.json) in process with
+// OPA's Go API; the query is prepared once, in New.
+package policy
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/open-policy-agent/opa/v1/ast"
+	"github.com/open-policy-agent/opa/v1/rego"
+	"github.com/open-policy-agent/opa/v1/storage"
+	"github.com/open-policy-agent/opa/v1/storage/inmem"
+	"github.com/prometheus/client_golang/prometheus"
+	"go.uber.org/zap"
+
+	"github.com/agentidp/agentidp/policies"
+)
+
+// Input is what a decision is made on.
+type Input struct {
+	// Method is the HTTP method, upper case ("GET").
+	Method string
+	// Path is the gorilla/mux route template ("/api/v1/agents/{agent_id}"),
+	// not the request path.
+	Path string
+	// Scopes are the scopes of the caller's access token.
+	Scopes []string
+	// AgentID is the calling agent.
+	AgentID string
+}
+
+// Decision is the policy's answer.
+type Decision struct {
+	// Allow is true only for a known route whose every scope the caller holds.
+	Allow bool
+	// MissingScopes are the route's scopes the caller lacks, sorted; empty
+	// when allowed and for an unknown route.
+	MissingScopes []string
+}
+
+// Engine makes authorization decisions. It is safe for concurrent use.
+type Engine interface {
+	// Decide evaluates the policy. On error the decision denies.
+	Decide(ctx context.Context, in Input) (Decision, error)
+	// KnownScopes returns the scopes the server knows, in the order of
+	// policies/data/scopes.json.
+	KnownScopes() []string
+	// RouteScopes returns the scopes a route needs, and false for an
+	// unknown route.
+	RouteScopes(method, path string) ([]string, bool)
+}
+
+const (
+	// dataRoot is where DataFile is mounted: data.scopes.routes, data.scopes.scopes.
+	dataRoot = "scopes"
+	// query evaluates both rules in one pass.
+	query = "allow := data.agentidp.authz.allow; missing := data.agentidp.authz.missing_scopes"
+)
+
+// catalog is the content of policies.DataFile.
+type catalog struct {
+	Scopes []string            `json:"scopes"`
+	Routes map[string][]string `json:"routes"`
+}
+
+// bundle is the policy and data as loaded from the embedded files.
+type bundle struct {
+	modules map[string]*ast.Module
+	data    map[string]any // mounted at data.scopes
+	catalog catalog
+}
+
+// loadBundle parses the embedded policy and data and checks the data.
+func loadBundle() (*bundle, error) {
+	src, err := policies.Files.ReadFile(policies.PolicyFile)
+	if err != nil {
+		return nil, fmt.Errorf("policy: read %s: %w", policies.PolicyFile, err)
+	}
+	mod, err := ast.ParseModuleWithOpts(policies.PolicyFile, string(src), ast.ParserOptions{RegoVersion: ast.RegoV1})
+	if err != nil {
+		return nil, fmt.Errorf("policy: parse %s: %w", policies.PolicyFile, err)
+	}
+	raw, err := policies.Files.ReadFile(policies.DataFile)
+	if err != nil {
+		return nil, fmt.Errorf("policy: read %s: %w", policies.DataFile, err)
+	}
+	var cat catalog
+	if err := json.Unmarshal(raw, &cat); err != nil {
+		return nil, fmt.Errorf("policy: parse %s: %w", policies.DataFile, err)
+	}
+	if err := cat.validate(); err != nil {
+		return nil, fmt.Errorf("policy: %s: %w", policies.DataFile, err)
+	}
+	var data map[string]any
+	if err := json.Unmarshal(raw, &data); err != nil {
+		return nil, fmt.Errorf("policy: parse %s: %w", policies.DataFile, err)
+	}
+	return &bundle{
+		modules: map[string]*ast.Module{policies.PolicyFile: mod},
+		data:    map[string]any{dataRoot: data},
+		catalog: cat,
+	}, nil
+}
+
+// store returns a fresh in-memory store holding the data, read back as AST
+// values so evaluation does not convert it on every read.
+func (b *bundle) store() storage.Store {
+	return inmem.NewFromObjectWithOpts(b.data, inmem.OptReturnASTValuesOnRead(true))
+}
+
+// validate refuses a table that the policy would read wrongly: a key that is
+// not "METHOD /path", or a scope that is not known.
+func (c catalog) validate() error {
+	if len(c.Scopes) == 0 {
+		return errors.New("no known scopes")
+	}
+	if len(c.Routes) == 0 {
+		return errors.New("no routes")
+	}
+	var errs []error
+	for route, scopes := range c.Routes {
+		method, path, ok := strings.Cut(route, " ")
+		if !ok || method == "" || method != strings.ToUpper(method) || !strings.HasPrefix(path, "/") || strings.Contains(path, " ") {
+			errs = append(errs, fmt.Errorf("route %q: want \"METHOD /template\"", route))
+		}
+		if len(scopes) == 0 {
+			errs = append(errs, fmt.Errorf("route %q: no scopes", route))
+		}
+		for _, s := range scopes {
+			if !slices.Contains(c.Scopes, s) {
+				errs = append(errs, fmt.Errorf("route %q: unknown scope %q", route, s))
+			}
+		}
+	}
+	return errors.Join(errs...)
+}
+
+type engine struct {
+	query  rego.PreparedEvalQuery
+	known  []string
+	routes map[string][]string
+
+	allowed, denied, failed prometheus.Observer
+}
+
+// New loads the embedded policy and data and prepares the query. reg may be
+// nil, then the latency histogram is not registered.
+func New(log *zap.Logger, reg prometheus.Registerer) (Engine, error) {
+	log = log.Named("policy")
+	b, err := loadBundle()
+	if err != nil {
+		return nil, err
+	}
+	opts := []func(*rego.Rego){
+		rego.Query(query),
+		rego.Store(b.store()),
+		rego.SetRegoVersion(ast.RegoV1),
+	}
+	for _, mod := range b.modules {
+		opts = append(opts, rego.ParsedModule(mod))
+	}
+	pq, err := rego.New(opts...).PrepareForEval(context.Background())
+	if err != nil {
+		return nil, fmt.Errorf("policy: prepare: %w", err)
+	}
+	hist, err := registerHistogram(reg)
+	if err != nil {
+		return nil, err
+	}
+	log.Info("policy loaded", zap.Int("routes", len(b.catalog.Routes)), zap.Int("scopes", len(b.catalog.Scopes)))
+	return &engine{
+		query:   pq,
+		known:   b.catalog.Scopes,
+		routes:  b.catalog.Routes,
+		allowed: hist.WithLabelValues("allow"),
+		denied:  hist.WithLabelValues("deny"),
+		failed:  hist.WithLabelValues("error"),
+	}, nil
+}
+
+func registerHistogram(reg prometheus.Registerer) (*prometheus.HistogramVec, error) {
+	hist := prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		Name: "agentidp_policy_decision_duration_seconds",
+		Help: "Time to evaluate the authorization policy, by decision (allow, deny, error).",
+		// 1 µs .. ~16 ms.
+		Buckets: prometheus.ExponentialBuckets(1e-6, 2.5, 12),
+	}, []string{"decision"})
+	if reg == nil {
+		return hist, nil
+	}
+	if err := reg.Register(hist); err != nil {
+		var are prometheus.AlreadyRegisteredError
+		if errors.As(err, &are) {
+			if existing, ok := are.ExistingCollector.(*prometheus.HistogramVec); ok {
+				return existing, nil
+			}
+		}
+		return nil, fmt.Errorf("policy: register metrics: %w", err)
+	}
+	return hist, nil
+}
+
+func (e *engine) Decide(ctx context.Context, in Input) (Decision, error) {
+	start := time.Now()
+	d, err := e.decide(ctx, in)
+	elapsed := time.Since(start).Seconds()
+	switch {
+	case err != nil:
+		e.failed.Observe(elapsed)
+		return Decision{}, err
+	case d.Allow:
+		e.allowed.Observe(elapsed)
+	default:
+		e.denied.Observe(elapsed)
+	}
+	return d, nil
+}
+
+func (e *engine) decide(ctx context.Context, in Input) (Decision, error) {
+	rs, err := e.query.Eval(ctx, rego.EvalParsedInput(in.value()))
+	if err != nil {
+		return Decision{}, fmt.Errorf("policy: eval: %w", err)
+	}
+	if len(rs) != 1 {
+		return Decision{}, fmt.Errorf("policy: eval: %d results, want 1", len(rs))
+	}
+	allow, ok := rs[0].Bindings["allow"].(bool)
+	if !ok {
+		return Decision{}, fmt.Errorf("policy: eval: allow is %T, want bool", rs[0].Bindings["allow"])
+	}
+	missing, ok := rs[0].Bindings["missing"].([]any)
+	if !ok {
+		return Decision{}, fmt.Errorf("policy: eval: missing_scopes is %T, want a set", rs[0].Bindings["missing"])
+	}
+	d := Decision{Allow: allow}
+	if len(missing) > 0 {
+		d.MissingScopes = make([]string, 0, len(missing))
+		for _, m := range missing {
+			s, ok := m.(string)
+			if !ok {
+				return Decision{}, fmt.Errorf("policy: eval: missing scope is %T, want string", m)
+			}
+			d.MissingScopes = append(d.MissingScopes, s)
+		}
+		slices.Sort(d.MissingScopes)
+	}
+	return d, nil
+}
+
+// value builds the policy input as an AST value directly, which spares the
+// conversion from Go values (or JSON) that rego.EvalInput would do.
+func (in Input) value() ast.Value {
+	scopes := make([]*ast.Term, len(in.Scopes))
+	for i, s := range in.Scopes {
+		scopes[i] = ast.StringTerm(s)
+	}
+	return ast.NewObject(
+		ast.Item(ast.InternedTerm("method"), ast.StringTerm(in.Method)),
+		ast.Item(ast.InternedTerm("path"), ast.StringTerm(in.Path)),
+		ast.Item(ast.InternedTerm("scopes"), ast.ArrayTerm(scopes...)),
+		ast.Item(ast.InternedTerm("agent_id"), ast.StringTerm(in.AgentID)),
+	)
+}
+
+func (e *engine) KnownScopes() []string { return slices.Clone(e.known) }
+
+func (e *engine) RouteScopes(method, path string) ([]string, bool) {
+	s, ok := e.routes[method+" "+path]
+	return slices.Clone(s), ok
+}

@@ -1,0 +1,92 @@
+# Unit tests for authz.rego. Run by platform/policy's Go tests (go test) or
+# `opa test policies/` with data/scopes.json mounted under data.scopes.
+package agentidp.authz_test
+
+import data.agentidp.authz
+
+test_allow_with_required_scope if {
+	authz.allow with input as {"method": "GET", "path": "/api/v1/agents", "scopes": ["agents:read"], "agent_id": "a1"}
+}
+
+test_allow_with_extra_scopes if {
+	authz.allow with input as {"method": "DELETE", "path": "/api/v1/agents/{agent_id}", "scopes": ["agents:read", "agents:write", "audit:read"]}
+}
+
+test_allow_route_with_two_path_variables if {
+	authz.allow with input as {
+		"method": "POST",
+		"path": "/api/v1/agents/{agent_id}/credentials/{credential_id}/rotate",
+		"scopes": ["credentials:write"],
+	}
+}
+
+test_deny_without_required_scope if {
+	not authz.allow with input as {"method": "GET", "path": "/api/v1/agents", "scopes": ["agents:write"]}
+}
+
+test_missing_scopes_names_the_required_scope if {
+	authz.missing_scopes == {"keys:admin"} with input as {"method": "POST", "path": "/api/v1/keys/rotate", "scopes": ["agents:read"]}
+}
+
+test_missing_scopes_empty_when_allowed if {
+	count(authz.missing_scopes) == 0 with input as {"method": "GET", "path": "/api/v1/audit", "scopes": ["audit:read"]}
+}
+
+test_deny_unknown_route if {
+	not authz.allow with input as {"method": "GET", "path": "/api/v1/nope", "scopes": ["agents:read", "keys:admin"]}
+}
+
+test_unknown_route_has_no_missing_scopes if {
+	count(authz.missing_scopes) == 0 with input as {"method": "GET", "path": "/api/v1/nope", "scopes": []}
+}
+
+test_deny_wrong_method if {
+	not authz.allow with input as {"method": "PUT", "path": "/api/v1/agents/{agent_id}", "scopes": ["agents:read", "agents:write"]}
+}
+
+test_deny_lower_case_method if {
+	not authz.allow with input as {"method": "get", "path": "/api/v1/agents", "scopes": ["agents:read"]}
+}
+
+test_deny_concrete_path_instead_of_template if {
+	not authz.allow with input as {"method": "GET", "path": "/api/v1/agents/3f1c", "scopes": ["agents:read"]}
+}
+
+test_deny_empty_scopes if {
+	not authz.allow with input as {"method": "GET", "path": "/api/v1/agents", "scopes": []}
+}
+
+test_deny_absent_scopes if {
+	not authz.allow with input as {"method": "GET", "path": "/api/v1/agents"}
+}
+
+test_deny_empty_input if {
+	not authz.allow with input as {}
+}
+
+multi_routes := {"POST /api/v1/things": ["things:read", "things:write"]}
+
+test_multi_scope_route_allows_with_all if {
+	authz.allow with data.scopes.routes as multi_routes
+		with input as {"method": "POST", "path": "/api/v1/things", "scopes": ["things:write", "things:read"]}
+}
+
+test_multi_scope_route_denies_with_one if {
+	not authz.allow with data.scopes.routes as multi_routes
+		with input as {"method": "POST", "path": "/api/v1/things", "scopes": ["things:write"]}
+}
+
+test_multi_scope_route_missing_lists_the_rest if {
+	authz.missing_scopes == {"things:read"} with data.scopes.routes as multi_routes
+		with input as {"method": "POST", "path": "/api/v1/things", "scopes": ["things:write"]}
+}
+
+test_multi_scope_route_missing_lists_all_with_none if {
+	authz.missing_scopes == {"things:read", "things:write"} with data.scopes.routes as multi_routes
+		with input as {"method": "POST", "path": "/api/v1/things", "scopes": []}
+}
+
+test_injected_data_replaces_real_routes if {
+	not authz.allow with data.scopes.routes as multi_routes
+		with input as {"method": "GET", "path": "/api/v1/agents", "scopes": ["agents:read"]}
+}
