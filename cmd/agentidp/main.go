@@ -32,6 +32,9 @@ server runs on SQLite and in-process caches in ./data.`,
 	}
 	root.PersistentFlags().String("config", "", "YAML configuration file (keys as in config/agentidp.example.yaml)")
 	root.AddCommand(serveCmd(), migrateCmd(), versionCmd())
+	for _, c := range moduleCommands {
+		root.AddCommand(c())
+	}
 	return root
 }
 

@@ -17,20 +17,22 @@ import (
 	"github.com/agentidp/agentidp/platform/vault"
 )
 
-// Platform is every shared module, expecting a *config.Config in the graph (supplied by the
-// binary, or by config.Module from a config.Source).
-var Platform = fx.Options(
+// Core is every shared module but the HTTP server (what CLI commands need), expecting a
+// *config.Config in the graph.
+var Core = fx.Options(
 	log.Module,
 	metrics.Module,
 	database.Module,
 	cache.Module,
 	vault.Module,
 	policy.Module,
-	httpserver.Module,
 	fx.Provide(
 		fx.Annotate(vaultCheck, fx.ResultTags(`group:"readiness,flatten"`)),
 	),
 )
+
+// Platform is Core plus the HTTP server (what `agentidp serve` runs).
+var Platform = fx.Options(Core, httpserver.Module)
 
 // vaultCheck contributes the "vault" readiness check only when Vault mode is on.
 func vaultCheck(kv vault.KV) []health.Check {

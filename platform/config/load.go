@@ -75,8 +75,8 @@ func readYAML(path string, into map[string]string) error {
 
 func varName(key string) string {
 	up := strings.ToUpper(key)
-	if strings.HasPrefix(up, "AGENTIDP_") || strings.HasPrefix(up, "VAULT_") {
-		return up
+	if knownVar(up) {
+		return up // written in full: AGENTIDP_TOKEN_TTL, VAULT_ADDR
 	}
 	return "AGENTIDP_" + up
 }

@@ -4,6 +4,7 @@ package app
 
 import (
 	"go.uber.org/fx"
+	"go.uber.org/fx/fxevent"
 
 	"github.com/agentidp/agentidp/platform/app"
 	"github.com/agentidp/agentidp/platform/config"
@@ -12,12 +13,17 @@ import (
 // Modules are the bounded contexts, one line each.
 var Modules = fx.Options()
 
-// Options is the full application for cfg, plus any extra options (tests, commands).
+// ServeOnly are options that only `agentidp serve` runs (e.g. the bootstrap on first start).
+var ServeOnly = fx.Options()
+
+// Options is the server for cfg: platform, modules, serve-only hooks, plus extra options.
 func Options(cfg *config.Config, extra ...fx.Option) fx.Option {
-	return fx.Options(
-		app.Supply(cfg),
-		app.Platform,
-		Modules,
-		fx.Options(extra...),
-	)
+	return fx.Options(app.Supply(cfg), app.Platform, Modules, ServeOnly, fx.Options(extra...))
+}
+
+// Command is the application without the HTTP server, for CLI commands: start it, use
+// what extra populates, stop it. Fx's own event log is silenced.
+func Command(cfg *config.Config, extra ...fx.Option) fx.Option {
+	return fx.Options(app.Supply(cfg), app.Core, Modules, fx.Options(extra...),
+		fx.WithLogger(func() fxevent.Logger { return fxevent.NopLogger }))
 }
