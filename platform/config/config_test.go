@@ -9,7 +9,9 @@ import (
 	"time"
 )
 
-func testEnv(kv ...string) []string { return append([]string{"AGENTIDP_DATA_DIR=" + os.TempDir() + "/agentidp-config-test"}, kv...) }
+func testEnv(kv ...string) []string {
+	return append([]string{"AGENTIDP_DATA_DIR=" + os.TempDir() + "/agentidp-config-test"}, kv...)
+}
 
 func TestDefaults(t *testing.T) {
 	cfg, err := Load("", []string{"AGENTIDP_DATA_DIR=" + t.TempDir()})
