@@ -486,12 +486,14 @@ func TestNewEnabled(t *testing.T) {
 	if !Enabled(kv) {
 		t.Fatal("Enabled is false with VAULT_ADDR set")
 	}
+	// Literal bounds, not the constants: a caller (the token endpoint, /readyz) must never
+	// wait long on a Vault that is down.
 	c := kv.(*client)
-	if got := c.api.ClientTimeout(); got != defaultTimeout {
-		t.Errorf("client timeout = %v, want %v", got, defaultTimeout)
+	if got := c.api.ClientTimeout(); got <= 0 || got > 5*time.Second {
+		t.Errorf("client timeout = %v, want at most 5s", got)
 	}
-	if got := c.api.MaxRetries(); got != maxRetries {
-		t.Errorf("max retries = %d, want %d", got, maxRetries)
+	if got := c.api.MaxRetries(); got > 1 {
+		t.Errorf("max retries = %d, want at most 1", got)
 	}
 	if err := kv.Write(t.Context(), "agentidp/x", map[string]string{"k": "v"}); err != nil {
 		t.Fatalf("Write: %v", err)
@@ -524,7 +526,7 @@ func TestConfigWinsOverVaultEnvironment(t *testing.T) {
 		t.Fatalf("Ready: %v (the VAULT_* environment overrode the configuration)", err)
 	}
 	c := kv.(*client)
-	if c.api.MaxRetries() != maxRetries || c.api.ClientTimeout() != defaultTimeout {
+	if c.api.MaxRetries() > 1 || c.api.ClientTimeout() > 5*time.Second {
 		t.Fatalf("retries %d, timeout %v: the environment overrode them", c.api.MaxRetries(), c.api.ClientTimeout())
 	}
 }
