@@ -1,5 +1,5 @@
-# Unit tests for authz.rego. Run by platform/policy's Go tests (go test) or
-# `opa test policies/` with data/scopes.json mounted under data.scopes.
+# Unit tests for authz.rego, run by `go test ./platform/policy/` (TestRegoUnitTests)
+# with data/scopes.json mounted under data.scopes, as the server loads it.
 package agentidp.authz_test
 
 import data.agentidp.authz

@@ -3,6 +3,7 @@ package policy
 import (
 	"context"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -16,7 +17,7 @@ import (
 	"github.com/agentidp/agentidp/policies"
 )
 
-func newEngine(t testing.TB) Engine {
+func newTestEngine(t testing.TB) Engine {
 	t.Helper()
 	e, err := New(zap.NewNop(), prometheus.NewRegistry())
 	if err != nil {
@@ -74,7 +75,7 @@ func TestRegoUnitTests(t *testing.T) {
 }
 
 func TestDecideEveryRoute(t *testing.T) {
-	e := newEngine(t)
+	e := newTestEngine(t)
 	b, err := loadBundle()
 	if err != nil {
 		t.Fatal(err)
@@ -124,7 +125,7 @@ func TestDecideEveryRoute(t *testing.T) {
 }
 
 func TestDecideUnknownRoute(t *testing.T) {
-	e := newEngine(t)
+	e := newTestEngine(t)
 	all := e.KnownScopes()
 	for _, in := range []Input{
 		{Method: "GET", Path: "/api/v1/nope", Scopes: all},
@@ -152,7 +153,7 @@ func TestRoutesUseKnownScopes(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	known := newEngine(t).KnownScopes()
+	known := newTestEngine(t).KnownScopes()
 	wantKnown := []string{
 		"agents:read", "agents:write", "credentials:read", "credentials:write",
 		"tokens:introspect", "tokens:revoke", "audit:read", "usage:read", "keys:admin",
@@ -190,7 +191,7 @@ func TestCatalogValidate(t *testing.T) {
 }
 
 func TestAccessorsReturnCopies(t *testing.T) {
-	e := newEngine(t)
+	e := newTestEngine(t)
 	k := e.KnownScopes()
 	k[0] = "x"
 	if e.KnownScopes()[0] == "x" {
@@ -243,7 +244,7 @@ func TestDecisionLatencyRecorded(t *testing.T) {
 }
 
 func TestDecideCancelledContext(t *testing.T) {
-	e := newEngine(t)
+	e := newTestEngine(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
 	d, err := e.Decide(ctx, Input{Method: "GET", Path: "/api/v1/agents", Scopes: []string{"agents:read"}})
@@ -270,7 +271,7 @@ func TestModule(t *testing.T) {
 }
 
 func TestDecideConcurrent(t *testing.T) {
-	e := newEngine(t)
+	e := newTestEngine(t)
 	ctx := context.Background()
 	done := make(chan error, 8)
 	for i := range 8 {
@@ -308,25 +309,151 @@ type decisionError struct{}
 
 func (*decisionError) Error() string { return "unexpected decision" }
 
+// BenchmarkDecide measures Decide in steady state (decisions memoized) and
+// uncached (every call evaluates the Rego query).
 func BenchmarkDecide(b *testing.B) {
-	e := newEngine(b)
+	memoized := newTestEngine(b)
+	uncached, err := newEngine(zap.NewNop(), prometheus.NewRegistry(), false)
+	if err != nil {
+		b.Fatal(err)
+	}
 	ctx := context.Background()
-	for _, bc := range []struct {
+	for _, e := range []struct {
 		name string
-		in   Input
-	}{
-		{"allow", Input{Method: "POST", Path: "/api/v1/agents/{agent_id}/credentials/{credential_id}/rotate",
-			Scopes: []string{"agents:read", "agents:write", "credentials:read", "credentials:write"}, AgentID: "0b7c"}},
-		{"deny", Input{Method: "GET", Path: "/api/v1/keys", Scopes: []string{"agents:read"}, AgentID: "0b7c"}},
-		{"unknown", Input{Method: "GET", Path: "/api/v1/nope", Scopes: []string{"agents:read"}, AgentID: "0b7c"}},
-	} {
-		b.Run(bc.name, func(b *testing.B) {
-			b.ReportAllocs()
-			for b.Loop() {
-				if _, err := e.Decide(ctx, bc.in); err != nil {
-					b.Fatal(err)
+		e    Engine
+	}{{"memo", memoized}, {"uncached", uncached}} {
+		for _, bc := range []struct {
+			name string
+			in   Input
+		}{
+			{"allow", Input{Method: "POST", Path: "/api/v1/agents/{agent_id}/credentials/{credential_id}/rotate",
+				Scopes: []string{"agents:read", "agents:write", "credentials:read", "credentials:write"}, AgentID: "0b7c"}},
+			{"deny", Input{Method: "GET", Path: "/api/v1/keys", Scopes: []string{"agents:read"}, AgentID: "0b7c"}},
+			{"unknown", Input{Method: "GET", Path: "/api/v1/nope", Scopes: []string{"agents:read"}, AgentID: "0b7c"}},
+		} {
+			b.Run(e.name+"/"+bc.name, func(b *testing.B) {
+				b.ReportAllocs()
+				for b.Loop() {
+					if _, err := e.e.Decide(ctx, bc.in); err != nil {
+						b.Fatal(err)
+					}
+				}
+			})
+		}
+	}
+}
+
+// TestMemoMatchesEvaluation compares memoized decisions with fresh
+// evaluations for every route and several scope sets, asked twice.
+func TestMemoMatchesEvaluation(t *testing.T) {
+	memoized, err := newEngine(zap.NewNop(), nil, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if memoized.memo == nil {
+		t.Fatal("the embedded policy should be memoizable")
+	}
+	uncached, err := newEngine(zap.NewNop(), nil, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	known := memoized.KnownScopes()
+	scopeSets := [][]string{nil, {}, known, {"agents:read"}, {"credentials:write", "agents:write"},
+		{"agents:write", "credentials:write", "agents:write"}, {"keys:admin", "bogus"}}
+	for route := range memoized.routes {
+		method, path, _ := strings.Cut(route, " ")
+		for _, scopes := range scopeSets {
+			in := Input{Method: method, Path: path, Scopes: scopes, AgentID: "x"}
+			want, err := uncached.Decide(ctx, in)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for range 2 {
+				got, err := memoized.Decide(ctx, in)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if got.Allow != want.Allow || !slices.Equal(got.MissingScopes, want.MissingScopes) {
+					t.Errorf("%s %v: memo %+v, eval %+v", route, scopes, got, want)
 				}
 			}
-		})
+		}
+	}
+}
+
+func TestMemoKeyIgnoresOrderAndRepeats(t *testing.T) {
+	a := memoKey(Input{Method: "GET", Path: "/x", Scopes: []string{"b", "a", "b"}, AgentID: "1"})
+	b := memoKey(Input{Method: "GET", Path: "/x", Scopes: []string{"a", "b"}, AgentID: "2"})
+	if a != b {
+		t.Errorf("keys differ: %q, %q", a, b)
+	}
+	for _, other := range []Input{
+		{Method: "GET", Path: "/x", Scopes: []string{"a"}},
+		{Method: "GET", Path: "/x", Scopes: []string{"ab"}},
+		{Method: "POST", Path: "/x", Scopes: []string{"a", "b"}},
+		{Method: "GET", Path: "/y", Scopes: []string{"a", "b"}},
+	} {
+		if memoKey(other) == a {
+			t.Errorf("%+v shares the key of {a b}", other)
+		}
+	}
+	// The caller's slice is left as it was.
+	s := []string{"b", "a"}
+	memoKey(Input{Scopes: s})
+	if s[0] != "b" {
+		t.Error("memoKey sorted the caller's scopes")
+	}
+}
+
+func TestMemoReturnsCopies(t *testing.T) {
+	e := newTestEngine(t)
+	in := Input{Method: "GET", Path: "/api/v1/keys"}
+	for range 2 {
+		d, err := e.Decide(context.Background(), in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !slices.Equal(d.MissingScopes, []string{"keys:admin"}) {
+			t.Fatalf("got %+v", d)
+		}
+		d.MissingScopes[0] = "changed"
+	}
+}
+
+func TestMemoIsBounded(t *testing.T) {
+	m := &memo{m: map[string]Decision{}}
+	for i := range memoLimit + 10 {
+		m.put(strconv.Itoa(i), Decision{})
+	}
+	if n := len(m.m); n > memoLimit {
+		t.Errorf("memo holds %d entries, limit %d", n, memoLimit)
+	}
+}
+
+// TestReadsOnly: a policy that reads any input field but method, path and
+// scopes must not be memoized.
+func TestReadsOnly(t *testing.T) {
+	for src, want := range map[string]bool{
+		`allow if input.method == "GET"`:                                 true,
+		`allow if { some s in input.scopes; s == input.path }`:           true,
+		`allow if data.x[input.method]`:                                  true,
+		`allow if input.agent_id == "a"`:                                 false,
+		`allow if data.x[input.agent_id]`:                                false,
+		`allow if input == {}`:                                           false,
+		`allow if { some k; input[k] == "a" }`:                           false,
+		`allow if object.get(input, "agent_id", "") == "a"`:              false,
+		`allow if { x := "agent_id"; input[x] }`:                         false,
+		`allow if data.y with input as {"method": "GET"}`:                false,
+		"import input.agent_id\nallow if agent_id == \"a\"":              false,
+		`allow if { f(input.method) }` + "\nf(x) if x == input.agent_id": false,
+	} {
+		mod, err := ast.ParseModuleWithOpts("t.rego", "package t\n"+src, ast.ParserOptions{RegoVersion: ast.RegoV1})
+		if err != nil {
+			t.Fatalf("%s: %v", src, err)
+		}
+		if got := readsOnly(map[string]*ast.Module{"t.rego": mod}, inputKeys); got != want {
+			t.Errorf("%s: readsOnly = %v, want %v", src, got, want)
+		}
 	}
 }
