@@ -1,0 +1,212 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"os"
+	"runtime"
+	"strings"
+	"time"
+)
+
+// run measures the ceilings, then the server with RS256 and with EdDSA.
+func run(ctx context.Context, o options) error {
+	dir, err := os.MkdirTemp("", "agentidp-bench-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+	bin, err := buildServer(ctx, o, dir)
+	if err != nil {
+		return fmt.Errorf("building the server: %w", err)
+	}
+	fmt.Printf("agentidp-bench: %d connections, %s per scenario (+%s warm-up), %d agents, %d CPUs, %s\n\n",
+		o.conns, o.duration, o.warmup, o.agents, runtime.NumCPU(), runtime.Version())
+
+	var rows []row
+	for _, alg := range []string{"RS256", "EdDSA"} {
+		ceiling, err := measureCeiling(ctx, o, alg)
+		if err != nil {
+			return err
+		}
+		rows = append(rows, row{result: ceiling, ceiling: ceiling.PerSecond})
+		server, err := measureServer(ctx, o, bin, alg, ceiling.PerSecond)
+		if err != nil {
+			return err
+		}
+		rows = append(rows, server...)
+	}
+	printTable(rows)
+	return nil
+}
+
+type row struct {
+	result
+	ceiling float64 // the ceiling this figure is compared with
+	rssMiB  float64
+}
+
+func measureCeiling(ctx context.Context, o options, alg string) (result, error) {
+	p, err := startCeiling(ctx, alg)
+	if err != nil {
+		return result{}, err
+	}
+	defer p.stop()
+	u := "http://" + p.addr + "/token"
+	r := drive(ctx, "ceiling: bare handler signing "+alg, o.conns, o.warmup, o.duration, func(int) (*http.Request, error) {
+		return http.NewRequest(http.MethodPost, u, strings.NewReader("grant_type=client_credentials"))
+	})
+	return r, nil
+}
+
+type agentCred struct{ id, secret, token string }
+
+func measureServer(ctx context.Context, o options, bin, alg string, ceiling float64) ([]row, error) {
+	dbURL, drop, err := benchDatabase(ctx, o.databaseURL)
+	if err != nil {
+		return nil, err
+	}
+	defer drop()
+	env := serverEnv{bin: bin, databaseURL: dbURL, redisURL: o.redisURL, redisPrefix: "agentidp-bench:" + randHex(4) + ":",
+		alg: alg, adminID: newUUID(), adminSecret: newSecret(), masterKey: randKey(), pepper: randKey()}
+	p, err := startServer(ctx, env)
+	if err != nil {
+		return nil, err
+	}
+	defer p.stop()
+	base := "http://" + p.addr
+
+	admin, err := getToken(base, env.adminID, env.adminSecret, "")
+	if err != nil {
+		return nil, fmt.Errorf("admin token: %w", err)
+	}
+	agents := make([]agentCred, o.agents)
+	for i := range agents {
+		if agents[i], err = createAgent(base, admin, i); err != nil {
+			return nil, err
+		}
+	}
+	tokenURL := base + "/api/v1/token"
+	issue := drive(ctx, "server: POST /api/v1/token ("+alg+")", o.conns, o.warmup, o.duration, func(w int) (*http.Request, error) {
+		a := agents[w%len(agents)]
+		req, err := http.NewRequest(http.MethodPost, tokenURL, strings.NewReader("grant_type=client_credentials"))
+		if err != nil {
+			return nil, err
+		}
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		req.SetBasicAuth(url.QueryEscape(a.id), url.QueryEscape(a.secret))
+		return req, nil
+	})
+	rows := []row{{result: issue, ceiling: ceiling}}
+	if alg == "RS256" {
+		introspectURL := base + "/api/v1/token/introspect"
+		rows = append(rows, row{ceiling: ceiling, result: drive(ctx, "server: POST /api/v1/token/introspect", o.conns, o.warmup, o.duration,
+			func(w int) (*http.Request, error) {
+				body := "token=" + url.QueryEscape(agents[w%len(agents)].token)
+				req, err := http.NewRequest(http.MethodPost, introspectURL, strings.NewReader(body))
+				if err != nil {
+					return nil, err
+				}
+				req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+				req.Header.Set("Authorization", "Bearer "+admin)
+				return req, nil
+			})})
+		rows = append(rows, row{ceiling: ceiling, result: drive(ctx, "server: GET /api/v1/agents/{agent_id}", o.conns, o.warmup, o.duration,
+			func(w int) (*http.Request, error) {
+				a := agents[w%len(agents)]
+				req, err := http.NewRequest(http.MethodGet, base+"/api/v1/agents/"+a.id, nil)
+				if err != nil {
+					return nil, err
+				}
+				req.Header.Set("Authorization", "Bearer "+admin)
+				return req, nil
+			})})
+	}
+	rows[len(rows)-1].rssMiB = p.peakRSS()
+	return rows, nil
+}
+
+func getToken(base, id, secret, scope string) (string, error) {
+	form := url.Values{"grant_type": {"client_credentials"}}
+	if scope != "" {
+		form.Set("scope", scope)
+	}
+	req, _ := http.NewRequest(http.MethodPost, base+"/api/v1/token", strings.NewReader(form.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.SetBasicAuth(url.QueryEscape(id), url.QueryEscape(secret))
+	var out struct {
+		AccessToken string `json:"access_token"`
+	}
+	if err := call(req, 200, &out); err != nil {
+		return "", err
+	}
+	return out.AccessToken, nil
+}
+
+func createAgent(base, admin string, i int) (agentCred, error) {
+	body := fmt.Sprintf(`{"name":"bench-%d","plan":"unlimited","allowed_scopes":["agents:read"]}`, i)
+	req, _ := http.NewRequest(http.MethodPost, base+"/api/v1/agents", strings.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Authorization", "Bearer "+admin)
+	var agent struct {
+		ID string `json:"agent_id"`
+	}
+	if err := call(req, 201, &agent); err != nil {
+		return agentCred{}, fmt.Errorf("creating agent: %w", err)
+	}
+	req, _ = http.NewRequest(http.MethodPost, base+"/api/v1/agents/"+agent.ID+"/credentials", nil)
+	req.Header.Set("Authorization", "Bearer "+admin)
+	var cred struct {
+		Secret string `json:"client_secret"`
+	}
+	if err := call(req, 201, &cred); err != nil {
+		return agentCred{}, fmt.Errorf("issuing credential: %w", err)
+	}
+	tok, err := getToken(base, agent.ID, cred.Secret, "")
+	return agentCred{id: agent.ID, secret: cred.Secret, token: tok}, err
+}
+
+func call(req *http.Request, want int, out any) error {
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != want {
+		return fmt.Errorf("%s %s: %s: %.300s", req.Method, req.URL.Path, resp.Status, body)
+	}
+	return json.Unmarshal(body, out)
+}
+
+func printTable(rows []row) {
+	fmt.Println("| scenario | req/s | p50 | p99 | errors | × ceiling | peak RSS |")
+	fmt.Println("| --- | ---: | ---: | ---: | ---: | ---: | ---: |")
+	for _, r := range rows {
+		ratio := "-"
+		if r.ceiling > 0 {
+			ratio = fmt.Sprintf("%.2f", r.PerSecond/r.ceiling)
+		}
+		rss := ""
+		if r.rssMiB > 0 {
+			rss = fmt.Sprintf("%.0f MiB", r.rssMiB)
+		}
+		fmt.Printf("| %s | %.0f | %s | %s | %d | %s | %s |\n", r.Name, r.PerSecond, round(r.P50), round(r.P99), r.Errors, ratio, rss)
+		if r.FirstErr != "" {
+			fmt.Printf("|   first error: %s | | | | | | |\n", r.FirstErr)
+		}
+	}
+}
+
+func round(d time.Duration) string {
+	switch {
+	case d >= time.Millisecond:
+		return fmt.Sprintf("%.2f ms", float64(d)/float64(time.Millisecond))
+	default:
+		return fmt.Sprintf("%.0f µs", float64(d)/float64(time.Microsecond))
+	}
+}

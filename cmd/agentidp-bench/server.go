@@ -1,0 +1,201 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"crypto/rand"
+	"database/sql"
+	"encoding/base64"
+	"encoding/hex"
+	"fmt"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+	_ "github.com/jackc/pgx/v5/stdlib"
+)
+
+// process is a child process the benchmark started and must stop.
+type process struct {
+	cmd  *exec.Cmd
+	addr string
+}
+
+func (p *process) stop() {
+	if p == nil || p.cmd.Process == nil {
+		return
+	}
+	_ = p.cmd.Process.Signal(os.Interrupt)
+	done := make(chan struct{})
+	go func() { _ = p.cmd.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(20 * time.Second):
+		_ = p.cmd.Process.Kill()
+	}
+}
+
+// peakRSS is the process's high-water resident set (VmHWM), in MiB.
+func (p *process) peakRSS() float64 {
+	raw, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", p.cmd.Process.Pid))
+	if err != nil {
+		return 0
+	}
+	for _, line := range strings.Split(string(raw), "\n") {
+		if v, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+			kb, _ := strconv.Atoi(strings.TrimSuffix(strings.TrimSpace(v), " kB"))
+			return float64(kb) / 1024
+		}
+	}
+	return 0
+}
+
+// buildServer compiles the server binary into dir unless one was given.
+func buildServer(ctx context.Context, o options, dir string) (string, error) {
+	if o.binary != "" {
+		return o.binary, nil
+	}
+	bin := filepath.Join(dir, "agentidp")
+	cmd := exec.CommandContext(ctx, "go", "build", "-o", bin, "./cmd/agentidp")
+	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
+	return bin, cmd.Run()
+}
+
+// benchDatabase creates a fresh PostgreSQL database and returns its URL and a dropper.
+func benchDatabase(ctx context.Context, adminURL string) (string, func(), error) {
+	admin, err := sql.Open("pgx", adminURL)
+	if err != nil {
+		return "", nil, err
+	}
+	name := "agentidp_bench_" + randHex(6)
+	if _, err := admin.ExecContext(ctx, "CREATE DATABASE "+name); err != nil {
+		admin.Close()
+		return "", nil, fmt.Errorf("creating bench database: %w", err)
+	}
+	u, _ := url.Parse(adminURL)
+	u.Path = "/" + name
+	drop := func() {
+		_, _ = admin.Exec("DROP DATABASE IF EXISTS " + name + " WITH (FORCE)")
+		admin.Close()
+	}
+	return u.String(), drop, nil
+}
+
+// serverEnv is the environment of one benchmarked server.
+type serverEnv struct {
+	bin, databaseURL, redisURL, redisPrefix, alg string
+	adminID, adminSecret                         string
+	masterKey, pepper                            string
+}
+
+func startServer(ctx context.Context, e serverEnv) (*process, error) {
+	port, err := freePort()
+	if err != nil {
+		return nil, err
+	}
+	addr := "127.0.0.1:" + strconv.Itoa(port)
+	cmd := exec.CommandContext(ctx, e.bin, "serve")
+	cmd.Env = append(os.Environ(),
+		"AGENTIDP_HTTP_ADDR="+addr,
+		"AGENTIDP_ISSUER=http://"+addr,
+		"AGENTIDP_DATABASE_URL="+e.databaseURL,
+		"AGENTIDP_REDIS_URL="+e.redisURL,
+		"AGENTIDP_REDIS_KEY_PREFIX="+e.redisPrefix,
+		"AGENTIDP_MASTER_KEY="+e.masterKey,
+		"AGENTIDP_SECRET_PEPPER="+e.pepper,
+		"AGENTIDP_SIGNING_ALG="+e.alg,
+		"AGENTIDP_KEY_PUBLISH_DELAY=0s",
+		"AGENTIDP_BOOTSTRAP_CLIENT_ID="+e.adminID,
+		"AGENTIDP_BOOTSTRAP_CLIENT_SECRET="+e.adminSecret,
+		"AGENTIDP_TOKEN_RATE_LIMIT=1000000",
+		"AGENTIDP_TOKEN_RATE_BURST=1000000",
+		"AGENTIDP_FREE_TIER_MONTHLY_TOKENS=1000000000",
+		"AGENTIDP_FREE_TIER_MAX_AGENTS=100000",
+		"AGENTIDP_LOG_LEVEL=warn",
+		"AGENTIDP_DB_MAX_OPEN_CONNS=20",
+	)
+	cmd.Stdout = os.Stderr
+	cmd.Stderr = os.Stderr
+	if err := cmd.Start(); err != nil {
+		return nil, err
+	}
+	p := &process{cmd: cmd, addr: addr}
+	if err := waitReady("http://"+addr+"/readyz", 60*time.Second); err != nil {
+		p.stop()
+		return nil, err
+	}
+	return p, nil
+}
+
+func startCeiling(ctx context.Context, alg string) (*process, error) {
+	self, err := os.Executable()
+	if err != nil {
+		return nil, err
+	}
+	cmd := exec.CommandContext(ctx, self, "ceiling", "-alg", alg)
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		return nil, err
+	}
+	cmd.Stderr = os.Stderr
+	if err := cmd.Start(); err != nil {
+		return nil, err
+	}
+	line, err := bufio.NewReader(out).ReadString('\n')
+	if err != nil {
+		_ = cmd.Process.Kill()
+		return nil, fmt.Errorf("ceiling server: %w", err)
+	}
+	return &process{cmd: cmd, addr: strings.TrimSpace(line)}, nil
+}
+
+func waitReady(u string, limit time.Duration) error {
+	deadline := time.Now().Add(limit)
+	for time.Now().Before(deadline) {
+		resp, err := http.Get(u)
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == 200 {
+				return nil
+			}
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	return fmt.Errorf("server not ready at %s after %s", u, limit)
+}
+
+func freePort() (int, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, err
+	}
+	defer ln.Close()
+	return ln.Addr().(*net.TCPAddr).Port, nil
+}
+
+func randHex(n int) string {
+	b := make([]byte, n)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+func randKey() string {
+	b := make([]byte, 32)
+	_, _ = rand.Read(b)
+	return base64.StdEncoding.EncodeToString(b)
+}
+
+func newSecret() string {
+	b := make([]byte, 32)
+	_, _ = rand.Read(b)
+	return "sk_live_" + base64.RawURLEncoding.EncodeToString(b)
+}
+
+func newUUID() string { return uuid.NewString() }
