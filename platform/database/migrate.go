@@ -99,7 +99,14 @@ func Status(ctx context.Context, db *bun.DB) ([]MigrationStatus, error) {
 	}
 	ms, err := m.MigrationsWithStatus(ctx)
 	if err != nil {
-		return nil, err
+		// A store never migrated has no migrations table yet: create it (idempotent) so
+		// that every migration is listed as pending.
+		if initErr := m.Init(ctx); initErr != nil {
+			return nil, err
+		}
+		if ms, err = m.MigrationsWithStatus(ctx); err != nil {
+			return nil, err
+		}
 	}
 	out := make([]MigrationStatus, len(ms))
 	for i, mig := range ms {
