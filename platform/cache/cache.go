@@ -41,7 +41,9 @@ type Counters interface {
 	SetCountIfAbsent(ctx context.Context, key string, value int64, ttl time.Duration) (bool, error)
 }
 
-// Limit is a token bucket: Rate events per second on average, bursts of up to Burst.
+// Limit is a token bucket: Rate events per second on average, bursts of up to Burst. Rate
+// must be > 0 (math.Inf(1): unlimited) and Burst ≥ 1; Allow and Peek reject anything else
+// with an error that does not wrap ErrUnavailable.
 type Limit struct {
 	Rate  float64
 	Burst int
@@ -55,8 +57,8 @@ func PerWindow(n int, window time.Duration) Limit {
 // Decision is a rate limiter's answer.
 type Decision struct {
 	Allowed    bool
-	Remaining  int
-	RetryAfter time.Duration // > 0 when not allowed
+	Remaining  int           // events still allowed at once after this one; 0 when refused
+	RetryAfter time.Duration // > 0 when not allowed: wait this long before trying again
 }
 
 // RateLimiter decides whether one more event under key fits its Limit (GCRA / token bucket).
@@ -74,6 +76,8 @@ type Broadcaster interface {
 	Publish(ctx context.Context, channel string, payload []byte) error
 	// Subscribe calls fn for every message on channel until the returned function is
 	// called. fn runs on the subscriber's goroutine and must not block for long.
+	// The subscription takes effect shortly after Subscribe returns (Redis: once the
+	// server has processed it); the returned function may be called more than once.
 	Subscribe(channel string, fn func(payload []byte)) (unsubscribe func())
 }
 

@@ -39,7 +39,7 @@ func New(lc fx.Lifecycle, cfg *config.Config, log *zap.Logger, reg prometheus.Re
 	if cfg.RedisURL == "" {
 		m := NewMemory()
 		lc.Append(fx.StopHook(m.Close))
-		log.Info("in-process (AGENTIDP_REDIS_URL not set)")
+		log.Info("backend: in-process (AGENTIDP_REDIS_URL not set)")
 		c = m
 	} else {
 		opt, err := redis.ParseURL(cfg.RedisURL)
@@ -59,7 +59,7 @@ func New(lc fx.Lifecycle, cfg *config.Config, log *zap.Logger, reg prometheus.Re
 				log.Warn("Redis not reachable at start; serving 503 where it is needed until it is",
 					zap.String("addr", opt.Addr), zap.Error(err))
 			} else {
-				log.Info("Redis", zap.String("addr", opt.Addr), zap.Int("db", opt.DB))
+				log.Info("backend: Redis", zap.String("addr", opt.Addr), zap.Int("db", opt.DB))
 			}
 			return nil
 		}))
