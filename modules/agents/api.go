@@ -93,3 +93,10 @@ type Provisioner interface {
 	// exists.
 	AdminExists(ctx context.Context) (bool, error)
 }
+
+// Census counts agents by lifecycle status (the usage overview's agents_by_status).
+type Census interface {
+	// CountByStatus returns the number of agents per status ("active", "suspended",
+	// "decommissioned"); a status with no agent may be left out.
+	CountByStatus(ctx context.Context) (map[string]int, error)
+}

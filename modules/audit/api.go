@@ -4,19 +4,49 @@
 // audittrail.Recorder; this file is what else they (and the CLI) may use.
 package audit
 
-import "context"
+import (
+	"context"
+	"encoding/json"
+	"time"
+)
 
 // Report is the result of walking the hash chain.
 type Report struct {
-	OK      bool   `json:"ok"`
-	Checked int64  `json:"checked"`
+	OK bool `json:"ok"`
+	// Checked counts the rows read, the first bad one included.
+	Checked int64 `json:"checked"`
 	// FirstBadEventID names the first row that is altered, follows a deleted row, or is out
 	// of order; empty when OK.
 	FirstBadEventID string `json:"first_bad_event_id"`
-	Reason          string `json:"reason"`
+	// FirstBadSeq is that row's chain position; 0 when OK.
+	FirstBadSeq int64 `json:"first_bad_seq,omitempty"`
+	// Reason starts with "altered", "deleted" or "reordered", then says what was found.
+	Reason string `json:"reason"`
+	// HeadSeq and HeadHash are the last row checked (the chain's head when OK): keep them
+	// outside the database to detect later truncation of the tail.
+	HeadSeq  int64  `json:"head_seq"`
+	HeadHash string `json:"head_hash"`
 }
 
 // ChainVerifier walks the chain from the first row.
 type ChainVerifier interface {
 	VerifyChain(ctx context.Context) (Report, error)
+}
+
+// Event is an audit event as the API shows it (GET /api/v1/audit, the NDJSON export).
+type Event struct {
+	EventID    string          `json:"event_id"`
+	Seq        int64           `json:"seq"`
+	OccurredAt time.Time       `json:"occurred_at"`
+	ActorID    *string         `json:"actor_id"`
+	AgentID    *string         `json:"agent_id"`
+	Action     string          `json:"action"`
+	TargetType string          `json:"target_type"`
+	TargetID   string          `json:"target_id"`
+	Outcome    string          `json:"outcome"`
+	IP         string          `json:"ip"`
+	UserAgent  string          `json:"user_agent"`
+	RequestID  string          `json:"request_id"`
+	Details    json.RawMessage `json:"details"`
+	Hash       string          `json:"hash"`
 }

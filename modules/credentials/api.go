@@ -70,3 +70,28 @@ type BootstrapResult struct {
 type Bootstrapper interface {
 	Bootstrap(ctx context.Context) (*BootstrapResult, error)
 }
+
+// ErrNotFound is returned by Directory.State for an unknown credential.
+var ErrNotFound = errors.New("credential not found")
+
+// Credential is a credential as the API lists it: never its secret nor its hash.
+type Credential struct {
+	ID           string     `json:"credential_id"`
+	AgentID      string     `json:"agent_id"`
+	Status       Status     `json:"status"`
+	SecretPrefix string     `json:"secret_prefix"`
+	RotatedFrom  *string    `json:"rotated_from"`
+	CreatedAt    time.Time  `json:"created_at"`
+	ExpiresAt    *time.Time `json:"expires_at"`
+	// RevokedAt is when the credential is or was revoked. During a rotation's grace period
+	// it lies in the future and Status is still active.
+	RevokedAt  *time.Time `json:"revoked_at"`
+	LastUsedAt *time.Time `json:"last_used_at"`
+}
+
+// Issued is a new credential with its secret, returned once (create, rotate, bootstrap).
+type Issued struct {
+	Credential
+	ClientID     string `json:"client_id"` // the agent id
+	ClientSecret string `json:"client_secret"`
+}

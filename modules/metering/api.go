@@ -33,3 +33,4 @@ type Meter interface {
 	// unlimited plans are counted but never refused.
 	ConsumeToken(ctx context.Context, agentID string, plan string) error
 }
+

@@ -6,15 +6,28 @@ import (
 	"go.uber.org/fx"
 	"go.uber.org/fx/fxevent"
 
+	"github.com/agentidp/agentidp/modules/agents"
+	"github.com/agentidp/agentidp/modules/audit"
+	"github.com/agentidp/agentidp/modules/credentials"
+	"github.com/agentidp/agentidp/modules/metering"
+	"github.com/agentidp/agentidp/modules/tokens"
 	"github.com/agentidp/agentidp/platform/app"
 	"github.com/agentidp/agentidp/platform/config"
 )
 
 // Modules are the bounded contexts, one line each.
-var Modules = fx.Options()
+var Modules = fx.Options(
+	agents.Module,
+	audit.Module,
+	credentials.Module,
+	metering.Module,
+	tokens.Module,
+)
 
 // ServeOnly are options that only `agentidp serve` runs (e.g. the bootstrap on first start).
-var ServeOnly = fx.Options()
+var ServeOnly = fx.Options(
+	credentials.AutoBootstrap,
+)
 
 // Options is the server for cfg: platform, modules, serve-only hooks, plus extra options.
 func Options(cfg *config.Config, extra ...fx.Option) fx.Option {

@@ -1,0 +1,76 @@
+package agents
+
+import (
+	"time"
+
+	"github.com/uptrace/bun"
+	"go.uber.org/fx"
+	"go.uber.org/zap"
+
+	"github.com/agentidp/agentidp/platform/audittrail"
+	"github.com/agentidp/agentidp/platform/cache"
+	"github.com/agentidp/agentidp/platform/config"
+	"github.com/agentidp/agentidp/platform/httpserver"
+	"github.com/agentidp/agentidp/platform/policy"
+)
+
+// Module is the agents bounded context. It provides Directory, Lifecycle, Provisioner and Census
+// to the other modules and contributes the /api/v1/agents routes; everything else is
+// private. It needs a *bun.DB, a cache.Cache, a policy.Engine, an audittrail.Recorder, a
+// *config.Config and a *zap.Logger from the graph.
+var Module = fx.Module("agents",
+	fx.Provide(
+		newRepository,
+		newHooks,
+		newModuleDirectory,
+		newService,
+		newHandler,
+		fx.Private,
+	),
+	fx.Provide(
+		func(h *hooks) Lifecycle { return h },
+		func(d *directory) Directory { return d },
+		func(s *service) Provisioner { return s },
+		func(s *service) Census { return s },
+		httpserver.AsRoutes(routes),
+	),
+)
+
+// newModuleDirectory builds the Directory and ties its subscription and janitor to the
+// app's lifecycle.
+func newModuleDirectory(lc fx.Lifecycle, db *bun.DB, repo repository, c cache.Cache, log *zap.Logger) *directory {
+	d := newDirectory(db, repo, c, log.Named("agents"))
+	lc.Append(fx.Hook{OnStart: d.start, OnStop: d.shutdown})
+	return d
+}
+
+// serviceParams are the service's dependencies.
+type serviceParams struct {
+	fx.In
+	DB       *bun.DB
+	Repo     repository
+	Recorder audittrail.Recorder
+	Hooks    *hooks
+	Dir      *directory
+	Policy   policy.Engine
+	Config   *config.Config
+	Log      *zap.Logger
+}
+
+func newService(p serviceParams) *service {
+	return &service{
+		db:      p.DB,
+		repo:    p.Repo,
+		rec:     p.Recorder,
+		hooks:   p.Hooks,
+		dir:     p.Dir,
+		val:     newValidator(p.Policy.KnownScopes(), p.Config.Issuer),
+		maxFree: p.Config.FreeTierMaxAgents,
+		log:     p.Log.Named("agents"),
+		now:     time.Now,
+	}
+}
+
+func newHandler(s *service, log *zap.Logger) *handler {
+	return &handler{svc: s, log: log.Named("agents")}
+}

@@ -1,0 +1,160 @@
+package agents
+
+import (
+	"context"
+	"strings"
+	"time"
+
+	"github.com/uptrace/bun"
+
+	"github.com/agentidp/agentidp/platform/database"
+)
+
+// listQuery is one page request of the agents list, already validated.
+type listQuery struct {
+	Status Status // "" for any
+	Owner  string // "" for any; exact match
+	Query  string // "" for any; lower-cased substring of the name, matched literally
+	After  *cursor
+	Limit  int
+}
+
+// repository runs the agents table's SQL. It holds no rules; it returns
+// database.ErrNotFound and database.ErrAlreadyExists (wrapped) instead of driver errors.
+type repository interface {
+	insert(ctx context.Context, db bun.IDB, row *agentRow) error
+	get(ctx context.Context, db bun.IDB, id string) (*agentRow, error)
+	// getForUpdate reads the row inside tx, locking it against concurrent writers on
+	// PostgreSQL (SQLite write transactions are serialised anyway).
+	getForUpdate(ctx context.Context, tx bun.Tx, id string) (*agentRow, error)
+	update(ctx context.Context, tx bun.Tx, row *agentRow, columns ...string) error
+	// list returns up to q.Limit rows, newest first by (created_at, agent_id).
+	list(ctx context.Context, db bun.IDB, q listQuery) ([]agentRow, error)
+	// lockFreePlan serialises the free plan's limit check across replicas until tx ends
+	// (a transaction-scoped advisory lock on PostgreSQL; a no-op on SQLite, whose write
+	// transactions already hold the database's write lock).
+	lockFreePlan(ctx context.Context, tx bun.Tx) error
+	// countFreeLive counts non-decommissioned agents on plan free.
+	countFreeLive(ctx context.Context, db bun.IDB) (int64, error)
+	adminExists(ctx context.Context, db bun.IDB) (bool, error)
+	// countByStatus counts agents per status.
+	countByStatus(ctx context.Context, db bun.IDB) (map[string]int, error)
+}
+
+// freePlanLockKey is the PostgreSQL advisory lock key of the free plan's limit check
+// ("agentsFP" as a big-endian int64).
+const freePlanLockKey int64 = 0x6167656e74734650
+
+type bunRepository struct{}
+
+func newRepository() repository { return bunRepository{} }
+
+func (bunRepository) insert(ctx context.Context, db bun.IDB, row *agentRow) error {
+	_, err := db.NewInsert().Model(row).Exec(ctx)
+	return database.Translate(err)
+}
+
+func (bunRepository) get(ctx context.Context, db bun.IDB, id string) (*agentRow, error) {
+	row := new(agentRow)
+	err := db.NewSelect().Model(row).Where("agent_id = ?", id).Scan(ctx)
+	if err != nil {
+		return nil, database.Translate(err)
+	}
+	return row, nil
+}
+
+func (bunRepository) getForUpdate(ctx context.Context, tx bun.Tx, id string) (*agentRow, error) {
+	row := new(agentRow)
+	q := tx.NewSelect().Model(row).Where("agent_id = ?", id)
+	if database.IsPostgres(tx) {
+		q = q.For("UPDATE")
+	}
+	if err := q.Scan(ctx); err != nil {
+		return nil, database.Translate(err)
+	}
+	return row, nil
+}
+
+func (bunRepository) update(ctx context.Context, tx bun.Tx, row *agentRow, columns ...string) error {
+	res, err := tx.NewUpdate().Model(row).Column(columns...).WherePK().Exec(ctx)
+	if err != nil {
+		return database.Translate(err)
+	}
+	if n, err := res.RowsAffected(); err == nil && n == 0 {
+		return database.ErrNotFound
+	}
+	return nil
+}
+
+func (bunRepository) list(ctx context.Context, db bun.IDB, q listQuery) ([]agentRow, error) {
+	var rows []agentRow
+	sel := db.NewSelect().Model(&rows)
+	if q.Status != "" {
+		sel = sel.Where("status = ?", string(q.Status))
+	}
+	if q.Owner != "" {
+		sel = sel.Where("owner = ?", q.Owner)
+	}
+	if q.Query != "" {
+		sel = sel.Where(`name_lower LIKE ? ESCAPE '\'`, "%"+escapeLike(q.Query)+"%")
+	}
+	if q.After != nil {
+		// Row-value comparison: strictly older, or as old with a smaller id.
+		sel = sel.Where("(created_at, agent_id) < (?, ?)", q.After.CreatedAt, q.After.ID)
+	}
+	err := sel.OrderExpr("created_at DESC, agent_id DESC").Limit(int64(q.Limit)).Scan(ctx)
+	if err != nil {
+		return nil, database.Translate(err)
+	}
+	return rows, nil
+}
+
+func (bunRepository) lockFreePlan(ctx context.Context, tx bun.Tx) error {
+	if !database.IsPostgres(tx) {
+		return nil
+	}
+	_, err := tx.ExecContext(ctx, "SELECT pg_advisory_xact_lock(?)", freePlanLockKey)
+	return database.Translate(err)
+}
+
+func (bunRepository) countFreeLive(ctx context.Context, db bun.IDB) (int64, error) {
+	n, err := db.NewSelect().Model((*agentRow)(nil)).
+		Where("plan = ?", string(PlanFree)).
+		Where("status <> ?", string(StatusDecommissioned)).
+		Count(ctx)
+	return n, database.Translate(err)
+}
+
+func (bunRepository) adminExists(ctx context.Context, db bun.IDB) (bool, error) {
+	ok, err := db.NewSelect().Model((*agentRow)(nil)).
+		Where("is_admin = ?", true).
+		Where("status <> ?", string(StatusDecommissioned)).
+		Exists(ctx)
+	return ok, database.Translate(err)
+}
+
+// likeEscaper makes LIKE's wildcards and its escape character literal (ESCAPE '\').
+var likeEscaper = strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`)
+
+func escapeLike(s string) string { return likeEscaper.Replace(s) }
+
+// truncateTime is the precision both dialects store (PostgreSQL keeps microseconds), in
+// UTC, so that a time read back equals the one written and cursors compare exactly.
+func truncateTime(t time.Time) time.Time { return t.UTC().Truncate(time.Microsecond) }
+
+func (bunRepository) countByStatus(ctx context.Context, db bun.IDB) (map[string]int, error) {
+	var rows []struct {
+		Status string `bun:"status"`
+		N      int    `bun:"n"`
+	}
+	err := db.NewSelect().Table("agents").ColumnExpr("status").ColumnExpr("count(*) AS n").
+		Group("status").Scan(ctx, &rows)
+	if err != nil {
+		return nil, database.Translate(err)
+	}
+	out := make(map[string]int, len(rows))
+	for _, r := range rows {
+		out[r.Status] = r.N
+	}
+	return out, nil
+}

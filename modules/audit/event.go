@@ -1,0 +1,151 @@
+package audit
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/google/uuid"
+	"github.com/uptrace/bun"
+
+	"github.com/agentidp/agentidp/platform/audittrail"
+	"github.com/agentidp/agentidp/platform/reqctx"
+)
+
+// ErrInvalidEvent is returned (wrapped, naming the field) for an event that cannot be
+// recorded: no action, an unknown outcome, or an actor/agent id that is not a UUID.
+var ErrInvalidEvent = errors.New("audit: invalid event")
+
+// Field limits; longer values are cut (at a rune boundary) rather than refused.
+const (
+	maxActionLen    = 64
+	maxTargetLen    = 256
+	maxUserAgentLen = 512
+	maxShortLen     = 128 // ip, request id
+	maxDetailsBytes = 16 << 10
+)
+
+// eventRow is one row of audit_events.
+type eventRow struct {
+	bun.BaseModel `bun:"table:audit_events"`
+
+	Seq        int64     `bun:"seq,pk"`
+	EventID    string    `bun:"event_id"`
+	OccurredAt time.Time `bun:"occurred_at"`
+	ActorID    string    `bun:"actor_id,nullzero"`
+	AgentID    string    `bun:"agent_id,nullzero"`
+	Action     string    `bun:"action"`
+	TargetType string    `bun:"target_type"`
+	TargetID   string    `bun:"target_id"`
+	Outcome    string    `bun:"outcome"`
+	IP         string    `bun:"ip"`
+	UserAgent  string    `bun:"user_agent"`
+	RequestID  string    `bun:"request_id"`
+	Details    string    `bun:"details"` // canonical JSON object text, stored verbatim
+	PrevHash   string    `bun:"prev_hash"`
+	Hash       string    `bun:"hash"`
+}
+
+// newRow validates e, fills what it leaves empty from ctx (actor, IP, user agent, request
+// id), defaults, canonicalises and scrubs it. Seq, PrevHash and Hash are set by the chain.
+func newRow(ctx context.Context, e audittrail.Event, now time.Time) (*eventRow, error) {
+	info := reqctx.InfoFrom(ctx)
+	r := &eventRow{
+		Action:     clean(e.Action, maxActionLen),
+		TargetType: clean(e.TargetType, maxTargetLen),
+		TargetID:   clean(e.TargetID, maxTargetLen),
+		Outcome:    e.Outcome,
+		IP:         clean(or(e.IP, info.ClientIP), maxShortLen),
+		UserAgent:  clean(or(e.UserAgent, info.UserAgent), maxUserAgentLen),
+		RequestID:  clean(or(e.RequestID, info.RequestID), maxShortLen),
+		OccurredAt: e.OccurredAt,
+	}
+	if r.Action == "" {
+		return nil, fmt.Errorf("%w: action is required", ErrInvalidEvent)
+	}
+	switch r.Outcome {
+	case "":
+		r.Outcome = audittrail.Success
+	case audittrail.Success, audittrail.Failure:
+	default:
+		return nil, fmt.Errorf("%w: outcome must be %q or %q", ErrInvalidEvent, audittrail.Success, audittrail.Failure)
+	}
+	var err error
+	if r.ActorID, err = optionalUUID("actor_id", or(e.ActorID, reqctx.ActorID(ctx))); err != nil {
+		return nil, err
+	}
+	if r.AgentID, err = optionalUUID("agent_id", e.AgentID); err != nil {
+		return nil, err
+	}
+	if r.OccurredAt.IsZero() {
+		r.OccurredAt = now
+	}
+	r.OccurredAt = canonicalTime(r.OccurredAt)
+	if r.Details, err = encodeDetails(e.Details); err != nil {
+		return nil, err
+	}
+	id, err := uuid.NewV7()
+	if err != nil {
+		return nil, err
+	}
+	r.EventID = id.String()
+	return r, nil
+}
+
+// encodeDetails scrubs d and encodes it as a JSON object (keys sorted, so the text is
+// canonical); nil is "{}".
+func encodeDetails(d map[string]any) (string, error) {
+	if len(d) == 0 {
+		return "{}", nil
+	}
+	tree, err := scrubDetails(d)
+	if err != nil {
+		return "", fmt.Errorf("%w: details are not JSON-encodable", ErrInvalidEvent)
+	}
+	b, err := json.Marshal(tree)
+	if err != nil {
+		return "", fmt.Errorf("%w: details are not JSON-encodable", ErrInvalidEvent)
+	}
+	if len(b) > maxDetailsBytes {
+		return "", fmt.Errorf("%w: details exceed %d bytes", ErrInvalidEvent, maxDetailsBytes)
+	}
+	return string(b), nil
+}
+
+// optionalUUID canonicalises a UUID (lower case, hyphenated, as PostgreSQL prints it, so the
+// hash recomputes) or refuses a value that is not one; "" stays "" (NULL).
+func optionalUUID(field, s string) (string, error) {
+	if s == "" {
+		return "", nil
+	}
+	id, err := uuid.Parse(s)
+	if err != nil {
+		return "", fmt.Errorf("%w: %s is not a UUID", ErrInvalidEvent, field)
+	}
+	return id.String(), nil
+}
+
+// clean makes s storable in a text column on both stores (valid UTF-8, no NUL) and cuts it
+// to at most n bytes at a rune boundary.
+func clean(s string, n int) string {
+	s = strings.ToValidUTF8(s, "\uFFFD")
+	s = strings.ReplaceAll(s, "\x00", "")
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n]
+}
+
+func or(a, b string) string {
+	if a != "" {
+		return a
+	}
+	return b
+}

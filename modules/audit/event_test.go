@@ -1,0 +1,97 @@
+package audit
+
+import (
+	"context"
+	"errors"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/agentidp/agentidp/platform/audittrail"
+)
+
+func TestNewRowDefaultsAndCanonicalForm(t *testing.T) {
+	now := time.Date(2026, 11, 28, 10, 0, 0, 123456789, time.FixedZone("X", 3600))
+	r, err := newRow(context.Background(), audittrail.Event{Action: "agent.created",
+		AgentID: "{0191F0A4-1C2D-7E3F-8A4B-5C6D7E8F9A0B}", UserAgent: strings.Repeat("é", 400) + "\x00"}, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Outcome != audittrail.Success || r.AgentID != "0191f0a4-1c2d-7e3f-8a4b-5c6d7e8f9a0b" || r.ActorID != "" ||
+		r.Details != "{}" || !r.OccurredAt.Equal(now.Truncate(time.Microsecond)) || r.OccurredAt.Location() != time.UTC {
+		t.Fatalf("row: %+v", r)
+	}
+	if len(r.UserAgent) > maxUserAgentLen || !strings.HasSuffix(r.UserAgent, "é") || strings.Contains(r.UserAgent, "\x00") {
+		t.Fatalf("user agent not cut at a rune boundary: %q", r.UserAgent[len(r.UserAgent)-4:])
+	}
+	if len(r.EventID) != 36 {
+		t.Fatalf("event id %q", r.EventID)
+	}
+}
+
+func TestNewRowRefusesWithoutEchoingValues(t *testing.T) {
+	secret := "sk_live_" + strings.Repeat("x", 43)
+	_, err := newRow(context.Background(), audittrail.Event{Action: "x", AgentID: secret}, time.Now())
+	if !errors.Is(err, ErrInvalidEvent) || strings.Contains(err.Error(), secret) {
+		t.Fatalf("got %v", err)
+	}
+	_, err = newRow(context.Background(), audittrail.Event{Action: "x",
+		Details: map[string]any{"big": strings.Repeat("a", maxDetailsBytes)}}, time.Now())
+	if !errors.Is(err, ErrInvalidEvent) {
+		t.Fatalf("oversized details: %v", err)
+	}
+}
+
+func TestScrubDetails(t *testing.T) {
+	type inner struct {
+		Password string `json:"password"`
+		Note     string `json:"note"`
+	}
+	jwt := "eyJhbGciOiJFUzI1NiJ9.eyJzdWIiOiJ4In0.c2lnbmF0dXJl"
+	got, err := encodeDetails(map[string]any{
+		"access_token":  jwt,
+		"tokens_issued": 12,
+		"struct":        inner{Password: "hunter2", Note: "sk_live_abcdefghijklmnop"},
+		"list":          []string{"ok", "Bearer abcdefghijklmnop"},
+		"big":           uint64(12345678901234567890),
+		"fine":          "agent renamed",
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, leak := range []string{"eyJ", "hunter2", "sk_live_", "abcdefghijklmnop"} {
+		if strings.Contains(got, leak) {
+			t.Fatalf("%q survives: %s", leak, got)
+		}
+	}
+	for _, keep := range []string{`"tokens_issued":12`, `"big":12345678901234567890`, `"fine":"agent renamed"`, `"ok"`} {
+		if !strings.Contains(got, keep) {
+			t.Fatalf("%s lost: %s", keep, got)
+		}
+	}
+}
+
+func TestCursorRoundTrip(t *testing.T) {
+	p := position{At: time.Date(2026, 11, 28, 1, 2, 3, 456789000, time.UTC), Seq: 77}
+	got, err := decodeCursor(encodeCursor(p))
+	if err != nil || !got.At.Equal(p.At) || got.Seq != p.Seq {
+		t.Fatalf("%+v %v", got, err)
+	}
+	for _, bad := range []string{"", "!!", "MTIz", encodeCursor(position{At: p.At, Seq: 0})} {
+		if _, err := decodeCursor(bad); err == nil {
+			t.Errorf("%q decoded", bad)
+		}
+	}
+}
+
+func TestParseListDefaults(t *testing.T) {
+	q, err := parseList(url.Values{})
+	if err != nil || q.Limit != defaultLimit || q.After != nil || q.From != nil {
+		t.Fatalf("%+v %v", q, err)
+	}
+	q, err = parseList(url.Values{"from": {"2026-11-28T10:00:00+02:00"}, "limit": {"200"}})
+	if err != nil || q.Limit != 200 || !q.From.Equal(time.Date(2026, 11, 28, 8, 0, 0, 0, time.UTC)) {
+		t.Fatalf("%+v %v", q, err)
+	}
+}

@@ -1,0 +1,181 @@
+package audit
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/uptrace/bun"
+	"go.uber.org/fx"
+	"go.uber.org/zap"
+)
+
+// ErrWriterStopped is returned by Record before the module has started or after it stopped.
+var ErrWriterStopped = errors.New("audit: the group-commit writer is not running")
+
+// Group-commit defaults.
+const (
+	defaultMaxBatch     = 256
+	defaultQueueSize    = 4096
+	defaultBatchTimeout = 10 * time.Second
+)
+
+// request is one Record call waiting for its batch.
+type request struct {
+	ctx  context.Context
+	row  *eventRow
+	done chan error // buffered: the writer never blocks on an answer
+}
+
+// groupWriter is the group-commit writer behind Record. One goroutine takes the first
+// waiting request, adds whatever else is already queued (up to maxBatch), and writes the
+// batch in one transaction: one chain lock, one tail read, one multi-row INSERT, one
+// commit. While a batch is being written the next requests queue up, so batches grow with
+// load by themselves and an idle writer adds no delay. Every request is answered exactly
+// once with the outcome of its own batch.
+type groupWriter struct {
+	db      *bun.DB
+	log     *zap.Logger
+	metrics *writerMetrics
+
+	maxBatch     int
+	batchTimeout time.Duration
+
+	mu      sync.RWMutex // guards running and the closing of queue
+	running bool
+	queue   chan *request
+	stopped chan struct{}
+	pending atomic.Int64
+}
+
+// newGroupWriter builds the writer and registers its lifecycle right here: constructed
+// before the HTTP server (every route that records depends on it), it starts before the
+// server listens and stops after the server has drained its requests.
+func newGroupWriter(lc fx.Lifecycle, db *bun.DB, log *zap.Logger, m *writerMetrics) *groupWriter {
+	w := &groupWriter{
+		db: db, log: log, metrics: m,
+		maxBatch: defaultMaxBatch, batchTimeout: defaultBatchTimeout,
+		queue: make(chan *request, defaultQueueSize), stopped: make(chan struct{}),
+	}
+	lc.Append(fx.StartStopHook(w.start, w.stop))
+	return w
+}
+
+// start launches the writer goroutine.
+func (w *groupWriter) start(context.Context) error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.running = true
+	go w.run()
+	return nil
+}
+
+// stop refuses new requests, lets the goroutine write every request already queued, and
+// waits for it (or for ctx), so no accepted event is lost at shutdown.
+func (w *groupWriter) stop(ctx context.Context) error {
+	w.mu.Lock()
+	if !w.running {
+		w.mu.Unlock()
+		return nil
+	}
+	w.running = false
+	close(w.queue)
+	w.mu.Unlock()
+	select {
+	case <-w.stopped:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// submit queues row and waits for its batch's outcome. If ctx ends before the row is
+// queued, or while it waits in the queue, the row is not written and ctx's error returned;
+// once its batch is being written, submit waits for the truth (bounded by batchTimeout),
+// so an error always means "not stored" and nil always means "committed".
+func (w *groupWriter) submit(ctx context.Context, row *eventRow) error {
+	req := &request{ctx: ctx, row: row, done: make(chan error, 1)}
+	w.mu.RLock()
+	if !w.running {
+		w.mu.RUnlock()
+		return ErrWriterStopped
+	}
+	w.metrics.queueDepth.Set(float64(w.pending.Add(1)))
+	select {
+	case w.queue <- req:
+		w.mu.RUnlock()
+	case <-ctx.Done():
+		w.mu.RUnlock()
+		w.metrics.queueDepth.Set(float64(w.pending.Add(-1)))
+		return ctx.Err()
+	}
+	return <-req.done
+}
+
+func (w *groupWriter) run() {
+	defer close(w.stopped)
+	batch := make([]*request, 0, w.maxBatch)
+	for first := range w.queue {
+		batch = w.gather(append(batch[:0], first))
+		w.flush(batch)
+		clear(batch) // drop references to answered requests
+	}
+}
+
+// gather adds the requests already waiting, up to maxBatch. It does not wait for more: an
+// idle writer writes a lone event at once, and under load the requests that arrive while a
+// batch commits form the next one.
+func (w *groupWriter) gather(batch []*request) []*request {
+	for len(batch) < w.maxBatch {
+		select {
+		case r, ok := <-w.queue:
+			if !ok {
+				return batch
+			}
+			batch = append(batch, r)
+		default:
+			return batch
+		}
+	}
+	return batch
+}
+
+// flush writes the live requests of batch in one transaction and answers every request.
+// The transaction runs under the writer's own context: a caller giving up never aborts a
+// batch that others share.
+func (w *groupWriter) flush(batch []*request) {
+	live := make([]*request, 0, len(batch))
+	rows := make([]*eventRow, 0, len(batch))
+	for _, r := range batch {
+		if err := r.ctx.Err(); err != nil {
+			w.answer(r, err) // gave up while queued: not written
+			continue
+		}
+		live = append(live, r)
+		rows = append(rows, r.row)
+	}
+	if len(rows) == 0 {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), w.batchTimeout)
+	defer cancel()
+	start := time.Now()
+	err := w.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+		return appendRows(ctx, tx, rows)
+	})
+	w.metrics.writeDuration.Observe(time.Since(start).Seconds())
+	w.metrics.batchSize.Observe(float64(len(rows)))
+	if err != nil {
+		w.log.Error("audit batch not written; its callers get the error", zap.Int("events", len(rows)), zap.Error(err))
+	}
+	for _, r := range live {
+		w.answer(r, err)
+	}
+}
+
+func (w *groupWriter) answer(r *request, err error) {
+	r.done <- err
+	w.metrics.queueDepth.Set(float64(w.pending.Add(-1)))
+}

@@ -1,0 +1,102 @@
+package audit
+
+import (
+	"encoding/json"
+	"net/http"
+
+	"go.uber.org/zap"
+
+	"github.com/agentidp/agentidp/platform/httpserver"
+)
+
+// handler serves the audit routes; all are protected (audit:read in the policy).
+type handler struct {
+	svc *service
+	log *zap.Logger
+}
+
+// newRoutes takes the group-commit writer only so that the writer is built, and its
+// lifecycle hook registered, before the HTTP server's: Fx then starts the writer first and
+// stops it last, after the server has drained requests that may still record events.
+func newRoutes(svc *service, _ *groupWriter, log *zap.Logger) []httpserver.Route {
+	h := &handler{svc: svc, log: log}
+	return []httpserver.Route{
+		{Method: http.MethodGet, Path: "/api/v1/audit", Handler: http.HandlerFunc(h.list)},
+		{Method: http.MethodGet, Path: "/api/v1/audit/export", Handler: http.HandlerFunc(h.export)},
+		{Method: http.MethodGet, Path: "/api/v1/audit/verify", Handler: http.HandlerFunc(h.verify)},
+	}
+}
+
+// listPage is the answer of GET /api/v1/audit.
+type listPage struct {
+	Items      []Event `json:"items"`
+	NextCursor *string `json:"next_cursor"`
+}
+
+func (h *handler) list(w http.ResponseWriter, r *http.Request) {
+	q, err := parseList(r.URL.Query())
+	if err != nil {
+		httpserver.WriteError(w, r, h.log, err)
+		return
+	}
+	items, next, err := h.svc.list(r.Context(), q)
+	if err != nil {
+		httpserver.WriteError(w, r, h.log, err)
+		return
+	}
+	w.Header().Set("Cache-Control", "no-store")
+	httpserver.WriteJSON(w, http.StatusOK, listPage{Items: items, NextCursor: optional(next)})
+}
+
+// export streams the matching events as NDJSON, one page at a time, flushing after each.
+// An error before the first byte is a problem document; after it, the connection is
+// aborted so the client sees a truncated stream rather than a complete-looking one.
+func (h *handler) export(w http.ResponseWriter, r *http.Request) {
+	f, err := parseExport(r.URL.Query())
+	if err != nil {
+		httpserver.WriteError(w, r, h.log, err)
+		return
+	}
+	rc := http.NewResponseController(w)
+	enc := json.NewEncoder(w)
+	started := false
+	err = h.svc.export(r.Context(), f, func(page []Event) error {
+		if !started {
+			started = true
+			h.exportHeaders(w)
+		}
+		for i := range page {
+			if err := enc.Encode(&page[i]); err != nil {
+				return err
+			}
+		}
+		return rc.Flush()
+	})
+	switch {
+	case err != nil && !started:
+		httpserver.WriteError(w, r, h.log, err)
+	case err != nil:
+		h.log.Warn("audit export aborted", zap.Error(err))
+		panic(http.ErrAbortHandler)
+	case !started:
+		h.exportHeaders(w) // no events: an empty body
+	}
+}
+
+func (h *handler) exportHeaders(w http.ResponseWriter) {
+	hd := w.Header()
+	hd.Set("Content-Type", "application/x-ndjson")
+	hd.Set("Content-Disposition", `attachment; filename="audit-events.ndjson"`)
+	hd.Set("Cache-Control", "no-store")
+	w.WriteHeader(http.StatusOK)
+}
+
+func (h *handler) verify(w http.ResponseWriter, r *http.Request) {
+	rep, err := h.svc.verifier.VerifyChain(r.Context())
+	if err != nil {
+		httpserver.WriteError(w, r, h.log, err)
+		return
+	}
+	w.Header().Set("Cache-Control", "no-store")
+	httpserver.WriteJSON(w, http.StatusOK, rep)
+}

@@ -1,0 +1,168 @@
+package audit
+
+import (
+	"encoding/base64"
+	"fmt"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/google/uuid"
+
+	"github.com/agentidp/agentidp/platform/apperr"
+	"github.com/agentidp/agentidp/platform/audittrail"
+)
+
+// List limits.
+const (
+	defaultLimit = 50
+	maxLimit     = 200
+)
+
+// filter selects events: every set field must match; the time range is [From, To).
+type filter struct {
+	AgentID string
+	Action  string
+	Outcome string
+	From    *time.Time
+	To      *time.Time
+}
+
+// position is a keyset position in the newest-first order: (occurred_at, seq).
+type position struct {
+	At  time.Time
+	Seq int64
+}
+
+// listQuery is a parsed GET /api/v1/audit.
+type listQuery struct {
+	filter
+	Limit int
+	After *position
+}
+
+// parseFilter reads the filters of q, rejecting parameters other than the filters and
+// extra (those the caller parses itself); each bad field is named.
+func parseFilter(q url.Values, bad *apperr.Fields, extra ...string) filter {
+	var f filter
+	for name, vs := range q {
+		switch {
+		case !isFilter(name) && !slices.Contains(extra, name):
+			bad.Add(name, "unknown parameter; filters are agent_id, action, outcome, from, to")
+		case len(vs) > 1:
+			bad.Add(name, "give it at most once")
+		}
+	}
+	if v := q.Get("agent_id"); v != "" {
+		id, err := uuid.Parse(v)
+		if err != nil || len(v) != 36 {
+			bad.Add("agent_id", "must be a UUID")
+		} else {
+			f.AgentID = id.String()
+		}
+	}
+	if v := q.Get("action"); v != "" {
+		if len(v) > maxActionLen || !utf8.ValidString(v) || strings.ContainsRune(v, 0) {
+			bad.Add("action", "must be an action name of at most %d characters, e.g. token.issued", maxActionLen)
+		} else {
+			f.Action = v
+		}
+	}
+	switch v := q.Get("outcome"); v {
+	case "", audittrail.Success, audittrail.Failure:
+		f.Outcome = v
+	default:
+		bad.Add("outcome", "must be %q or %q", audittrail.Success, audittrail.Failure)
+	}
+	f.From = parseTime(q, "from", bad)
+	f.To = parseTime(q, "to", bad)
+	if f.From != nil && f.To != nil && !f.From.Before(*f.To) {
+		bad.Add("to", "must be after from (the range is from inclusive, to exclusive)")
+	}
+	return f
+}
+
+func parseTime(q url.Values, name string, bad *apperr.Fields) *time.Time {
+	v := q.Get(name)
+	if v == "" {
+		return nil
+	}
+	t, err := time.Parse(time.RFC3339Nano, v)
+	if err != nil {
+		bad.Add(name, "must be an RFC 3339 time, e.g. 2026-11-28T10:00:00Z")
+		return nil
+	}
+	t = t.UTC()
+	if t.Year() < 1 || t.Year() > 9999 {
+		bad.Add(name, "must lie between the years 0001 and 9999")
+		return nil
+	}
+	return &t
+}
+
+// parseList reads a GET /api/v1/audit query: the filters, limit and cursor.
+func parseList(q url.Values) (listQuery, error) {
+	var bad apperr.Fields
+	lq := listQuery{filter: parseFilter(q, &bad, "limit", "cursor"), Limit: defaultLimit}
+	if v := q.Get("limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > maxLimit {
+			bad.Add("limit", "must be an integer from 1 to %d", maxLimit)
+		} else {
+			lq.Limit = n
+		}
+	}
+	if v := q.Get("cursor"); v != "" {
+		p, err := decodeCursor(v)
+		if err != nil {
+			bad.Add("cursor", "is not a cursor this API returned")
+		} else {
+			lq.After = &p
+		}
+	}
+	return lq, bad.Err()
+}
+
+// parseExport reads a GET /api/v1/audit/export query: the filters only.
+func parseExport(q url.Values) (filter, error) {
+	var bad apperr.Fields
+	f := parseFilter(q, &bad)
+	return f, bad.Err()
+}
+
+// encodeCursor makes the opaque cursor after p: base64url of "<unix µs>.<seq>".
+func encodeCursor(p position) string {
+	return base64.RawURLEncoding.EncodeToString(fmt.Appendf(nil, "%d.%d", p.At.UnixMicro(), p.Seq))
+}
+
+func decodeCursor(s string) (position, error) {
+	raw, err := base64.RawURLEncoding.DecodeString(s)
+	if err != nil {
+		return position{}, err
+	}
+	micros, seq, ok := strings.Cut(string(raw), ".")
+	if !ok {
+		return position{}, fmt.Errorf("no separator")
+	}
+	us, err1 := strconv.ParseInt(micros, 10, 64)
+	n, err2 := strconv.ParseInt(seq, 10, 64)
+	if err1 != nil || err2 != nil || n < 1 {
+		return position{}, fmt.Errorf("bad numbers")
+	}
+	at := time.UnixMicro(us).UTC()
+	if at.Year() < 1 || at.Year() > 9999 {
+		return position{}, fmt.Errorf("time out of range")
+	}
+	return position{At: at, Seq: n}, nil
+}
+
+func isFilter(name string) bool {
+	switch name {
+	case "agent_id", "action", "outcome", "from", "to":
+		return true
+	}
+	return false
+}

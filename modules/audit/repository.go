@@ -1,0 +1,45 @@
+package audit
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/uptrace/bun"
+
+	"github.com/agentidp/agentidp/platform/database"
+)
+
+// repository reads audit_events (writes go through appendRows only).
+type repository struct{ db *bun.DB }
+
+func newRepository(db *bun.DB) *repository { return &repository{db: db} }
+
+// page returns up to limit events matching f, newest first by (occurred_at, seq), after the
+// keyset position after (nil: from the newest). Every value is a bound parameter.
+func (r *repository) page(ctx context.Context, f filter, after *position, limit int) ([]eventRow, error) {
+	var rows []eventRow
+	q := r.db.NewSelect().Model(&rows)
+	if f.AgentID != "" {
+		q = q.Where("agent_id = ?", f.AgentID)
+	}
+	if f.Action != "" {
+		q = q.Where("action = ?", f.Action)
+	}
+	if f.Outcome != "" {
+		q = q.Where("outcome = ?", f.Outcome)
+	}
+	if f.From != nil {
+		q = q.Where("occurred_at >= ?", *f.From)
+	}
+	if f.To != nil {
+		q = q.Where("occurred_at < ?", *f.To)
+	}
+	if after != nil {
+		q = q.Where("(occurred_at, seq) < (?, ?)", after.At, after.Seq)
+	}
+	err := q.OrderExpr("occurred_at DESC, seq DESC").Limit(int64(limit)).Scan(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("audit: listing events: %w", database.Translate(err))
+	}
+	return rows, nil
+}

@@ -1,0 +1,97 @@
+package audit
+
+import (
+	"context"
+	"encoding/json"
+)
+
+// exportPageSize is how many events the export holds at a time.
+const exportPageSize = 500
+
+// service answers the read side: the list, the export and the verify report.
+type service struct {
+	repo     *repository
+	verifier *verifier
+}
+
+func newService(repo *repository, v *verifier) *service { return &service{repo: repo, verifier: v} }
+
+// list returns one page of events and the cursor of the next page ("" on the last).
+func (s *service) list(ctx context.Context, q listQuery) ([]Event, string, error) {
+	rows, err := s.repo.page(ctx, q.filter, q.After, q.Limit+1)
+	if err != nil {
+		return nil, "", err
+	}
+	next := ""
+	if len(rows) > q.Limit {
+		rows = rows[:q.Limit]
+		last := rows[len(rows)-1]
+		next = encodeCursor(position{At: last.OccurredAt, Seq: last.Seq})
+	}
+	return toEvents(rows), next, nil
+}
+
+// export calls emit with successive pages of the events matching f, newest first, until
+// there are no more; memory stays bounded by one page.
+func (s *service) export(ctx context.Context, f filter, emit func([]Event) error) error {
+	var after *position
+	for {
+		rows, err := s.repo.page(ctx, f, after, exportPageSize)
+		if err != nil {
+			return err
+		}
+		if len(rows) > 0 {
+			if err := emit(toEvents(rows)); err != nil {
+				return err
+			}
+			last := rows[len(rows)-1]
+			after = &position{At: last.OccurredAt, Seq: last.Seq}
+		}
+		if len(rows) < exportPageSize {
+			return nil
+		}
+	}
+}
+
+func toEvents(rows []eventRow) []Event {
+	out := make([]Event, len(rows))
+	for i := range rows {
+		out[i] = toEvent(&rows[i])
+	}
+	return out
+}
+
+func toEvent(r *eventRow) Event {
+	return Event{
+		EventID:    r.EventID,
+		Seq:        r.Seq,
+		OccurredAt: canonicalTime(r.OccurredAt),
+		ActorID:    optional(r.ActorID),
+		AgentID:    optional(r.AgentID),
+		Action:     r.Action,
+		TargetType: r.TargetType,
+		TargetID:   r.TargetID,
+		Outcome:    r.Outcome,
+		IP:         r.IP,
+		UserAgent:  r.UserAgent,
+		RequestID:  r.RequestID,
+		Details:    detailsJSON(r.Details),
+		Hash:       r.Hash,
+	}
+}
+
+func optional(s string) *string {
+	if s == "" {
+		return nil
+	}
+	return &s
+}
+
+// detailsJSON is the stored details text, or {} if it is not valid JSON (a tampered row:
+// verify reports it; the listing must still render).
+func detailsJSON(s string) json.RawMessage {
+	if !json.Valid([]byte(s)) {
+		return json.RawMessage("{}")
+	}
+	return json.RawMessage(s)
+}

@@ -1,0 +1,586 @@
+package credentials
+
+import (
+	"context"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/uptrace/bun"
+	"go.uber.org/fx"
+	"go.uber.org/zap"
+
+	"github.com/agentidp/agentidp/modules/agents"
+	"github.com/agentidp/agentidp/platform/apperr"
+	"github.com/agentidp/agentidp/platform/audittrail"
+	"github.com/agentidp/agentidp/platform/cache"
+	"github.com/agentidp/agentidp/platform/config"
+	"github.com/agentidp/agentidp/platform/database"
+	"github.com/agentidp/agentidp/platform/policy"
+	"github.com/agentidp/agentidp/platform/vault"
+)
+
+// Audit actions of this module.
+const (
+	actionCreated = "credential.created"
+	actionRotated = "credential.rotated"
+	actionRevoked = "credential.revoked"
+)
+
+// Limits and tunables.
+const (
+	// MaxGracePeriod is the longest rotation grace period.
+	MaxGracePeriod = 86400 * time.Second
+	// DefaultPageSize and MaxPageSize bound list pages.
+	DefaultPageSize = 50
+	MaxPageSize     = 200
+
+	cacheTTL        = 30 * time.Second // an agent's credentials stay in memory this long
+	cacheMaxAgents  = 100_000
+	memoMax         = 100_000
+	invalidateTopic = "credentials:invalidate"
+	vaultKey        = "client_secret"
+)
+
+// service holds the rules of the module: issue, list, rotate, revoke, verification
+// (verify.go), bootstrap (bootstrap.go). It knows nothing of HTTP.
+type service struct {
+	cfg         *config.Config
+	db          *bun.DB
+	repo        repository
+	agents      agents.Directory
+	provisioner agents.Provisioner
+	audit       audittrail.Recorder
+	policy      policy.Engine
+	kv          vault.KV
+	vaultOn     bool
+	bus         cache.Broadcaster
+	log         *zap.Logger
+	now         func() time.Time
+
+	hasher     *hasher
+	cache      *credCache
+	memo       *memo
+	vaultCache *vaultDigests
+	dead       *boundedMap[State]     // final states of revoked and expired credentials
+	owners     *boundedMap[uuid.UUID] // credential id → agent id, for State
+	usage      *usageTracker
+
+	// Background work (flusher, janitor, delayed invalidations), tied to the app's life.
+	runCtx      context.Context
+	cancelRun   context.CancelFunc
+	wg          sync.WaitGroup
+	unsubscribe func()
+}
+
+// serviceParams are the module's dependencies.
+type serviceParams struct {
+	fx.In
+	Lifecycle      fx.Lifecycle
+	Config         *config.Config
+	DB             *bun.DB
+	Cache          cache.Cache
+	KV             vault.KV
+	Log            *zap.Logger
+	Policy         policy.Engine
+	Audit          audittrail.Recorder
+	Agents         agents.Directory
+	AgentLifecycle agents.Lifecycle
+	Provisioner    agents.Provisioner
+}
+
+func newService(p serviceParams) (*service, error) {
+	h, err := newHasher(p.Config.SecretPepper)
+	if err != nil {
+		return nil, err
+	}
+	vaultTTL := p.Config.VaultCacheTTL
+	if vaultTTL <= 0 {
+		vaultTTL = time.Second
+	}
+	s := &service{
+		cfg: p.Config, db: p.DB, repo: newRepository(p.DB),
+		agents: p.Agents, provisioner: p.Provisioner, audit: p.Audit, policy: p.Policy,
+		kv: p.KV, vaultOn: vault.Enabled(p.KV), bus: p.Cache,
+		log: p.Log.Named("credentials"), now: time.Now,
+		hasher:     h,
+		memo:       newMemo(memoMax),
+		vaultCache: newVaultDigests(vaultTTL, memoMax),
+		dead:       newBoundedMap[State](memoMax),
+		owners:     newBoundedMap[uuid.UUID](memoMax),
+	}
+	s.cache = newCredCache(cacheTTL, cacheMaxAgents, s.now, func(ctx context.Context, agentID string) ([]credentialRow, error) {
+		return s.repo.live(ctx, s.db, agentID, s.now(), maxLive)
+	})
+	s.usage = newUsageTracker(s.repo, s.log)
+	p.AgentLifecycle.OnStatusChange(s.onAgentStatus)
+	p.Lifecycle.Append(fx.Hook{OnStart: s.start, OnStop: s.stop})
+	return s, nil
+}
+
+// start subscribes to invalidations and starts the background loops.
+func (s *service) start(context.Context) error {
+	s.runCtx, s.cancelRun = context.WithCancel(context.Background())
+	s.unsubscribe = s.bus.Subscribe(invalidateTopic, s.onInvalidate)
+	s.goLoop(usageFlushInterval, s.usage.flush)
+	if s.vaultOn {
+		s.goLoop(janitorInterval, s.sweepVault)
+	}
+	return nil
+}
+
+// stop stops the loops (the flusher writes what it holds), then unsubscribes.
+func (s *service) stop(ctx context.Context) error {
+	if s.cancelRun != nil {
+		s.cancelRun()
+	}
+	done := make(chan struct{})
+	go func() { s.wg.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-ctx.Done():
+	}
+	err := s.usage.flush(ctx)
+	if s.unsubscribe != nil {
+		s.unsubscribe()
+	}
+	return err
+}
+
+// goLoop runs fn every interval until stop.
+func (s *service) goLoop(interval time.Duration, fn func(ctx context.Context) error) {
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		t := time.NewTicker(interval)
+		defer t.Stop()
+		for {
+			select {
+			case <-s.runCtx.Done():
+				return
+			case <-t.C:
+				ctx, cancel := context.WithTimeout(s.runCtx, interval)
+				if err := fn(ctx); err != nil && s.runCtx.Err() == nil {
+					s.log.Warn("background task failed; retrying at the next tick", zap.Error(err))
+				}
+				cancel()
+			}
+		}
+	}()
+}
+
+// ---- rules shared by the operations ----
+
+// uuidField canonicalises a UUID path or body value, adding a field error when it is not
+// one. Only the canonical 36-character form is accepted.
+func uuidField(f *apperr.Fields, field, v string) string {
+	u, err := uuid.Parse(v)
+	if err != nil || len(v) != 36 {
+		f.Add(field, "must be a UUID")
+		return ""
+	}
+	return u.String()
+}
+
+// dbTime is a time as the database keeps it (UTC, microseconds).
+func dbTime(t time.Time) time.Time { return t.UTC().Truncate(time.Microsecond) }
+
+// requireAgent checks that the agent exists (404) and, for writes, that it is not
+// decommissioned (409).
+func (s *service) requireAgent(ctx context.Context, agentID string, write bool) error {
+	a, err := s.agents.Lookup(ctx, agentID)
+	if errors.Is(err, agents.ErrNotFound) || errors.Is(err, database.ErrNotFound) {
+		return apperr.NotFound("no agent with this agent_id")
+	}
+	if err != nil {
+		return err
+	}
+	if write && a.Status == agents.StatusDecommissioned {
+		return apperr.Conflict("the agent is decommissioned; it cannot get credentials")
+	}
+	return nil
+}
+
+// vaultPath is where Vault mode keeps a credential's secret, relative to the KV mount.
+func vaultPath(agentID, credID string) string {
+	return "agentidp/credentials/" + agentID + "/" + credID
+}
+
+// prepare makes a new credential row for agentID with secret (generated when empty). In
+// Vault mode the secret is written to Vault now, before the row's transaction; discard
+// undoes that when the transaction fails.
+func (s *service) prepare(ctx context.Context, agentID, secret string, expiresAt *time.Time, rotatedFrom *string) (*credentialRow, string, error) {
+	if secret == "" {
+		var err error
+		if secret, err = newSecret(); err != nil {
+			return nil, "", err
+		}
+	}
+	id, err := uuid.NewV7()
+	if err != nil {
+		return nil, "", err
+	}
+	row := &credentialRow{
+		ID: id.String(), AgentID: agentID, SecretPrefix: displayPrefix(secret),
+		RotatedFrom: rotatedFrom, CreatedAt: dbTime(s.now()),
+	}
+	if expiresAt != nil {
+		t := dbTime(*expiresAt)
+		row.ExpiresAt = &t
+	}
+	if !s.vaultOn {
+		row.SecretHash = encodeV1(s.hasher.sum(secret))
+		return row, secret, nil
+	}
+	path := vaultPath(agentID, row.ID)
+	if err := s.kv.Write(ctx, path, map[string]string{vaultKey: secret}); err != nil {
+		return nil, "", apperr.Unavailable("the secret store (Vault) is unavailable; retry shortly", err)
+	}
+	row.VaultPath = path
+	return row, secret, nil
+}
+
+// discard deletes the Vault entry of a row whose transaction did not commit.
+func (s *service) discard(ctx context.Context, row *credentialRow) {
+	if row == nil || row.VaultPath == "" {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer cancel()
+	if err := s.kv.Delete(ctx, row.VaultPath); err != nil {
+		s.log.Warn("could not delete the Vault entry of a credential that was not created",
+			zap.String("credential_id", row.ID), zap.Error(err))
+	}
+}
+
+// dropVault deletes a revoked credential's Vault entry after commit (best effort: the
+// janitor retries what fails) and clears its vault_path.
+func (s *service) dropVault(ctx context.Context, row *credentialRow) {
+	if row.VaultPath == "" || !s.vaultOn {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer cancel()
+	if err := s.kv.Delete(ctx, row.VaultPath); err != nil {
+		s.log.Warn("could not delete a revoked credential's Vault entry; the janitor retries",
+			zap.String("credential_id", row.ID), zap.Error(err))
+		return
+	}
+	if err := s.repo.clearVaultPath(ctx, row.ID); err != nil {
+		s.log.Warn("could not clear vault_path", zap.String("credential_id", row.ID), zap.Error(err))
+	}
+}
+
+func (s *service) toCredential(r *credentialRow, now time.Time) Credential {
+	c := Credential{
+		ID: r.ID, AgentID: r.AgentID, Status: r.status(now), SecretPrefix: r.SecretPrefix,
+		RotatedFrom: r.RotatedFrom, CreatedAt: r.CreatedAt.UTC(),
+		ExpiresAt: utcPtr(r.ExpiresAt), RevokedAt: utcPtr(r.RevokedAt), LastUsedAt: utcPtr(r.LastUsedAt),
+	}
+	return c
+}
+
+func utcPtr(t *time.Time) *time.Time {
+	if t == nil {
+		return nil
+	}
+	u := t.UTC()
+	return &u
+}
+
+func (s *service) issued(r *credentialRow, secret string) *Issued {
+	return &Issued{Credential: s.toCredential(r, s.now()), ClientID: r.AgentID, ClientSecret: secret}
+}
+
+// ---- operations ----
+
+// Issue creates a credential for the agent. expiresAt, when set, must be in the future.
+func (s *service) Issue(ctx context.Context, agentID string, expiresAt *time.Time) (*Issued, error) {
+	var f apperr.Fields
+	agentID = uuidField(&f, "agent_id", agentID)
+	if expiresAt != nil && !expiresAt.After(s.now()) {
+		f.Add("expires_at", "must be in the future")
+	}
+	if err := f.Err(); err != nil {
+		return nil, err
+	}
+	if err := s.requireAgent(ctx, agentID, true); err != nil {
+		return nil, err
+	}
+	row, secret, err := s.prepare(ctx, agentID, "", expiresAt, nil)
+	if err != nil {
+		return nil, err
+	}
+	err = s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+		if err := s.repo.insert(ctx, tx, row); err != nil {
+			return err
+		}
+		return s.audit.RecordTx(ctx, tx, audittrail.Event{
+			Action: actionCreated, AgentID: agentID,
+			TargetType: audittrail.TargetCredential, TargetID: row.ID,
+			Details: createdDetails(row, false),
+		})
+	})
+	if err != nil {
+		s.discard(ctx, row)
+		return nil, err
+	}
+	s.invalidate(ctx, agentID)
+	return s.issued(row, secret), nil
+}
+
+func createdDetails(row *credentialRow, bootstrap bool) map[string]any {
+	d := map[string]any{"storage": "hash"}
+	if row.VaultPath != "" {
+		d["storage"] = "vault"
+	}
+	if row.ExpiresAt != nil {
+		d["expires_at"] = row.ExpiresAt.UTC().Format(time.RFC3339)
+	}
+	if bootstrap {
+		d["bootstrap"] = true
+	}
+	return d
+}
+
+// List returns a page of the agent's credentials, newest first, and the cursor of the next
+// page ("" on the last).
+func (s *service) List(ctx context.Context, agentID, cursor string, limit int) ([]Credential, string, error) {
+	var f apperr.Fields
+	agentID = uuidField(&f, "agent_id", agentID)
+	if limit < 1 || limit > MaxPageSize {
+		f.Add("limit", "must be between 1 and %d", MaxPageSize)
+	}
+	before := ""
+	if cursor != "" {
+		raw, err := base64.RawURLEncoding.DecodeString(cursor)
+		id, perr := uuid.ParseBytes(raw)
+		if err != nil || perr != nil || len(raw) != 36 {
+			f.Add("cursor", "is not a cursor this server returned")
+		} else {
+			before = id.String()
+		}
+	}
+	if err := f.Err(); err != nil {
+		return nil, "", err
+	}
+	if err := s.requireAgent(ctx, agentID, false); err != nil {
+		return nil, "", err
+	}
+	rows, err := s.repo.list(ctx, agentID, before, limit+1)
+	if err != nil {
+		return nil, "", err
+	}
+	next := ""
+	if len(rows) > limit {
+		rows = rows[:limit]
+		next = base64.RawURLEncoding.EncodeToString([]byte(rows[limit-1].ID))
+	}
+	now := s.now()
+	out := make([]Credential, len(rows))
+	for i := range rows {
+		out[i] = s.toCredential(&rows[i], now)
+	}
+	return out, next, nil
+}
+
+// Rotate creates a successor of the credential (rotated_from naming it) and revokes the
+// old one after grace (at once when grace is 0).
+func (s *service) Rotate(ctx context.Context, agentID, credID string, grace time.Duration) (*Issued, error) {
+	var f apperr.Fields
+	agentID = uuidField(&f, "agent_id", agentID)
+	credID = uuidField(&f, "credential_id", credID)
+	if grace < 0 || grace > MaxGracePeriod {
+		f.Add("grace_period_seconds", "must be between 0 and %d", int(MaxGracePeriod.Seconds()))
+	}
+	if err := f.Err(); err != nil {
+		return nil, err
+	}
+	if err := s.requireAgent(ctx, agentID, true); err != nil {
+		return nil, err
+	}
+	// A first check before anything is written to Vault; the transaction checks again.
+	old, err := s.repo.get(ctx, s.db, credID, false)
+	if err := rotatable(old, err, agentID, s.now()); err != nil {
+		return nil, err
+	}
+	row, secret, err := s.prepare(ctx, agentID, "", nil, &old.ID)
+	if err != nil {
+		return nil, err
+	}
+	var revokeAt time.Time
+	err = s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+		now := s.now()
+		old, err := s.repo.get(ctx, tx, credID, true)
+		if err := rotatable(old, err, agentID, now); err != nil {
+			return err
+		}
+		row.CreatedAt = dbTime(now)
+		if err := s.repo.insert(ctx, tx, row); err != nil {
+			return err
+		}
+		revokeAt = dbTime(now.Add(grace))
+		if err := s.repo.setRevokedAt(ctx, tx, old.ID, revokeAt); err != nil {
+			return err
+		}
+		return s.audit.RecordTx(ctx, tx, audittrail.Event{
+			Action: actionRotated, AgentID: agentID,
+			TargetType: audittrail.TargetCredential, TargetID: row.ID,
+			Details: map[string]any{
+				"rotated_from":         old.ID,
+				"grace_period_seconds": int64(grace / time.Second),
+				"old_revoked_at":       revokeAt.Format(time.RFC3339Nano),
+			},
+		})
+	})
+	if err != nil {
+		s.discard(ctx, row)
+		return nil, err
+	}
+	s.invalidate(ctx, agentID)
+	if grace == 0 {
+		s.dropVault(ctx, old)
+	}
+	return s.issued(row, secret), nil
+}
+
+// rotatable checks that a credential read for rotation exists, belongs to the agent, and is
+// active without a rotation pending.
+func rotatable(old *credentialRow, err error, agentID string, now time.Time) error {
+	if errors.Is(err, database.ErrNotFound) || (err == nil && old.AgentID != agentID) {
+		return apperr.NotFound("no credential with this credential_id for this agent")
+	}
+	if err != nil {
+		return err
+	}
+	switch {
+	case old.revoked(now) || old.expired(now):
+		return apperr.Conflict("the credential is " + string(old.status(now)) + "; issue a new one instead")
+	case old.RevokedAt != nil:
+		return apperr.Conflict(fmt.Sprintf("the credential was already rotated and stops working at %s; rotate its successor",
+			old.RevokedAt.UTC().Format(time.RFC3339)))
+	}
+	return nil
+}
+
+// Revoke revokes the credential now. Revoking a revoked credential changes nothing.
+func (s *service) Revoke(ctx context.Context, agentID, credID string) error {
+	var f apperr.Fields
+	agentID = uuidField(&f, "agent_id", agentID)
+	credID = uuidField(&f, "credential_id", credID)
+	if err := f.Err(); err != nil {
+		return err
+	}
+	var row *credentialRow
+	changed := false
+	err := s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+		now := s.now()
+		var err error
+		row, err = s.repo.get(ctx, tx, credID, true)
+		if errors.Is(err, database.ErrNotFound) || (err == nil && row.AgentID != agentID) {
+			return apperr.NotFound("no credential with this credential_id for this agent")
+		}
+		if err != nil || row.revoked(now) {
+			return err
+		}
+		if err := s.repo.setRevokedAt(ctx, tx, row.ID, dbTime(now)); err != nil {
+			return err
+		}
+		changed = true
+		return s.audit.RecordTx(ctx, tx, audittrail.Event{
+			Action: actionRevoked, AgentID: agentID,
+			TargetType: audittrail.TargetCredential, TargetID: row.ID,
+			Details: map[string]any{"reason": "revoked"},
+		})
+	})
+	if err != nil || !changed {
+		return err
+	}
+	s.invalidate(ctx, agentID)
+	s.dropVault(ctx, row)
+	return nil
+}
+
+// onAgentStatus is the agents lifecycle hook: decommissioning an agent revokes every one of
+// its live credentials in the agents module's transaction, each audited there too.
+func (s *service) onAgentStatus(ctx context.Context, tx bun.Tx, ev agents.LifecycleEvent) error {
+	if ev.To != agents.StatusDecommissioned {
+		return nil
+	}
+	now := s.now()
+	rows, err := s.repo.live(ctx, tx, ev.AgentID, now, 0)
+	if err != nil {
+		return err
+	}
+	if err := s.repo.revokeAgent(ctx, tx, ev.AgentID, dbTime(now)); err != nil {
+		return err
+	}
+	for i := range rows {
+		if err := s.audit.RecordTx(ctx, tx, audittrail.Event{
+			Action: actionRevoked, AgentID: ev.AgentID,
+			TargetType: audittrail.TargetCredential, TargetID: rows[i].ID,
+			Details: map[string]any{"reason": "agent_decommissioned"},
+		}); err != nil {
+			return err
+		}
+	}
+	// The hook runs before the agents module commits: drop the caches now, and again
+	// shortly after, so that a load racing with the commit is not kept for the full TTL.
+	// (Vault entries are deleted by the janitor.)
+	s.invalidate(ctx, ev.AgentID)
+	s.invalidateLater(ev.AgentID, time.Second, 5*time.Second)
+	return nil
+}
+
+// ---- cache invalidation across replicas ----
+
+// invalidate drops the agent's cached credentials here at once and tells every replica
+// (this one included) through the broadcaster. Call it after commit.
+func (s *service) invalidate(ctx context.Context, agentID string) {
+	id, err := uuid.Parse(agentID)
+	if err != nil {
+		return
+	}
+	s.drop(id)
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
+	defer cancel()
+	if err := s.bus.Publish(ctx, invalidateTopic, []byte(id.String())); err != nil {
+		s.log.Warn("could not broadcast a credential change; other replicas catch up within the cache TTL",
+			zap.String("agent_id", agentID), zap.Duration("ttl", cacheTTL), zap.Error(err))
+	}
+}
+
+// invalidateLater repeats invalidate after each delay (while the app runs).
+func (s *service) invalidateLater(agentID string, delays ...time.Duration) {
+	if s.runCtx == nil {
+		return
+	}
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		start := time.Now()
+		for _, d := range delays {
+			select {
+			case <-s.runCtx.Done():
+				return
+			case <-time.After(time.Until(start.Add(d))):
+				s.invalidate(s.runCtx, agentID)
+			}
+		}
+	}()
+}
+
+func (s *service) onInvalidate(payload []byte) {
+	if id, err := uuid.ParseBytes(payload); err == nil {
+		s.drop(id)
+	}
+}
+
+func (s *service) drop(id uuid.UUID) {
+	s.cache.invalidate(id)
+	s.memo.dropAgent(id)
+	s.vaultCache.dropAgent(id)
+}

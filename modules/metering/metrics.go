@@ -1,0 +1,71 @@
+package metering
+
+import (
+	"fmt"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// Rate-limit kinds, the values of agentidp_rate_limited_total{kind} and of the rate.limited
+// audit events' details.kind.
+const (
+	kindTokenRequests = "token_requests"       // token requests per agent
+	kindAuthClient    = "auth_failures_client" // failed client authentications per client_id
+	kindAuthIP        = "auth_failures_ip"     // failed client authentications per source IP
+)
+
+// Calls whose cache failures are counted in agentidp_metering_cache_errors_total{call}.
+const (
+	callConsume     = "consume_token"
+	callTokenRate   = "allow_token_request"
+	callAuthCheck   = "check_auth_failures"
+	callAuthRecord  = "record_auth_failure"
+	callUsage       = "usage"
+	callAuditMarker = "audit_marker"
+)
+
+// meterMetrics are the module's Prometheus series.
+type meterMetrics struct {
+	quotaRefusals prometheus.Counter
+	rateLimited   *prometheus.CounterVec
+	cacheErrors   *prometheus.CounterVec
+	flushErrors   prometheus.Counter
+	restores      prometheus.Counter
+}
+
+func newMetrics(reg prometheus.Registerer) (*meterMetrics, error) {
+	m := &meterMetrics{
+		quotaRefusals: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "agentidp_quota_refusals_total",
+			Help: "Token requests refused because the agent's monthly quota is used up.",
+		}),
+		rateLimited: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "agentidp_rate_limited_total",
+			Help: "Requests refused by a rate limit, by kind (token_requests, auth_failures_client, auth_failures_ip).",
+		}, []string{"kind"}),
+		cacheErrors: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "agentidp_metering_cache_errors_total",
+			Help: "Metering calls that could not reach the cache, by call (quota: refused with 503; rate limits: let through).",
+		}, []string{"call"}),
+		flushErrors: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "agentidp_metering_flush_errors_total",
+			Help: "Failed attempts to persist usage counts to the relational store (retried on the next flush).",
+		}),
+		restores: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "agentidp_metering_counter_restores_total",
+			Help: "Monthly counters found missing in the cache and restored from the store.",
+		}),
+	}
+	for _, k := range []string{kindTokenRequests, kindAuthClient, kindAuthIP} {
+		m.rateLimited.WithLabelValues(k)
+	}
+	if reg == nil {
+		return m, nil
+	}
+	for _, c := range []prometheus.Collector{m.quotaRefusals, m.rateLimited, m.cacheErrors, m.flushErrors, m.restores} {
+		if err := reg.Register(c); err != nil {
+			return nil, fmt.Errorf("metering: registering metrics: %w", err)
+		}
+	}
+	return m, nil
+}

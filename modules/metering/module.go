@@ -1,0 +1,82 @@
+package metering
+
+import (
+	"time"
+
+	"go.uber.org/fx"
+	"go.uber.org/zap"
+
+	"github.com/agentidp/agentidp/modules/agents"
+	"github.com/agentidp/agentidp/platform/audittrail"
+	"github.com/agentidp/agentidp/platform/cache"
+	"github.com/agentidp/agentidp/platform/config"
+	"github.com/agentidp/agentidp/platform/httpserver"
+)
+
+// Module provides Meter (for the token endpoint) and the usage API routes, and runs the
+// flusher that persists the counts (every second, and on stop). It needs *bun.DB,
+// cache.Cache, audittrail.Recorder, agents.Directory, and agents.Census.
+var Module = fx.Module("metering",
+	fx.Provide(
+		newRepository,
+		newMetrics,
+		newMeterFromParams,
+		newUsageService,
+		fx.Private,
+	),
+	fx.Provide(
+		func(m *meter) Meter { return m },
+		httpserver.AsRoutes(newRoutes),
+	),
+	fx.Decorate(func(log *zap.Logger) *zap.Logger { return log.Named("metering") }),
+)
+
+// tuning overrides the flusher's interval and the clock (tests only; see export_test.go).
+type tuning struct {
+	flushEvery time.Duration
+	now        func() time.Time
+}
+
+type meterParams struct {
+	fx.In
+	Lifecycle fx.Lifecycle
+	Config    *config.Config
+	Log       *zap.Logger
+	Cache     cache.Cache
+	Repo      repository
+	Recorder  audittrail.Recorder
+	Metrics   *meterMetrics
+	Tuning    *tuning `optional:"true"`
+}
+
+// newMeterFromParams builds the meter and registers its flusher's hooks right here.
+func newMeterFromParams(p meterParams) *meter {
+	now, every := time.Now, defaultFlushEvery
+	if p.Tuning != nil {
+		if p.Tuning.now != nil {
+			now = p.Tuning.now
+		}
+		if p.Tuning.flushEvery > 0 {
+			every = p.Tuning.flushEvery
+		}
+	}
+	t := newTallies()
+	once := newOnceRecorder(p.Cache, p.Recorder, p.Log, p.Metrics)
+	m := newMeter(p.Config, p.Cache, p.Repo, once, t, p.Metrics, p.Log, now)
+	m.flusher = &flusher{tallies: t, repo: p.Repo, once: once, metrics: p.Metrics, log: p.Log, now: now, every: every}
+	p.Lifecycle.Append(fx.Hook{OnStart: m.flusher.start, OnStop: m.flusher.stop})
+	return m
+}
+
+type usageParams struct {
+	fx.In
+	Meter     *meter
+	Repo      repository
+	Directory agents.Directory
+	Statuses  agents.Census
+	Log       *zap.Logger
+}
+
+func newUsageService(p usageParams) *usageService {
+	return &usageService{meter: p.Meter, repo: p.Repo, dir: p.Directory, statuses: p.Statuses, log: p.Log}
+}

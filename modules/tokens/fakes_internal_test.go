@@ -1,0 +1,140 @@
+package tokens
+
+import (
+	"context"
+	"crypto/rand"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/uptrace/bun"
+	"go.uber.org/zap/zaptest"
+
+	"github.com/agentidp/agentidp/modules/agents"
+	"github.com/agentidp/agentidp/modules/credentials"
+	"github.com/agentidp/agentidp/platform/audittrail"
+	"github.com/agentidp/agentidp/platform/cache"
+	"github.com/agentidp/agentidp/platform/config"
+)
+
+// Fakes for the unit tests of this package. The integration tests (package tokens_test)
+// use the real modules instead.
+
+type fakeRecorder struct {
+	mu     sync.Mutex
+	events []audittrail.Event
+}
+
+func (f *fakeRecorder) RecordTx(_ context.Context, _ bun.Tx, e audittrail.Event) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.events = append(f.events, e)
+	return nil
+}
+
+func (f *fakeRecorder) Record(ctx context.Context, e audittrail.Event) error {
+	return f.RecordTx(ctx, bun.Tx{}, e)
+}
+
+type fakeAgents struct {
+	mu sync.Mutex
+	m  map[string]*agents.Agent
+}
+
+func (f *fakeAgents) Lookup(_ context.Context, id string) (*agents.Agent, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if a, ok := f.m[id]; ok {
+		return a, nil
+	}
+	return nil, agents.ErrNotFound
+}
+
+type fakeCreds struct {
+	mu sync.Mutex
+	m  map[string]credentials.State
+}
+
+func (f *fakeCreds) State(_ context.Context, id string) (credentials.State, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if s, ok := f.m[id]; ok {
+		return s, nil
+	}
+	return credentials.State{}, credentials.ErrNotFound
+}
+
+// unitEnv is a key ring and validator on a real database (SQLite unless given) and the
+// in-process cache, with fake agent and credential directories holding one active agent
+// and credential.
+type unitEnv struct {
+	cfg    *config.Config
+	db     *bun.DB
+	ring   *keyRing
+	revs   *revocationList
+	val    *validator
+	rec    *fakeRecorder
+	agents *fakeAgents
+	creds  *fakeCreds
+	agent  string
+	cred   string
+}
+
+const testIssuer = "https://idp.example.com"
+
+// unitConfig is the configuration the unit tests need, with a random master key.
+func unitConfig(t testing.TB, alg string) *config.Config {
+	cfg := &config.Config{Issuer: testIssuer, TokenTTL: time.Hour, SigningAlg: alg, MasterKey: make([]byte, 32)}
+	if _, err := rand.Read(cfg.MasterKey); err != nil {
+		t.Fatal(err)
+	}
+	return cfg
+}
+
+func newUnitEnv(t testing.TB, db *bun.DB, alg string) *unitEnv {
+	t.Helper()
+	cfg := unitConfig(t, alg)
+	c := cache.NewMemory()
+	t.Cleanup(func() { _ = c.Close() })
+	log := zaptest.NewLogger(t)
+	u := &unitEnv{cfg: cfg, db: db, rec: &fakeRecorder{},
+		agent: "0191f0a4-1c2d-4e3f-8a4b-5c6d7e8f9a01", cred: "0191f0a4-1c2d-4e3f-8a4b-5c6d7e8f9a02"}
+	u.agents = &fakeAgents{m: map[string]*agents.Agent{u.agent: {ID: u.agent, Status: agents.StatusActive,
+		AllowedScopes: []string{"agents:read"}}}}
+	u.creds = &fakeCreds{m: map[string]credentials.State{u.cred: {Status: credentials.StatusActive}}}
+	u.ring = newKeyRing(cfg, db, newRepository(), u.rec, c, log)
+	u.revs = newRevocationList(db, newRepository(), c, log)
+	ctx := context.Background()
+	if err := u.ring.start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = u.ring.shutdown(ctx) })
+	if err := u.revs.start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = u.revs.shutdown(ctx) })
+	u.val = newValidator(testIssuer, u.ring, u.revs, u.agents, u.creds)
+	return u
+}
+
+// claims returns honest claims for the env's agent and credential.
+func (u *unitEnv) claims() *claims {
+	now := time.Now().Unix()
+	return &claims{Issuer: testIssuer, Subject: u.agent, ClientID: u.agent, Audience: []string{testIssuer},
+		Scope: "agents:read", IssuedAt: now, Expiry: now + 3600, ID: "0191f0a4-1c2d-4e3f-8a4b-5c6d7e8f9a03",
+		CredentialID: u.cred}
+}
+
+// sign signs c with the key that signs now.
+func (u *unitEnv) sign(t testing.TB, c *claims) string {
+	t.Helper()
+	k, err := u.ring.signingKey(time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok, err := k.signer.Sign(c.appendJSON(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tok
+}

@@ -1,0 +1,175 @@
+package tokens
+
+import (
+	"encoding/json"
+	"net/http"
+	"strconv"
+
+	"go.uber.org/zap"
+
+	"github.com/agentidp/agentidp/platform/httpserver"
+)
+
+// Paths of the module's routes.
+const (
+	PathToken      = "/api/v1/token"
+	PathIntrospect = "/api/v1/token/introspect"
+	PathRevoke     = "/api/v1/token/revoke"
+	PathJWKS       = "/.well-known/jwks.json"
+	PathOAuthMeta  = "/.well-known/oauth-authorization-server"
+	PathOIDCMeta   = "/.well-known/openid-configuration"
+	PathKeys       = "/api/v1/keys"
+	PathKeysRotate = "/api/v1/keys/rotate"
+)
+
+// handler decodes OAuth requests, calls the service and encodes its answers.
+type handler struct {
+	svc  *service
+	ring *keyRing
+	meta *metadata
+	log  *zap.Logger
+}
+
+// routes are the module's routes. The OAuth endpoints and the discovery documents are
+// public (they authenticate callers themselves, or need none); the key administration is
+// protected (keys:admin, see policies/data/scopes.json).
+func routes(h *handler) []httpserver.Route {
+	return []httpserver.Route{
+		{Method: http.MethodPost, Path: PathToken, Public: true, Handler: http.HandlerFunc(h.token)},
+		{Method: http.MethodPost, Path: PathIntrospect, Public: true, Handler: http.HandlerFunc(h.introspect)},
+		{Method: http.MethodPost, Path: PathRevoke, Public: true, Handler: http.HandlerFunc(h.revoke)},
+		{Method: http.MethodGet, Path: PathJWKS, Public: true, Handler: http.HandlerFunc(h.jwks)},
+		{Method: http.MethodGet, Path: PathOAuthMeta, Public: true, Handler: http.HandlerFunc(h.metadata)},
+		{Method: http.MethodGet, Path: PathOIDCMeta, Public: true, Handler: http.HandlerFunc(h.metadata)},
+		{Method: http.MethodGet, Path: PathKeys, Handler: http.HandlerFunc(h.listKeys)},
+		{Method: http.MethodPost, Path: PathKeysRotate, Handler: http.HandlerFunc(h.rotateKey)},
+	}
+}
+
+// token is POST /api/v1/token (RFC 6749 §4.4).
+func (h *handler) token(w http.ResponseWriter, r *http.Request) {
+	noStore(w)
+	req, err := h.tokenRequest(w, r)
+	if err != nil {
+		h.svc.metrics.denied.WithLabelValues(denyInvalidRequest).Inc()
+		writeOAuthError(w, r, h.log, err)
+		return
+	}
+	res, err := h.svc.Issue(r.Context(), req)
+	if err != nil {
+		writeOAuthError(w, r, h.log, err)
+		return
+	}
+	// Written by hand: this is the hot path, and the answer has four members.
+	b := make([]byte, 0, len(res.AccessToken)+len(res.Scope)+96)
+	b = append(b, `{"access_token":"`...)
+	b = append(b, res.AccessToken...) // base64url and dots: nothing to escape
+	b = append(b, `","token_type":"Bearer","expires_in":`...)
+	b = strconv.AppendInt(b, res.ExpiresIn, 10)
+	b = append(b, `,"scope":`...)
+	b = appendJSONString(b, res.Scope)
+	b = append(b, "}\n"...)
+	w.Header().Set("Content-Type", "application/json;charset=UTF-8")
+	w.WriteHeader(http.StatusOK)
+	_, _ = w.Write(b)
+}
+
+func (h *handler) tokenRequest(w http.ResponseWriter, r *http.Request) (tokenRequest, error) {
+	v, err := readParams(w, r)
+	if err != nil {
+		return tokenRequest{}, err
+	}
+	var req tokenRequest
+	if req.GrantType, _, err = single(v, "grant_type"); err != nil {
+		return req, err
+	}
+	if req.Scope, _, err = single(v, "scope"); err != nil {
+		return req, err
+	}
+	// resource (RFC 8707) or audience: one audience per token.
+	var auds []string
+	for _, name := range []string{"resource", "audience"} {
+		for _, a := range v[name] {
+			if a != "" && (len(auds) == 0 || auds[0] != a) {
+				auds = append(auds, a)
+			}
+		}
+	}
+	if len(auds) > 1 {
+		return req, &oauthError{Status: http.StatusBadRequest, Code: "invalid_target",
+			Description: "ask for one resource (audience) per token"}
+	}
+	if len(auds) == 1 {
+		req.Audience = auds[0]
+	}
+	if req.Client, err = readClientCredentials(r, v); err != nil {
+		return req, err
+	}
+	return req, nil
+}
+
+// introspect is POST /api/v1/token/introspect (RFC 7662).
+func (h *handler) introspect(w http.ResponseWriter, r *http.Request) {
+	noStore(w)
+	c, token, err := h.callerAndToken(w, r)
+	if err != nil {
+		writeOAuthError(w, r, h.log, err)
+		return
+	}
+	res, err := h.svc.Introspect(r.Context(), c, token)
+	if err != nil {
+		writeOAuthError(w, r, h.log, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, res)
+}
+
+// revoke is POST /api/v1/token/revoke (RFC 7009): 200 with an empty body.
+func (h *handler) revoke(w http.ResponseWriter, r *http.Request) {
+	noStore(w)
+	c, token, err := h.callerAndToken(w, r)
+	if err != nil {
+		writeOAuthError(w, r, h.log, err)
+		return
+	}
+	if err := h.svc.Revoke(r.Context(), c, token); err != nil {
+		writeOAuthError(w, r, h.log, err)
+		return
+	}
+	w.WriteHeader(http.StatusOK)
+}
+
+// callerAndToken reads the parameters, authenticates the caller (401 first), then wants
+// the token parameter (400 invalid_request when missing).
+func (h *handler) callerAndToken(w http.ResponseWriter, r *http.Request) (*caller, string, error) {
+	v, err := readParams(w, r)
+	if err != nil {
+		return nil, "", err
+	}
+	cc, err := readClientCredentials(r, v)
+	if err != nil {
+		return nil, "", err
+	}
+	var bearer string
+	if cc == nil {
+		bearer, _ = httpserver.BearerToken(r)
+	}
+	c, err := h.svc.authenticateCaller(r.Context(), cc, bearer)
+	if err != nil {
+		return nil, "", err
+	}
+	token, _, err := single(v, "token")
+	if err != nil {
+		return nil, "", err
+	}
+	if token == "" {
+		return nil, "", invalidRequest("the token parameter is required")
+	}
+	return c, token, nil
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json;charset=UTF-8")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v)
+}

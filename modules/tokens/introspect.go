@@ -1,0 +1,138 @@
+package tokens
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"time"
+
+	"go.uber.org/zap"
+
+	"github.com/agentidp/agentidp/platform/audittrail"
+)
+
+// introspectionAuditEvery is how often one caller's introspection of one token is audited
+// (per replica): resource servers may introspect the same token on every request, and one
+// event per caller, token and minute tells who looked at what without one row per call.
+const introspectionAuditEvery = time.Minute
+
+// introspection is an RFC 7662 answer.
+type introspection struct {
+	Active    bool     `json:"active"`
+	Subject   string   `json:"sub,omitempty"`
+	ClientID  string   `json:"client_id,omitempty"`
+	Scope     string   `json:"scope,omitempty"`
+	Audience  audience `json:"aud,omitempty"`
+	Issuer    string   `json:"iss,omitempty"`
+	Expiry    int64    `json:"exp,omitempty"`
+	IssuedAt  int64    `json:"iat,omitempty"`
+	ID        string   `json:"jti,omitempty"`
+	TokenType string   `json:"token_type,omitempty"`
+}
+
+// audience marshals one audience as a string, several as an array (RFC 7519 §4.1.3).
+type audience []string
+
+func (a audience) MarshalJSON() ([]byte, error) {
+	if len(a) == 1 {
+		return appendJSONString(nil, a[0]), nil
+	}
+	b := []byte{'['}
+	for i, s := range a {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = appendJSONString(b, s)
+	}
+	return append(b, ']'), nil
+}
+
+// Introspect answers whether token is active for a caller allowed tokens:introspect. Any
+// audience counts (a resource server asks about tokens issued for it); everything else is
+// validated as for the API. Malformed, foreign, expired and dead tokens are {active:false}.
+func (s *service) Introspect(ctx context.Context, c *caller, token string) (introspection, error) {
+	if err := c.require(ScopeIntrospect); err != nil {
+		return introspection{}, err
+	}
+	t, err := s.val.validate(ctx, token, "")
+	var it *invalidToken
+	if err != nil && !errors.As(err, &it) {
+		return introspection{}, err
+	}
+	var res introspection
+	var subject, jti string
+	if err == nil {
+		cl := t.claims
+		subject, jti = cl.Subject, cl.ID
+		res = introspection{Active: true, Subject: cl.Subject, ClientID: cl.ClientID, Scope: cl.Scope,
+			Audience: cl.Audience, Issuer: cl.Issuer, Expiry: cl.Expiry, IssuedAt: cl.IssuedAt, ID: cl.ID,
+			TokenType: "Bearer"}
+	} else if t != nil {
+		// Authentic but dead (revoked, agent inactive, ...): the audit event names the
+		// token, the answer does not.
+		subject, jti = t.claims.Subject, t.claims.ID
+	}
+	if s.sampler.due(c.AgentID, jti, s.now()) {
+		e := audittrail.Event{Action: ActionTokenIntrospected, AgentID: subject, ActorID: c.AgentID,
+			TargetType: audittrail.TargetToken, TargetID: jti,
+			Details: map[string]any{"active": res.Active}}
+		if err := s.rec.Record(ctx, e); err != nil {
+			s.sampler.forget(c.AgentID, jti)
+			s.log.Error("auditing an introspection failed; not answering it", zap.Error(err))
+			return introspection{}, unavailable("the audit log cannot record the introspection; retry shortly", err)
+		}
+	}
+	s.metrics.introspections.WithLabelValues(boolLabel(res.Active)).Inc()
+	return res, nil
+}
+
+func boolLabel(b bool) string {
+	if b {
+		return "true"
+	}
+	return "false"
+}
+
+// introspectionSampler remembers which (caller, jti) pairs were audited recently.
+type introspectionSampler struct {
+	every time.Duration
+	mu    sync.Mutex
+	seen  map[string]time.Time
+	swept time.Time
+}
+
+// maxSamplerEntries bounds the sampler; past it, it is cleared (more events, never fewer).
+const maxSamplerEntries = 100_000
+
+func newIntrospectionSampler(every time.Duration) *introspectionSampler {
+	return &introspectionSampler{every: every, seen: map[string]time.Time{}}
+}
+
+// due reports whether this introspection is to be audited, and if so marks it.
+func (s *introspectionSampler) due(callerID, jti string, now time.Time) bool {
+	key := callerID + "|" + jti
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if now.Sub(s.swept) > s.every {
+		for k, at := range s.seen {
+			if now.Sub(at) >= s.every {
+				delete(s.seen, k)
+			}
+		}
+		s.swept = now
+	}
+	if at, ok := s.seen[key]; ok && now.Sub(at) < s.every {
+		return false
+	}
+	if len(s.seen) >= maxSamplerEntries {
+		clear(s.seen)
+	}
+	s.seen[key] = now
+	return true
+}
+
+func (s *introspectionSampler) forget(callerID, jti string) {
+	s.mu.Lock()
+	delete(s.seen, callerID+"|"+jti)
+	s.mu.Unlock()
+}

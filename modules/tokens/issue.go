@@ -1,0 +1,225 @@
+package tokens
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"net/url"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+	"go.uber.org/zap"
+
+	"github.com/agentidp/agentidp/modules/agents"
+	"github.com/agentidp/agentidp/modules/metering"
+	"github.com/agentidp/agentidp/platform/audittrail"
+)
+
+// grantClientCredentials is the only grant this server supports.
+const grantClientCredentials = "client_credentials"
+
+// maxAudienceLen caps a requested resource or audience.
+const maxAudienceLen = 2048
+
+// tokenRequest is a parsed token request (RFC 6749 §4.4.2, RFC 8707).
+type tokenRequest struct {
+	GrantType string
+	Client    *clientCredentials // nil: the client did not authenticate
+	Scope     string             // space separated; "" means the default
+	Audience  string             // resource or audience; "" means the issuer
+}
+
+// issuedToken is a successful token answer.
+type issuedToken struct {
+	AccessToken string
+	ExpiresIn   int64
+	Scope       string
+}
+
+// Issue runs the token endpoint's path: grant → brute-force guard → client secret →
+// agent → rate limit → scope and audience → monthly quota → signature → audit (durable
+// before the token is returned) → answer. Refusals of an authenticated client are audited
+// as token.denied (see deny).
+func (s *service) Issue(ctx context.Context, req tokenRequest) (issuedToken, error) {
+	if req.GrantType == "" {
+		return s.refuse(denyInvalidRequest, invalidRequest("grant_type is required"))
+	}
+	if req.GrantType != grantClientCredentials {
+		return s.refuse(denyGrantType, &oauthError{Status: http.StatusBadRequest, Code: "unsupported_grant_type",
+			Description: "only the client_credentials grant is supported"})
+	}
+	if req.Client == nil {
+		return s.refuse(denyInvalidClient, invalidClient("client authentication is required (client_secret_basic or client_secret_post)"))
+	}
+	agent, v, reason, err := s.authenticateClient(ctx, req.Client)
+	if err != nil {
+		if reason == denyInvalidClient || reason == denyAgentInactive {
+			s.deny(ctx, req.Client.ID, reason, nil)
+		}
+		return s.refuse(reason, err)
+	}
+	// The rate limit comes before the scope and audience checks so that every request of
+	// an authenticated client counts, refused or not: a client looping on a bad request is
+	// throttled, and the token.denied events it causes are bounded by its rate.
+	if err := s.meter.AllowTokenRequest(ctx, agent.ID); err != nil {
+		return s.refuse(limitReason(err), err)
+	}
+	scope, err := grantedScope(req.Scope, agent.AllowedScopes)
+	if err != nil {
+		s.deny(ctx, agent.ID, denyInvalidScope, map[string]any{"requested_scope": truncate(req.Scope, 512)})
+		return s.refuse(denyInvalidScope, err)
+	}
+	aud, err := s.audience(req.Audience, agent.AllowedAudiences)
+	if err != nil {
+		s.deny(ctx, agent.ID, denyInvalidTarget, map[string]any{"requested_audience": truncate(req.Audience, 512)})
+		return s.refuse(denyInvalidTarget, err)
+	}
+	if err := s.meter.ConsumeToken(ctx, agent.ID, string(agent.Plan)); err != nil {
+		return s.refuse(limitReason(err), err)
+	}
+
+	now := s.now()
+	key, err := s.ring.signingKey(now)
+	if err != nil {
+		return s.refuse(denyUnavailable, err)
+	}
+	c := claims{Issuer: s.issuer, Subject: agent.ID, ClientID: agent.ID, Audience: []string{aud},
+		Scope: scope, IssuedAt: issuedAt(now, agent), ID: uuid.NewString(), CredentialID: v.CredentialID}
+	c.Expiry = c.IssuedAt + int64(s.ttl/time.Second)
+	var buf [512]byte
+	token, err := key.signer.Sign(c.appendJSON(buf[:0]))
+	if err != nil {
+		return s.refuse(denyUnavailable, err)
+	}
+	// Group commit: the event is durable when Record returns. No row, no token.
+	if err := s.rec.Record(ctx, audittrail.Event{
+		Action: ActionTokenIssued, AgentID: agent.ID, ActorID: agent.ID,
+		TargetType: audittrail.TargetToken, TargetID: c.ID,
+		Details: map[string]any{"scope": scope, "aud": aud, "exp": c.Expiry, "kid": key.kid, "alg": key.alg,
+			"credential_id": v.CredentialID, "auth_method": req.Client.Method},
+	}); err != nil {
+		s.log.Error("auditing an issued token failed; the token is not returned", zap.Error(err))
+		return s.refuse(denyUnavailable, unavailable("the audit log cannot record the token; retry shortly", err))
+	}
+	s.metrics.issued.WithLabelValues(key.alg).Inc()
+	return issuedToken{AccessToken: token, ExpiresIn: c.Expiry - now.Unix(), Scope: scope}, nil
+}
+
+// issuedAt is the token's iat: now, but always after the agent's cut-off second. Tokens
+// with iat at or before TokensNotBefore are dead (iat has whole seconds), so a token issued
+// in the very second of a reactivation is dated one second later to stay alive.
+func issuedAt(now time.Time, a *agents.Agent) int64 {
+	iat := now.Unix()
+	if !a.TokensNotBefore.IsZero() && iat <= a.TokensNotBefore.Unix() {
+		iat = a.TokensNotBefore.Unix() + 1
+	}
+	return iat
+}
+
+func (s *service) refuse(reason string, err error) (issuedToken, error) {
+	s.metrics.denied.WithLabelValues(reason).Inc()
+	return issuedToken{}, err
+}
+
+func limitReason(err error) string {
+	var lim *metering.Limited
+	if errors.As(err, &lim) {
+		if lim.Code == "quota_exceeded" {
+			return denyQuota
+		}
+		return denyRateLimited
+	}
+	return denyUnavailable
+}
+
+// deny audits a refused token request of an identified client as token.denied. Every
+// refusal is recorded (none sampled): failed authentications are bounded by the metering
+// brute-force guard (per client_id and per IP) and refusals of an authenticated client by
+// its rate limit, so the volume an attacker can cause is bounded too. The event is written
+// through the group commit; a failure to write it is logged and does not change the answer.
+func (s *service) deny(ctx context.Context, clientID, reason string, details map[string]any) {
+	if details == nil {
+		details = map[string]any{}
+	}
+	details["reason"] = reason
+	e := audittrail.Event{Action: ActionTokenDenied, TargetType: audittrail.TargetAgent,
+		Outcome: audittrail.Failure, Details: details}
+	if isUUID(clientID) {
+		e.AgentID, e.TargetID = strings.ToLower(clientID), strings.ToLower(clientID)
+	} else {
+		details["client_id"] = truncate(clientID, 64)
+	}
+	if err := s.rec.Record(ctx, e); err != nil {
+		s.log.Warn("auditing a refused token request failed", zap.String("reason", reason), zap.Error(err))
+	}
+}
+
+// grantedScope checks a requested scope against the agent's allowed scopes: every
+// requested scope must be allowed (else invalid_scope); none requested means all allowed.
+// The result keeps the request's order, without duplicates.
+func grantedScope(requested string, allowed []string) (string, error) {
+	if strings.TrimSpace(requested) == "" {
+		return strings.Join(allowed, " "), nil
+	}
+	fields := strings.Fields(requested)
+	out := make([]string, 0, len(fields))
+	for _, f := range fields {
+		if !validScopeToken(f) {
+			return "", &oauthError{Status: http.StatusBadRequest, Code: "invalid_scope",
+				Description: "the scope is malformed (RFC 6749 §3.3)"}
+		}
+		if !slices.Contains(allowed, f) {
+			return "", &oauthError{Status: http.StatusBadRequest, Code: "invalid_scope",
+				Description: "the scope " + f + " is not allowed for this client"}
+		}
+		if !slices.Contains(out, f) {
+			out = append(out, f)
+		}
+	}
+	return strings.Join(out, " "), nil
+}
+
+// validScopeToken: scope-token = 1*( %x21 / %x23-5B / %x5D-7E ), at most 128 characters.
+func validScopeToken(s string) bool {
+	if s == "" || len(s) > 128 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c < 0x21 || c == 0x22 || c == 0x5c || c > 0x7e {
+			return false
+		}
+	}
+	return true
+}
+
+// audience resolves the requested resource (RFC 8707): the issuer by default, else an
+// absolute URI without fragment that is the issuer or one of the agent's allowed audiences.
+func (s *service) audience(requested string, allowed []string) (string, error) {
+	if requested == "" || requested == s.issuer {
+		return s.issuer, nil
+	}
+	bad := &oauthError{Status: http.StatusBadRequest, Code: "invalid_target",
+		Description: "the requested resource is not an audience this client may get tokens for"}
+	if len(requested) > maxAudienceLen {
+		return "", bad
+	}
+	u, err := url.Parse(requested)
+	if err != nil || !u.IsAbs() || u.Fragment != "" || strings.Contains(requested, "#") {
+		return "", &oauthError{Status: http.StatusBadRequest, Code: "invalid_target",
+			Description: "the resource must be an absolute URI without a fragment"}
+	}
+	if !slices.Contains(allowed, requested) {
+		return "", bad
+	}
+	return requested, nil
+}
+
+func truncate(s string, n int) string {
+	if len(s) > n {
+		return s[:n]
+	}
+	return s
+}

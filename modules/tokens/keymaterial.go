@@ -1,0 +1,125 @@
+package tokens
+
+import (
+	"crypto"
+	"crypto/aes"
+	"crypto/cipher"
+	"crypto/ecdsa"
+	"crypto/ed25519"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/x509"
+	"encoding/json"
+	"errors"
+	"fmt"
+
+	jose "github.com/go-jose/go-jose/v4"
+)
+
+// rsaBits is the modulus size of new RS256 keys.
+const rsaBits = 2048
+
+// keyWrapAESGCM names how private keys are sealed at rest: AES-256-GCM under
+// AGENTIDP_MASTER_KEY, a random 96-bit nonce per key, the kid as additional data (so a
+// sealed key cannot be moved to another row).
+const keyWrapAESGCM = "a256gcm"
+
+// errMasterKey is the cause when a sealed key does not open: the master key is not the one
+// it was sealed under, or the row was altered.
+var errMasterKey = errors.New("AGENTIDP_MASTER_KEY: cannot decrypt the signing key: the master key differs from the one it was created with, or the row was altered")
+
+// newKeyPair makes a fresh private key for alg.
+func newKeyPair(alg string) (crypto.Signer, error) {
+	switch alg {
+	case AlgRS256:
+		return rsa.GenerateKey(rand.Reader, rsaBits)
+	case AlgES256:
+		return ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	case AlgEdDSA:
+		_, priv, err := ed25519.GenerateKey(rand.Reader)
+		return priv, err
+	}
+	return nil, fmt.Errorf("tokens: unsupported signing algorithm %q", alg)
+}
+
+// keyID is the RFC 7638 JWK thumbprint (SHA-256, base64url) of pub: stable, unique per key
+// and free of characters that need escaping anywhere.
+func keyID(pub crypto.PublicKey) (string, error) {
+	tp, err := (&jose.JSONWebKey{Key: pub}).Thumbprint(crypto.SHA256)
+	if err != nil {
+		return "", fmt.Errorf("tokens: key thumbprint: %w", err)
+	}
+	return b64.EncodeToString(tp), nil
+}
+
+// publicJWK is the JWK of pub as the JWKS publishes it (use sig, alg, kid).
+func publicJWK(kid, alg string, pub crypto.PublicKey) ([]byte, error) {
+	return json.Marshal(jose.JSONWebKey{Key: pub, KeyID: kid, Algorithm: alg, Use: "sig"})
+}
+
+// parsePublicJWK reads a stored public JWK back, checking that it is public and fits alg.
+func parsePublicJWK(raw []byte, kid, alg string) (crypto.PublicKey, error) {
+	var k jose.JSONWebKey
+	if err := json.Unmarshal(raw, &k); err != nil {
+		return nil, fmt.Errorf("tokens: key %s: stored JWK: %w", kid, err)
+	}
+	if !k.IsPublic() || k.KeyID != kid || k.Algorithm != alg {
+		return nil, fmt.Errorf("tokens: key %s: stored JWK does not match its row", kid)
+	}
+	return k.Key, nil
+}
+
+// sealPrivateKey encrypts priv (PKCS#8 DER) under master with AES-256-GCM, AAD = kid.
+func sealPrivateKey(master []byte, kid string, priv crypto.Signer) (sealed, nonce []byte, err error) {
+	der, err := x509.MarshalPKCS8PrivateKey(priv)
+	if err != nil {
+		return nil, nil, fmt.Errorf("tokens: encoding private key: %w", err)
+	}
+	defer clear(der)
+	aead, err := newAEAD(master)
+	if err != nil {
+		return nil, nil, err
+	}
+	nonce = make([]byte, aead.NonceSize())
+	if _, err := rand.Read(nonce); err != nil {
+		return nil, nil, err
+	}
+	return aead.Seal(nil, nonce, der, []byte(kid)), nonce, nil
+}
+
+// openPrivateKey decrypts and parses a sealed private key.
+func openPrivateKey(master []byte, kid string, sealed, nonce []byte) (crypto.Signer, error) {
+	aead, err := newAEAD(master)
+	if err != nil {
+		return nil, err
+	}
+	if len(nonce) != aead.NonceSize() {
+		return nil, errMasterKey
+	}
+	der, err := aead.Open(nil, nonce, sealed, []byte(kid))
+	if err != nil {
+		return nil, errMasterKey
+	}
+	defer clear(der)
+	k, err := x509.ParsePKCS8PrivateKey(der)
+	if err != nil {
+		return nil, fmt.Errorf("tokens: key %s: parsing the private key: %w", kid, err)
+	}
+	signer, ok := k.(crypto.Signer)
+	if !ok {
+		return nil, fmt.Errorf("tokens: key %s: unsupported private key type %T", kid, k)
+	}
+	return signer, nil
+}
+
+func newAEAD(master []byte) (cipher.AEAD, error) {
+	if len(master) != 32 {
+		return nil, errors.New("AGENTIDP_MASTER_KEY: want 32 bytes")
+	}
+	block, err := aes.NewCipher(master)
+	if err != nil {
+		return nil, err
+	}
+	return cipher.NewGCM(block)
+}

@@ -1,0 +1,221 @@
+package tokens
+
+import (
+	"context"
+	"errors"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/uptrace/bun"
+	"go.uber.org/zap"
+
+	"github.com/agentidp/agentidp/platform/apperr"
+	"github.com/agentidp/agentidp/platform/cache"
+)
+
+// RevokedChannel is the broadcast channel on which a replica announces a revocation
+// ("<jti> <exp unix>") so that the others add it to their in-process set at once.
+const RevokedChannel = "tokens.revoked"
+
+// revokedKeyPrefix prefixes the cache key of a revoked jti: revoked:{jti}.
+const revokedKeyPrefix = "revoked:"
+
+const (
+	// revocationSyncEvery is how often every replica reloads the unexpired revocations
+	// from token_revocations: the bound on how long a replica that missed a broadcast and
+	// found nothing in the cache (flushed) can lag behind a revocation.
+	revocationSyncEvery = time.Second
+	// revocationStaleAfter: when the last successful sync is older than this (the
+	// database is unreachable from this replica), the in-process set is not trusted to be
+	// complete and every check that the cache cannot answer asks the database itself.
+	revocationStaleAfter = 5 * revocationSyncEvery
+	// revocationPurgeEvery is how often expired rows are deleted.
+	revocationPurgeEvery = 10 * time.Minute
+)
+
+// revocationList answers "is this jti revoked?" so that no revoked token is ever accepted,
+// even when Redis loses its data or is unreachable:
+//
+//   - token_revocations is the source of truth; a revocation is acknowledged only once its
+//     row (and audit event) is committed.
+//   - every replica holds the unexpired revocations in memory (set): added at once on
+//     the revoking replica, by broadcast on the others, and by a full sync from the
+//     database every second, which needs neither the broadcast nor the cache.
+//   - the cache (revoked:{jti}, TTL to the token's expiry) is checked when the set says
+//     no: it lets a revocation made on another replica count before the broadcast or the
+//     sync delivers it.
+//   - when the cache cannot be asked, or the set is stale (the sync has been failing), the
+//     database answers; when it cannot either, the check fails (503), never passes.
+type revocationList struct {
+	db    *bun.DB
+	repo  repository
+	cache cache.Cache
+	log   *zap.Logger
+	now   func() time.Time
+
+	mu       sync.RWMutex
+	set      map[string]int64 // jti → the token's exp (unix seconds)
+	syncedAt atomic.Int64     // unix ns when the last successful sync started; 0: never
+
+	lastPurge   time.Time
+	stop, done  chan struct{}
+	unsubscribe func()
+}
+
+func newRevocationList(db *bun.DB, repo repository, c cache.Cache, log *zap.Logger) *revocationList {
+	return &revocationList{db: db, repo: repo, cache: c, log: log, now: time.Now, set: map[string]int64{}}
+}
+
+// start loads the set (a failure is logged: until a sync succeeds, checks go to the
+// database), subscribes to RevokedChannel and starts the sync loop.
+func (l *revocationList) start(ctx context.Context) error {
+	l.unsubscribe = l.cache.Subscribe(RevokedChannel, l.onBroadcast)
+	if err := l.sync(ctx); err != nil {
+		l.log.Warn("loading revoked tokens failed; checking the database until it succeeds", zap.Error(err))
+	}
+	l.stop, l.done = make(chan struct{}), make(chan struct{})
+	go l.loop()
+	return nil
+}
+
+func (l *revocationList) shutdown(context.Context) error {
+	if l.unsubscribe != nil {
+		l.unsubscribe()
+	}
+	if l.stop != nil {
+		close(l.stop)
+		<-l.done
+	}
+	return nil
+}
+
+func (l *revocationList) loop() {
+	defer close(l.done)
+	t := time.NewTicker(revocationSyncEvery)
+	defer t.Stop()
+	for {
+		select {
+		case <-l.stop:
+			return
+		case <-t.C:
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), dbTimeout)
+		if err := l.sync(ctx); err != nil {
+			l.log.Warn("syncing revoked tokens failed", zap.Error(err))
+		}
+		l.purge(ctx)
+		cancel()
+	}
+}
+
+// sync adds every unexpired revocation in the database to the set and drops the expired
+// ones. It only ever adds: a revocation added meanwhile (local or broadcast) is kept.
+func (l *revocationList) sync(ctx context.Context) error {
+	started := l.now()
+	rows, err := l.repo.revocationsExpiringAfter(ctx, l.db, started.Add(-leeway))
+	if err != nil {
+		return err
+	}
+	cutoff := started.Add(-leeway).Unix()
+	l.mu.Lock()
+	for _, r := range rows {
+		l.set[r.JTI] = r.ExpiresAt.Unix()
+	}
+	for jti, exp := range l.set {
+		if exp < cutoff {
+			delete(l.set, jti)
+		}
+	}
+	l.mu.Unlock()
+	l.syncedAt.Store(started.UnixNano())
+	return nil
+}
+
+// purge deletes rows of tokens expired for a while (every revocationPurgeEvery).
+func (l *revocationList) purge(ctx context.Context) {
+	now := l.now()
+	if now.Sub(l.lastPurge) < revocationPurgeEvery {
+		return
+	}
+	l.lastPurge = now
+	n, err := l.repo.deleteRevocationsExpiredBefore(ctx, l.db, now.Add(-time.Hour))
+	if err != nil {
+		l.log.Warn("purging expired revocations failed", zap.Error(err))
+	} else if n > 0 {
+		l.log.Debug("purged expired revocations", zap.Int64("rows", n))
+	}
+}
+
+func (l *revocationList) onBroadcast(payload []byte) {
+	jti, exp, ok := strings.Cut(string(payload), " ")
+	if !ok {
+		return
+	}
+	e, err := strconv.ParseInt(exp, 10, 64)
+	if err != nil {
+		return
+	}
+	l.add(jti, e)
+}
+
+func (l *revocationList) add(jti string, exp int64) {
+	l.mu.Lock()
+	l.set[jti] = exp
+	l.mu.Unlock()
+}
+
+func (l *revocationList) inSet(jti string) bool {
+	l.mu.RLock()
+	_, ok := l.set[jti]
+	l.mu.RUnlock()
+	return ok
+}
+
+// fresh reports whether the set reflects the database as of revocationStaleAfter ago.
+func (l *revocationList) fresh(now time.Time) bool {
+	at := l.syncedAt.Load()
+	return at != 0 && now.UnixNano()-at < int64(revocationStaleAfter)
+}
+
+// IsRevoked reports whether jti is revoked. See the type's comment for the order.
+func (l *revocationList) IsRevoked(ctx context.Context, jti string) (bool, error) {
+	if l.inSet(jti) {
+		return true, nil
+	}
+	_, hit, err := l.cache.Get(ctx, revokedKeyPrefix+jti)
+	switch {
+	case err == nil && hit:
+		return true, nil
+	case err == nil && l.fresh(l.now()):
+		return false, nil
+	case err != nil && !errors.Is(err, cache.ErrUnavailable):
+		l.log.Warn("revocation cache lookup failed; asking the database", zap.Error(err))
+	}
+	revoked, dbErr := l.repo.isRevoked(ctx, l.db, jti)
+	if dbErr != nil {
+		return false, apperr.Unavailable("cannot check whether the token is revoked; retry shortly", dbErr)
+	}
+	if revoked {
+		l.add(jti, l.now().Add(leeway).Unix()+1) // kept until the next sync sets its real expiry
+	}
+	return revoked, nil
+}
+
+// announce spreads a committed revocation: the set at once, the cache (TTL to the token's
+// expiry plus the leeway) and the broadcast. Cache and broadcast failures are logged only:
+// the row is committed, and the other replicas' sync finds it within a second.
+func (l *revocationList) announce(ctx context.Context, jti string, exp time.Time) {
+	l.add(jti, exp.Unix())
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), dbTimeout)
+	defer cancel()
+	ttl := time.Until(exp.Add(leeway)) + time.Second
+	if err := l.cache.Set(ctx, revokedKeyPrefix+jti, "1", max(ttl, time.Second)); err != nil {
+		l.log.Warn("writing the revocation to the cache failed; the database keeps it", zap.Error(err))
+	}
+	if err := l.cache.Publish(ctx, RevokedChannel, []byte(jti+" "+strconv.FormatInt(exp.Unix(), 10))); err != nil {
+		l.log.Warn("broadcasting the revocation failed; other replicas sync it within a second", zap.Error(err))
+	}
+}

@@ -1,0 +1,129 @@
+package tokens
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"go.uber.org/zap/zaptest"
+
+	"github.com/agentidp/agentidp/platform/apperr"
+	"github.com/agentidp/agentidp/platform/cache"
+	"github.com/agentidp/agentidp/platform/testenv"
+)
+
+// brokenCache fails every Get (a Redis outage) when down is set.
+type brokenCache struct {
+	cache.Cache
+	down atomic.Bool
+}
+
+func (b *brokenCache) Get(ctx context.Context, key string) (string, bool, error) {
+	if b.down.Load() {
+		return "", false, fmt.Errorf("test outage: %w", cache.ErrUnavailable)
+	}
+	return b.Cache.Get(ctx, key)
+}
+
+// The revocation check never passes a revoked token: not when the in-process set misses it
+// and the cache is down (the database answers), not when the set is stale and the cache
+// was flushed (the database answers), and when the database cannot answer either, it
+// fails (503) instead of passing.
+func TestRevocationCheckFallsBackToTheDatabase(t *testing.T) {
+	db := testenv.SQLite(t)
+	mem := cache.NewMemory()
+	defer mem.Close()
+	c := &brokenCache{Cache: mem}
+	log := zaptest.NewLogger(t)
+	repo := newRepository()
+	ctx := context.Background()
+	const jti, other = "0191f0a4-1c2d-4e3f-8a4b-5c6d7e8f9a10", "0191f0a4-1c2d-4e3f-8a4b-5c6d7e8f9a11"
+	exp := time.Now().Add(time.Hour).UTC()
+	if _, err := repo.insertRevocation(ctx, db, &revocationRow{JTI: jti, AgentID: "0191f0a4-1c2d-4e3f-8a4b-5c6d7e8f9a12",
+		ExpiresAt: exp, RevokedAt: time.Now().UTC()}); err != nil {
+		t.Fatal(err)
+	}
+	// A list that has never synced (it knows nothing) and whose cache is empty (flushed).
+	l := newRevocationList(db, repo, c, log)
+
+	if revoked, err := l.IsRevoked(ctx, jti); err != nil || !revoked {
+		t.Fatalf("stale set, cache miss: revoked %v err %v", revoked, err)
+	}
+	l = newRevocationList(db, repo, c, log)
+	c.down.Store(true)
+	if revoked, err := l.IsRevoked(ctx, jti); err != nil || !revoked {
+		t.Fatalf("cache down: revoked %v err %v", revoked, err)
+	}
+	if revoked, err := l.IsRevoked(ctx, other); err != nil || revoked {
+		t.Fatalf("cache down, not revoked: revoked %v err %v", revoked, err)
+	}
+	// Synced set: answers without the cache and the database.
+	if err := l.sync(ctx); err != nil {
+		t.Fatal(err)
+	}
+	_ = db.Close()
+	if revoked, err := l.IsRevoked(ctx, jti); err != nil || !revoked {
+		t.Fatalf("synced set: revoked %v err %v", revoked, err)
+	}
+	// Cache down and database gone: a token not in the set cannot be cleared: 503.
+	_, err := l.IsRevoked(ctx, other)
+	var ae *apperr.Error
+	if !errors.As(err, &ae) || ae.Status != http.StatusServiceUnavailable {
+		t.Fatalf("both stores down: %v, want a 503", err)
+	}
+	// With the cache back and the set fresh, a cache miss is an answer.
+	c.down.Store(false)
+	if revoked, err := l.IsRevoked(ctx, other); err != nil || revoked {
+		t.Fatalf("cache back: revoked %v err %v", revoked, err)
+	}
+	// But a stale set with the database gone fails closed again.
+	l.syncedAt.Store(time.Now().Add(-time.Minute).UnixNano())
+	if _, err := l.IsRevoked(ctx, other); err == nil {
+		t.Fatal("stale set, database gone: passed")
+	}
+}
+
+// A revocation reaches the other replicas' sets by broadcast, and the sync fills in one
+// whose broadcast was lost.
+func TestRevocationSpreads(t *testing.T) {
+	db := testenv.SQLite(t)
+	mem := cache.NewMemory()
+	defer mem.Close()
+	log := zaptest.NewLogger(t)
+	repo := newRepository()
+	ctx := context.Background()
+	a, b := newRevocationList(db, repo, mem, log), newRevocationList(db, repo, mem, log)
+	for _, l := range []*revocationList{a, b} {
+		if err := l.start(ctx); err != nil {
+			t.Fatal(err)
+		}
+		defer l.shutdown(ctx)
+	}
+	time.Sleep(50 * time.Millisecond) // the subscriptions take effect
+	exp := time.Now().Add(time.Hour)
+	a.announce(ctx, "0191f0a4-1c2d-4e3f-8a4b-5c6d7e8f9a20", exp)
+	deadline := time.Now().Add(3 * time.Second)
+	for !b.inSet("0191f0a4-1c2d-4e3f-8a4b-5c6d7e8f9a20") {
+		if time.Now().After(deadline) {
+			t.Fatal("the broadcast did not reach the other replica")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	// Lost broadcast: only the row exists; the sync finds it.
+	const lost = "0191f0a4-1c2d-4e3f-8a4b-5c6d7e8f9a21"
+	if _, err := repo.insertRevocation(ctx, db, &revocationRow{JTI: lost, AgentID: "0191f0a4-1c2d-4e3f-8a4b-5c6d7e8f9a22",
+		ExpiresAt: exp.UTC(), RevokedAt: time.Now().UTC()}); err != nil {
+		t.Fatal(err)
+	}
+	deadline = time.Now().Add(3 * revocationSyncEvery)
+	for !b.inSet(lost) {
+		if time.Now().After(deadline) {
+			t.Fatal("the sync did not pick up a revocation whose broadcast was lost")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}

@@ -1,0 +1,158 @@
+package tokens
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"slices"
+	"time"
+
+	"github.com/uptrace/bun"
+	"go.uber.org/fx"
+	"go.uber.org/zap"
+
+	"github.com/agentidp/agentidp/modules/agents"
+	"github.com/agentidp/agentidp/modules/credentials"
+	"github.com/agentidp/agentidp/modules/metering"
+	"github.com/agentidp/agentidp/platform/audittrail"
+	"github.com/agentidp/agentidp/platform/config"
+	"github.com/agentidp/agentidp/platform/reqctx"
+)
+
+// Audit actions of the token lifecycle.
+const (
+	ActionTokenIssued       = "token.issued"
+	ActionTokenDenied       = "token.denied"
+	ActionTokenIntrospected = "token.introspected"
+	ActionTokenRevoked      = "token.revoked"
+)
+
+// Scopes that open the introspection and revocation endpoints.
+const (
+	ScopeIntrospect = "tokens:introspect"
+	ScopeRevoke     = "tokens:revoke"
+)
+
+// service holds the OAuth rules: issuance, introspection, revocation. It knows nothing of
+// HTTP beyond the status its errors carry.
+type service struct {
+	issuer   string
+	ttl      time.Duration
+	db       *bun.DB
+	repo     repository
+	ring     *keyRing
+	val      *validator
+	revs     *revocationList
+	agents   agents.Directory
+	verifier credentials.Verifier
+	meter    metering.Meter
+	rec      audittrail.Recorder
+	metrics  *tokenMetrics
+	log      *zap.Logger
+	now      func() time.Time
+	sampler  *introspectionSampler
+}
+
+type serviceParams struct {
+	fx.In
+	Config    *config.Config
+	DB        *bun.DB
+	Repo      repository
+	Ring      *keyRing
+	Validator *validator
+	Revs      *revocationList
+	Agents    agents.Directory
+	Verifier  credentials.Verifier
+	Meter     metering.Meter
+	Recorder  audittrail.Recorder
+	Metrics   *tokenMetrics
+	Log       *zap.Logger
+}
+
+func newService(p serviceParams) *service {
+	return &service{
+		issuer: p.Config.Issuer, ttl: p.Config.TokenTTL, db: p.DB, repo: p.Repo, ring: p.Ring,
+		val: p.Validator, revs: p.Revs, agents: p.Agents, verifier: p.Verifier, meter: p.Meter,
+		rec: p.Recorder, metrics: p.Metrics, log: p.Log, now: time.Now,
+		sampler: newIntrospectionSampler(introspectionAuditEvery),
+	}
+}
+
+// authenticateClient runs the client-authentication part of every OAuth endpoint: the
+// brute-force guard (before any secret is looked at), the secret check (a failure counts
+// against the guard), then the agent, which must be active. On failure it returns the
+// OAuth error to answer and the denial reason; the caller decides what to audit.
+func (s *service) authenticateClient(ctx context.Context, cc *clientCredentials) (*agents.Agent, credentials.Verified, string, error) {
+	ip := reqctx.InfoFrom(ctx).ClientIP
+	if err := s.meter.CheckAuthFailures(ctx, cc.ID, ip); err != nil {
+		return nil, credentials.Verified{}, denyRateLimited, err
+	}
+	v, err := s.verifier.Verify(ctx, cc.ID, cc.Secret)
+	if errors.Is(err, credentials.ErrInvalidClient) {
+		s.meter.RecordAuthFailure(ctx, cc.ID, ip)
+		return nil, v, denyInvalidClient, errClientAuthFailed
+	}
+	if err != nil {
+		return nil, v, denyUnavailable, unavailable("cannot verify the client; retry shortly", err)
+	}
+	a, err := s.agents.Lookup(ctx, v.AgentID)
+	switch {
+	case errors.Is(err, agents.ErrNotFound):
+		return nil, v, denyInvalidClient, errClientAuthFailed
+	case err != nil:
+		return nil, v, denyUnavailable, unavailable("cannot look the client up; retry shortly", err)
+	case a.Status != agents.StatusActive:
+		return a, v, denyAgentInactive, invalidClient("the client is " + string(a.Status) + "; it gets no tokens")
+	}
+	return a, v, "", nil
+}
+
+// caller is who calls introspection or revocation.
+type caller struct {
+	AgentID   string
+	ViaClient bool // client credentials (else a bearer token)
+	HasScope  func(string) bool
+}
+
+// authenticateCaller authenticates the caller of introspection or revocation: client
+// credentials (whose agent's allowed scopes count), or else a bearer token for this
+// server (whose scopes count). No authentication at all is a 401 challenging both.
+func (s *service) authenticateCaller(ctx context.Context, cc *clientCredentials, bearer string) (*caller, error) {
+	if cc != nil {
+		a, _, _, err := s.authenticateClient(ctx, cc)
+		if err != nil {
+			return nil, err
+		}
+		return &caller{AgentID: a.ID, ViaClient: true, HasScope: func(sc string) bool { return slices.Contains(a.AllowedScopes, sc) }}, nil
+	}
+	if bearer != "" {
+		p, err := s.val.Verify(ctx, bearer)
+		if err != nil {
+			var it *invalidToken
+			if errors.As(err, &it) {
+				return nil, &oauthError{Status: http.StatusUnauthorized, Code: "invalid_token",
+					Description: "the access token is invalid, expired or revoked",
+					Challenge:   `Bearer ` + realm + `, error="invalid_token"`}
+			}
+			return nil, err
+		}
+		return &caller{AgentID: p.AgentID, HasScope: p.HasScope}, nil
+	}
+	return nil, &oauthError{Status: http.StatusUnauthorized, Code: "invalid_client",
+		Description: "authenticate with client credentials or a bearer access token",
+		Challenge:   "Basic " + realm + ", Bearer " + realm}
+}
+
+// require answers 403 insufficient_scope unless the caller holds scope (for a client: its
+// agent's allowed scopes; for a bearer: the token's scopes).
+func (c *caller) require(scope string) error {
+	if c.HasScope(scope) {
+		return nil
+	}
+	e := &oauthError{Status: http.StatusForbidden, Code: "insufficient_scope",
+		Description: "this call needs the scope " + scope}
+	if !c.ViaClient {
+		e.Challenge = `Bearer ` + realm + `, error="insufficient_scope", scope="` + scope + `"`
+	}
+	return e
+}
