@@ -33,4 +33,3 @@ type Meter interface {
 	// unlimited plans are counted but never refused.
 	ConsumeToken(ctx context.Context, agentID string, plan string) error
 }
-
