@@ -3,10 +3,13 @@ package database
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"errors"
+	"io"
 	"net"
 	"regexp"
 	"strings"
+	"syscall"
 
 	"github.com/jackc/pgx/v5/pgconn"
 	"modernc.org/sqlite"
@@ -54,7 +57,16 @@ func IsUniqueViolation(err error) bool {
 
 // IsConnectionError reports a failure to reach the database (as opposed to a query error).
 func IsConnectionError(err error) bool {
-	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, sql.ErrConnDone) {
+	if err == nil {
+		return false
+	}
+	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, sql.ErrConnDone) || errors.Is(err, driver.ErrBadConn) ||
+		errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, syscall.ECONNRESET) ||
+		errors.Is(err, syscall.ECONNREFUSED) || errors.Is(err, syscall.EPIPE) {
+		return true
+	}
+	// pgx reports a connection it already closed with a bare error of this text.
+	if msg := err.Error(); msg == "conn closed" || strings.HasSuffix(msg, ": conn closed") {
 		return true
 	}
 	var netErr net.Error

@@ -50,7 +50,7 @@ func WriteError(w http.ResponseWriter, r *http.Request, log *zap.Logger, err err
 	var ae *apperr.Error
 	switch {
 	case errors.As(err, &ae):
-	case errors.Is(err, database.ErrUnavailable), errors.Is(err, cache.ErrUnavailable):
+	case errors.Is(err, database.ErrUnavailable), errors.Is(err, cache.ErrUnavailable), database.IsConnectionError(err):
 		ae = apperr.Unavailable("a backing store is unavailable; retry shortly", err)
 	case errors.Is(err, database.ErrNotFound):
 		ae = apperr.NotFound("no such resource")
