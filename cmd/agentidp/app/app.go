@@ -6,6 +6,7 @@ import (
 	"go.uber.org/fx"
 	"go.uber.org/fx/fxevent"
 
+	"github.com/agentidp/agentidp/dashboard"
 	"github.com/agentidp/agentidp/modules/agents"
 	"github.com/agentidp/agentidp/modules/audit"
 	"github.com/agentidp/agentidp/modules/credentials"
@@ -29,9 +30,12 @@ var ServeOnly = fx.Options(
 	credentials.AutoBootstrap,
 )
 
+// Dashboard serves the embedded web console at /dashboard/ (the HTTP server mounts it last).
+var Dashboard = fx.Provide(fx.Annotate(dashboard.Handler, fx.ResultTags(`name:"dashboard"`)))
+
 // Options is the server for cfg: platform, modules, serve-only hooks, plus extra options.
 func Options(cfg *config.Config, extra ...fx.Option) fx.Option {
-	return fx.Options(app.Supply(cfg), app.Platform, Modules, ServeOnly, fx.Options(extra...))
+	return fx.Options(app.Supply(cfg), app.Platform, Modules, ServeOnly, Dashboard, fx.Options(extra...))
 }
 
 // Command is the application without the HTTP server, for CLI commands: start it, use

@@ -1,0 +1,419 @@
+#!/usr/bin/env node
+// End-to-end test of the dashboard against the real server, in headless Chromium
+// (Debian's /usr/bin/chromium driven by playwright-core; no browser download).
+//
+//   npm run e2e            # builds dist/, builds the server, runs the scenario
+//
+// Environment:
+//   E2E_SERVER_BIN       use this agentidp binary instead of `go build ./cmd/agentidp`
+//   CHROMIUM_PATH        browser executable (default /usr/bin/chromium)
+//   E2E_TIMEOUT_MS       bound for the browser scenario (default 240000)
+//   E2E_BUILD_TIMEOUT_MS bound for `go build` (default 900000)
+//   E2E_HEADFUL=1        show the browser (needs a display)
+//   E2E_BASE_URL         drive an already running deployment instead of building and
+//                        starting one; then E2E_ADMIN_CLIENT_ID and E2E_ADMIN_CLIENT_SECRET
+//                        name its admin agent
+//
+// Screenshots of every step go to e2e/artifacts/ (gitignored), with the
+// server's log and the audit export.
+import { spawn, spawnSync } from 'node:child_process';
+import { randomBytes, randomUUID } from 'node:crypto';
+import { createWriteStream, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, unlinkSync, readFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium } from 'playwright-core';
+
+const DASH = path.dirname(path.dirname(fileURLToPath(import.meta.url)));
+const ROOT = path.dirname(DASH);
+const ARTIFACTS = path.join(DASH, 'e2e', 'artifacts');
+const CHROMIUM = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
+const SCENARIO_TIMEOUT = Number(process.env.E2E_TIMEOUT_MS || 240_000);
+const BUILD_TIMEOUT = Number(process.env.E2E_BUILD_TIMEOUT_MS || 900_000);
+const STEP_TIMEOUT = 20_000;
+
+const results = [];
+let server = null;
+let browser = null;
+let workDir = null;
+
+function log(...a) {
+  console.log('[e2e]', ...a);
+}
+
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.unref();
+    s.on('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address();
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+async function stopServer() {
+  if (!server || server.exitCode !== null || server.signalCode !== null) return;
+  const exited = new Promise((r) => server.once('exit', r));
+  server.kill('SIGTERM');
+  const t = setTimeout(() => server.kill('SIGKILL'), 10_000);
+  await exited;
+  clearTimeout(t);
+}
+
+async function cleanup() {
+  if (browser) await browser.close().catch(() => {});
+  browser = null;
+  await stopServer();
+  if (workDir) rmSync(workDir, { recursive: true, force: true });
+  workDir = null;
+}
+
+function summary() {
+  const passed = results.filter((r) => r.ok).length;
+  const failed = results.length - passed;
+  console.log(`e2e: ${passed} passed, ${failed} failed`);
+  return failed;
+}
+
+async function waitReady(base, proc, ms) {
+  const until = Date.now() + ms;
+  let last = '';
+  while (Date.now() < until) {
+    if (proc.exitCode !== null) throw new Error(`server exited with code ${proc.exitCode} before it was ready (see ${ARTIFACTS}/server.log)`);
+    try {
+      const res = await fetch(`${base}/readyz`, { signal: AbortSignal.timeout(2000) });
+      if (res.ok) return;
+      last = `readyz ${res.status}`;
+    } catch (e) {
+      last = String(e.cause?.code ?? e.message);
+    }
+    await sleep(300);
+  }
+  throw new Error(`server not ready after ${ms} ms (${last})`);
+}
+
+async function tokenStatus(base, clientId, secret) {
+  const res = await fetch(`${base}/api/v1/token`, {
+    method: 'POST',
+    headers: {
+      'Content-Type': 'application/x-www-form-urlencoded',
+      Authorization: 'Basic ' + Buffer.from(`${encodeURIComponent(clientId)}:${encodeURIComponent(secret)}`).toString('base64'),
+    },
+    body: 'grant_type=client_credentials',
+  });
+  await res.arrayBuffer();
+  return res.status;
+}
+
+function assert(cond, msg) {
+  if (!cond) throw new Error(`assertion failed: ${msg}`);
+}
+
+async function startServer(bin, port, base, adminId, adminSecret) {
+  const dataDir = path.join(workDir, 'data');
+  mkdirSync(dataDir);
+  const env = { ...process.env };
+  for (const k of Object.keys(env)) if (k.startsWith('AGENTIDP_') || k.startsWith('VAULT_')) delete env[k];
+  Object.assign(env, {
+    AGENTIDP_DATA_DIR: dataDir,
+    AGENTIDP_HTTP_ADDR: `127.0.0.1:${port}`,
+    AGENTIDP_ISSUER: base,
+    AGENTIDP_BOOTSTRAP_CLIENT_ID: adminId,
+    AGENTIDP_BOOTSTRAP_CLIENT_SECRET: adminSecret,
+  });
+  const serverLog = createWriteStream(path.join(ARTIFACTS, 'server.log'));
+  server = spawn(bin, ['serve'], { cwd: workDir, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  server.stdout.pipe(serverLog);
+  server.stderr.pipe(serverLog);
+  log(`server pid ${server.pid} on ${base}`);
+  await waitReady(base, server, 60_000);
+  log('server ready');
+}
+
+async function main() {
+  mkdirSync(ARTIFACTS, { recursive: true });
+  for (const f of readdirSync(ARTIFACTS)) unlinkSync(path.join(ARTIFACTS, f));
+  if (!existsSync(CHROMIUM)) throw new Error(`no browser at ${CHROMIUM}: apt-get install -y chromium`);
+  if (!existsSync(path.join(DASH, 'dist', 'index.html'))) throw new Error('dashboard/dist is not built: npm run build');
+
+  workDir = mkdtempSync(path.join(tmpdir(), 'agentidp-e2e-'));
+  const external = process.env.E2E_BASE_URL?.replace(/\/+$/, '');
+  let bin = process.env.E2E_SERVER_BIN;
+  if (!bin && !external) {
+    bin = path.join(workDir, 'agentidp');
+    log('building the server: go build ./cmd/agentidp');
+    const t0 = Date.now();
+    const b = spawnSync('go', ['build', '-o', bin, './cmd/agentidp'], { cwd: ROOT, stdio: 'inherit', timeout: BUILD_TIMEOUT });
+    if (b.error || b.status !== 0) throw new Error(`go build failed (${b.error?.message ?? `exit ${b.status}`}); the server can't be tested`);
+    log(`built in ${((Date.now() - t0) / 1000).toFixed(0)} s`);
+  }
+
+  startScenarioTimer();
+  const port = external ? 0 : await freePort();
+  const base = external ?? `http://127.0.0.1:${port}`;
+  const adminId = external ? process.env.E2E_ADMIN_CLIENT_ID : randomUUID();
+  const adminSecret = external ? process.env.E2E_ADMIN_CLIENT_SECRET : 'sk_live_' + randomBytes(32).toString('base64url'); // 43 base64url characters
+  if (external) {
+    if (!adminId || !adminSecret) throw new Error('E2E_BASE_URL needs E2E_ADMIN_CLIENT_ID and E2E_ADMIN_CLIENT_SECRET');
+    log(`driving ${base}`);
+    await waitReady(base, { exitCode: null }, 30_000);
+  } else {
+    await startServer(bin, port, base, adminId, adminSecret);
+  }
+
+  browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    headless: !process.env.E2E_HEADFUL,
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  });
+  const context = await browser.newContext({ viewport: { width: 1280, height: 860 }, acceptDownloads: true, baseURL: base });
+  await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: base }).catch(() => {});
+  const page = await context.newPage();
+  page.setDefaultTimeout(STEP_TIMEOUT);
+  const problems = [];
+  page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
+  page.on('console', (m) => {
+    const text = m.text();
+    if (/Content Security Policy|Refused to (load|execute|apply|connect)/i.test(text)) problems.push(`CSP: ${text}`);
+    if (m.type() === 'error') log(`console error: ${text}`);
+  });
+
+  let n = 0;
+  const shot = async (name) => {
+    const file = path.join(ARTIFACTS, `${String(++n).padStart(2, '0')}-${name}.png`);
+    // Whole page, except while a modal is open (the overlay covers only the viewport).
+    const modal = await page.getByRole('dialog').count();
+    await page.screenshot({ path: file, fullPage: modal === 0 });
+    return file;
+  };
+  const step = async (name, fn) => {
+    const t0 = Date.now();
+    try {
+      await fn();
+      await shot(name);
+      results.push({ name, ok: true });
+      log(`✓ ${name} (${Date.now() - t0} ms)`);
+    } catch (e) {
+      results.push({ name, ok: false, error: e });
+      await shot(`${name}-FAILED`).catch(() => {});
+      log(`✗ ${name}: ${e.message}`);
+      throw e;
+    }
+  };
+  const dialog = () => page.getByRole('dialog');
+
+  const agentName = `e2e-agent-${randomBytes(3).toString('hex')}`;
+  let agentId = '';
+  let firstSecret = '';
+  let rotatedSecret = '';
+
+  await step('sign-in-page', async () => {
+    const res = await page.goto('/dashboard/');
+    assert(
+      res && res.ok(),
+      `GET /dashboard/ answered ${res?.status()}: the server does not serve the console ` +
+        '(is dashboard.Handler() provided to the Fx app as the httpserver\'s `name:"dashboard"` handler?)',
+    );
+    const csp = res.headers()['content-security-policy'] ?? '';
+    assert(csp.includes("script-src 'self'"), `CSP header on /dashboard/: ${csp || 'missing'}`);
+    await page.getByRole('heading', { name: 'AgentIdP' }).waitFor();
+    await page.waitForURL(/\/dashboard\/signin$/);
+  });
+
+  await step('sign-in-error', async () => {
+    await page.getByLabel('Client ID').fill(adminId);
+    await page.getByLabel('Client secret').fill('sk_live_' + 'x'.repeat(43));
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByRole('alert').filter({ hasText: 'Sign-in failed' }).waitFor();
+  });
+
+  await step('overview', async () => {
+    await page.getByLabel('Client secret').fill(adminSecret);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByRole('heading', { name: 'Overview', level: 2 }).waitFor();
+    await page.getByText('Tokens this month').waitFor();
+    await page.getByText(/Tokens issued per day/).waitFor();
+    const stored = await page.evaluate(() => [localStorage.length, sessionStorage.length, document.cookie]);
+    assert(stored[0] === 0 && stored[1] === 0 && stored[2] === '', `web storage must stay empty, got ${JSON.stringify(stored)}`);
+    const html = await page.content();
+    assert(!html.includes(adminSecret), 'the admin secret is still in the page');
+    await page.waitForTimeout(500); // let the lazy chart render
+  });
+
+  await step('agents-list', async () => {
+    await page.getByRole('link', { name: 'Agents' }).click();
+    await page.getByRole('heading', { name: 'Agents', level: 2 }).waitFor();
+    await page.getByRole('table').or(page.getByText('No agents yet')).first().waitFor();
+  });
+
+  await step('create-agent-form', async () => {
+    await page.getByRole('button', { name: 'Create agent' }).click();
+    const d = dialog();
+    await d.getByRole('textbox', { name: /^Name/ }).fill(agentName);
+    await d.getByRole('textbox', { name: /^Owner/ }).fill('e2e-team');
+    await d.getByLabel('Allowed scopes').click();
+    await page.getByRole('option', { name: 'agents:read' }).click();
+    await page.getByRole('option', { name: 'usage:read' }).click();
+    await d.getByRole('textbox', { name: /^Name/ }).click(); // close the dropdown
+    const aud = d.getByPlaceholder('https://api.example.com');
+    await aud.fill('https://api.example.test');
+    await aud.press('Enter');
+    await d.getByLabel('Metadata').fill('{"purpose": "e2e", "ticket": 42}');
+    await d.getByText('Valid JSON object').waitFor();
+  });
+
+  await step('agent-created', async () => {
+    await dialog().getByRole('button', { name: 'Create agent' }).click();
+    await page.waitForURL(/\/dashboard\/agents\/[0-9a-f-]{36}$/);
+    agentId = page.url().split('/').pop();
+    await page.getByRole('heading', { name: agentName, level: 2 }).waitFor();
+    await page.getByText('No credentials').waitFor();
+    await page.getByText('agents:read', { exact: true }).first().waitFor();
+    await page.getByText('https://api.example.test').waitFor();
+  });
+
+  await step('credential-secret-shown-once', async () => {
+    await page.getByRole('button', { name: 'Issue credential' }).click();
+    await dialog().getByRole('button', { name: 'Issue credential' }).click();
+    await page.getByText('You will not see this secret again').waitFor();
+    firstSecret = await page.getByRole('textbox', { name: 'Client secret' }).inputValue();
+    assert(/^sk_live_[A-Za-z0-9_-]{43}$/.test(firstSecret), `secret format: ${firstSecret.slice(0, 12)}…`);
+    assert((await page.getByRole('textbox', { name: 'Client ID' }).inputValue()) === agentId, 'client_id is the agent id');
+    await page.getByRole('button', { name: 'Copy client secret' }).click();
+    const clip = await page.evaluate(() => navigator.clipboard.readText()).catch(() => null);
+    if (clip !== null) assert(clip === firstSecret, 'copy button put the secret on the clipboard');
+    else log('clipboard not readable here; copy button not checked');
+  });
+
+  await step('credential-listed', async () => {
+    await page.getByRole('button', { name: 'I have stored the secret' }).click();
+    await dialog().waitFor({ state: 'detached' });
+    assert(!(await page.content()).includes(firstSecret), 'the secret is gone from the page after closing');
+    await page.getByText(`${firstSecret.slice(0, 12)}…`).waitFor();
+    assert((await tokenStatus(base, agentId, firstSecret)) === 200, 'the issued secret gets a token');
+  });
+
+  await step('rotate-grace-period', async () => {
+    await page.getByRole('button', { name: /^Actions for credential/ }).first().click();
+    await page.getByRole('menuitem', { name: 'Rotate' }).click();
+    const grace = dialog().getByLabel('Grace period (seconds)');
+    await grace.fill('120');
+  });
+
+  await step('rotated-secret', async () => {
+    await dialog().getByRole('button', { name: 'Rotate' }).click();
+    await page.getByText('Credential rotated').waitFor();
+    rotatedSecret = await page.getByRole('textbox', { name: 'Client secret' }).inputValue();
+    assert(/^sk_live_[A-Za-z0-9_-]{43}$/.test(rotatedSecret) && rotatedSecret !== firstSecret, 'rotation gives a new secret');
+    await page.getByRole('button', { name: 'I have stored the secret' }).click();
+    await dialog().waitFor({ state: 'detached' });
+    await page.getByText(`${rotatedSecret.slice(0, 12)}…`).waitFor();
+    assert((await tokenStatus(base, agentId, rotatedSecret)) === 200, 'the rotated secret gets a token');
+    assert((await tokenStatus(base, agentId, firstSecret)) === 200, 'the old secret works during the grace period');
+  });
+
+  await step('agent-suspended', async () => {
+    await page.getByRole('button', { name: 'Suspend', exact: true }).click();
+    await dialog().getByRole('button', { name: 'Suspend agent' }).click();
+    await page.getByRole('button', { name: 'Reactivate' }).waitFor();
+    await page.getByText('suspended', { exact: true }).first().waitFor();
+    const status = await tokenStatus(base, agentId, rotatedSecret);
+    assert(status >= 400 && status < 500, `a suspended agent gets no token (got ${status})`);
+  });
+
+  await step('audit-log', async () => {
+    await page.getByRole('link', { name: 'View all' }).click();
+    await page.getByRole('heading', { name: 'Audit log', level: 2 }).waitFor();
+    assert((await page.getByLabel('Agent ID').inputValue()) === agentId, 'the audit page is filtered by the agent');
+    for (const action of ['agent.created', 'credential.created', 'credential.rotated', 'agent.suspended']) {
+      await page.getByRole('cell', { name: action, exact: true }).first().waitFor();
+    }
+    await page.getByText(/Audit chain (intact|broken|not verified)/).waitFor().catch(() => log('no audit verification panel (endpoint absent)'));
+  });
+
+  await step('audit-event-details', async () => {
+    await page.getByRole('button', { name: /^Show details of agent\.suspended/ }).first().click();
+    await page.getByText(/"event_id":/).first().waitFor();
+  });
+
+  await step('audit-export', async () => {
+    const [download] = await Promise.all([page.waitForEvent('download'), page.getByRole('button', { name: 'Export NDJSON' }).click()]);
+    const file = path.join(ARTIFACTS, 'audit-export.ndjson');
+    await download.saveAs(file);
+    const lines = readFileSync(file, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l));
+    assert(lines.length >= 4, `export has ${lines.length} events`);
+    assert(lines.every((e) => e.agent_id === agentId), 'export honours the agent filter');
+    assert(lines.some((e) => e.action === 'credential.rotated'), 'export has the rotation');
+    const raw = readFileSync(file, 'utf8');
+    assert(!raw.includes(firstSecret) && !raw.includes(rotatedSecret), 'no secret in the audit export');
+  });
+
+  if (await page.getByRole('link', { name: 'Signing keys' }).isVisible()) {
+    await step('keys', async () => {
+      await page.getByRole('link', { name: 'Signing keys' }).click();
+      await page.getByRole('heading', { name: 'Signing keys', level: 2 }).waitFor();
+      await page.getByRole('cell', { name: 'active', exact: true }).first().waitFor();
+    });
+  }
+
+  await step('narrow-screen', async () => {
+    await page.setViewportSize({ width: 390, height: 844 });
+    await page.getByRole('button', { name: 'Toggle navigation' }).click();
+    await page.getByRole('link', { name: 'Agents' }).click();
+    await page.getByRole('heading', { name: 'Agents', level: 2 }).waitFor();
+    await page.getByText(agentName).first().waitFor();
+    await page.waitForTimeout(300); // navbar transition
+  });
+
+  await step('signed-out', async () => {
+    await page.setViewportSize({ width: 1280, height: 860 });
+    await page.getByRole('button', { name: 'Sign out' }).click();
+    await page.getByRole('form', { name: 'Sign in' }).waitFor();
+    assert((await page.getByRole('textbox', { name: 'Client secret' }).inputValue()) === '', 'secret field is empty');
+    await page.goBack();
+    await page.getByRole('form', { name: 'Sign in' }).waitFor();
+  });
+
+  if (problems.length) {
+    results.push({ name: 'no-csp-or-page-errors', ok: false });
+    throw new Error(`browser reported:\n  ${problems.join('\n  ')}`);
+  }
+  results.push({ name: 'no-csp-or-page-errors', ok: true });
+}
+
+/** Bounds the scenario (server start + browser) once the build is done. */
+function startScenarioTimer() {
+  const timer = setTimeout(async () => {
+    log(`timed out after ${SCENARIO_TIMEOUT} ms`);
+    results.push({ name: 'timeout', ok: false });
+    await cleanup();
+    summary();
+    process.exit(1);
+  }, SCENARIO_TIMEOUT);
+  timer.unref();
+}
+
+for (const sig of ['SIGINT', 'SIGTERM']) {
+  process.on(sig, async () => {
+    await cleanup();
+    process.exit(130);
+  });
+}
+
+let code = 0;
+try {
+  await main();
+} catch (e) {
+  console.error('[e2e] FAILED:', e.message);
+  code = 1;
+} finally {
+  await cleanup();
+}
+if (summary() > 0) code = 1;
+log(`screenshots in ${path.relative(process.cwd(), ARTIFACTS) || ARTIFACTS}`);
+process.exit(code);

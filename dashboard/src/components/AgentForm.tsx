@@ -1,0 +1,187 @@
+import { useState } from 'react';
+import { Button, Group, MultiSelect, Select, Stack, TagsInput, TextInput, Textarea } from '@mantine/core';
+import { useForm } from '@mantine/form';
+import { ApiError, KNOWN_SCOPES, PLANS, type Agent, type AgentCreate, type Plan } from '../api';
+import { formatMetadata, validateMetadata } from '../lib/metadata';
+import { isAbsoluteUri } from '../lib/uri';
+import { ErrorAlert } from './ErrorAlert';
+import { MetadataEditor } from './MetadataEditor';
+
+export interface AgentFormValues {
+  name: string;
+  description: string;
+  owner: string;
+  plan: Plan;
+  allowed_scopes: string[];
+  allowed_audiences: string[];
+  metadata: string;
+}
+
+export function agentToValues(a: Agent | null): AgentFormValues {
+  return {
+    name: a?.name ?? '',
+    description: a?.description ?? '',
+    owner: a?.owner ?? '',
+    plan: a?.plan ?? 'free',
+    allowed_scopes: a?.allowed_scopes ?? [],
+    allowed_audiences: a?.allowed_audiences ?? [],
+    metadata: formatMetadata(a?.metadata ?? {}),
+  };
+}
+
+function sameList(a: string[], b: string[]): boolean {
+  return a.length === b.length && a.every((x, i) => x === b[i]);
+}
+
+/** The request body: everything on create, only changed fields on edit. */
+export function valuesToPayload(v: AgentFormValues, initial: Agent | null): Partial<AgentCreate> {
+  const meta = validateMetadata(v.metadata);
+  const full: AgentCreate = {
+    name: v.name.trim(),
+    description: v.description.trim(),
+    owner: v.owner.trim(),
+    plan: v.plan,
+    allowed_scopes: v.allowed_scopes,
+    allowed_audiences: v.allowed_audiences,
+    metadata: meta.ok ? meta.value : {},
+  };
+  if (!initial) return full;
+  const patch: Partial<AgentCreate> = {};
+  if (full.name !== initial.name) patch.name = full.name;
+  if (full.description !== (initial.description ?? '')) patch.description = full.description;
+  if (full.owner !== (initial.owner ?? '')) patch.owner = full.owner;
+  if (full.plan !== initial.plan) patch.plan = full.plan;
+  if (!sameList(full.allowed_scopes ?? [], initial.allowed_scopes ?? [])) patch.allowed_scopes = full.allowed_scopes;
+  if (!sameList(full.allowed_audiences ?? [], initial.allowed_audiences ?? []))
+    patch.allowed_audiences = full.allowed_audiences;
+  if (JSON.stringify(full.metadata) !== JSON.stringify(initial.metadata ?? {})) patch.metadata = full.metadata;
+  return patch;
+}
+
+const FORM_FIELDS = ['name', 'description', 'owner', 'plan', 'allowed_scopes', 'allowed_audiences', 'metadata'];
+
+/** Maps server field names (`name`, `allowed_audiences[1]`, `/metadata`) to form fields. */
+export function fieldErrorsToForm(err: ApiError): { mapped: Record<string, string>; unmapped: string[] } {
+  const mapped: Record<string, string> = {};
+  const unmapped: string[] = [];
+  for (const fe of err.fieldErrors) {
+    const key = fe.field.replace(/^[/$.]+/, '').split(/[.[/]/)[0];
+    if (FORM_FIELDS.includes(key)) mapped[key] = mapped[key] ? `${mapped[key]}; ${fe.message}` : fe.message;
+    else unmapped.push(fe.field ? `${fe.field}: ${fe.message}` : fe.message);
+  }
+  return { mapped, unmapped };
+}
+
+export function AgentForm({
+  initial,
+  submitLabel,
+  onSubmit,
+  onCancel,
+}: {
+  initial: Agent | null;
+  submitLabel: string;
+  onSubmit: (payload: Partial<AgentCreate>) => Promise<unknown>;
+  onCancel?: () => void;
+}) {
+  const [error, setError] = useState<unknown>(null);
+  const [busy, setBusy] = useState(false);
+  const form = useForm<AgentFormValues>({
+    mode: 'controlled',
+    initialValues: agentToValues(initial),
+    validateInputOnBlur: true,
+    validate: {
+      name: (v) => {
+        const t = v.trim();
+        if (!t) return 'Name is required';
+        if (t.length > 128) return 'At most 128 characters';
+        return null;
+      },
+      description: (v) => (v.length > 1024 ? 'At most 1024 characters' : null),
+      owner: (v) => (v.length > 256 ? 'At most 256 characters' : null),
+      allowed_audiences: (list) => {
+        const bad = list.filter((u) => !isAbsoluteUri(u));
+        return bad.length ? `Not an absolute URI: ${bad.join(', ')}` : null;
+      },
+      metadata: (v) => {
+        const r = validateMetadata(v);
+        return r.ok ? null : r.error;
+      },
+    },
+  });
+
+  const submit = form.onSubmit(async (values) => {
+    setError(null);
+    const payload = valuesToPayload(values, initial);
+    if (initial && Object.keys(payload).length === 0) {
+      onCancel?.();
+      return;
+    }
+    setBusy(true);
+    try {
+      await onSubmit(payload);
+    } catch (err) {
+      if (err instanceof ApiError && err.fieldErrors.length) {
+        const { mapped, unmapped } = fieldErrorsToForm(err);
+        form.setErrors(mapped);
+        if (unmapped.length || Object.keys(mapped).length === 0) setError(err);
+      } else {
+        setError(err);
+      }
+    } finally {
+      setBusy(false);
+    }
+  });
+
+  return (
+    <form onSubmit={submit} noValidate aria-label={initial ? 'Edit agent' : 'Create agent'}>
+      <Stack gap="sm">
+        <TextInput label="Name" required maxLength={200} data-autofocus {...form.getInputProps('name')} />
+        <Textarea label="Description" autosize minRows={2} maxRows={6} {...form.getInputProps('description')} />
+        <Group grow align="flex-start">
+          <TextInput label="Owner" placeholder="team or e-mail" {...form.getInputProps('owner')} />
+          <Select
+            label="Plan"
+            data={PLANS.map((p) => ({ value: p, label: p }))}
+            allowDeselect={false}
+            {...form.getInputProps('plan')}
+          />
+        </Group>
+        <MultiSelect
+          label="Allowed scopes"
+          description="Scopes the agent may request in its tokens"
+          data={[...KNOWN_SCOPES]}
+          searchable
+          clearable
+          hidePickedOptions
+          placeholder="Pick scopes"
+          {...form.getInputProps('allowed_scopes')}
+        />
+        <TagsInput
+          label="Allowed audiences"
+          description="Absolute URIs of the resource servers it may get tokens for (press Enter after each)"
+          placeholder="https://api.example.com"
+          splitChars={[',', ' ']}
+          clearable
+          {...form.getInputProps('allowed_audiences')}
+        />
+        <MetadataEditor
+          value={form.values.metadata}
+          onChange={(v) => form.setFieldValue('metadata', v)}
+          error={form.errors.metadata}
+          onBlur={() => form.validateField('metadata')}
+        />
+        <ErrorAlert error={error} title="Could not save the agent" />
+        <Group justify="flex-end">
+          {onCancel && (
+            <Button variant="default" onClick={onCancel} disabled={busy}>
+              Cancel
+            </Button>
+          )}
+          <Button type="submit" loading={busy}>
+            {submitLabel}
+          </Button>
+        </Group>
+      </Stack>
+    </form>
+  );
+}
