@@ -144,6 +144,7 @@ func TestIntegrationTokenEndpoint(t *testing.T) {
 				"secret of another":     e.post(tokens.PathToken, grant, "Authorization", basic(other.ID, c.Secret)),
 				"unknown client":        e.post(tokens.PathToken, grant, "Authorization", basic("0191f0a4-1c2d-7e3f-8a4b-5c6d7e8f9a0b", c.Secret)),
 				"client id not a UUID":  e.post(tokens.PathToken, grant, "Authorization", basic("admin' OR '1'='1", c.Secret)),
+				"id and secret swapped": e.post(tokens.PathToken, grant, "Authorization", basic(c.Secret, c.ID)),
 				"secret in post, wrong": e.post(tokens.PathToken, url.Values{"grant_type": {"client_credentials"}, "client_id": {c.ID}, "client_secret": {"sk_live_x"}}),
 			}
 			for name, r := range cases {

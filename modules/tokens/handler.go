@@ -10,18 +10,6 @@ import (
 	"github.com/agentidp/agentidp/platform/httpserver"
 )
 
-// Paths of the module's routes.
-const (
-	PathToken      = "/api/v1/token"
-	PathIntrospect = "/api/v1/token/introspect"
-	PathRevoke     = "/api/v1/token/revoke"
-	PathJWKS       = "/.well-known/jwks.json"
-	PathOAuthMeta  = "/.well-known/oauth-authorization-server"
-	PathOIDCMeta   = "/.well-known/openid-configuration"
-	PathKeys       = "/api/v1/keys"
-	PathKeysRotate = "/api/v1/keys/rotate"
-)
-
 // handler decodes OAuth requests, calls the service and encodes its answers.
 type handler struct {
 	svc  *service

@@ -140,3 +140,28 @@ func TestIntegrationDiscovery(t *testing.T) {
 		}
 	})
 }
+
+// The module's Prometheus series move with what happens.
+func TestIntegrationMetrics(t *testing.T) {
+	e := newEnv(t, testenv.SQLiteBackend(t), nil)
+	a := e.newClient([]string{"agents:read"}, nil)
+	tok := e.token(a, "", "")
+	e.tokenResponse(client{ID: a.ID, Secret: e.admin.Secret}, "", "")
+	e.tokenResponse(a, "keys:admin", "")
+	e.active(tok)
+	e.active("garbage")
+	e.revoke(tok, "Authorization", basic(a.ID, a.Secret))
+	r := e.api(http.MethodGet, "/metrics", "", nil)
+	for _, want := range []string{
+		`agentidp_tokens_issued_total{alg="RS256"} 2`, // the admin's (newClient) and a's
+		`agentidp_tokens_denied_total{reason="invalid_client"} 1`,
+		`agentidp_tokens_denied_total{reason="invalid_scope"} 1`,
+		`agentidp_introspections_total{active="true"} 1`,
+		`agentidp_introspections_total{active="false"} 1`,
+		`agentidp_revocations_total 1`,
+	} {
+		if !strings.Contains(string(r.Body), want+"\n") {
+			t.Errorf("/metrics lacks %q", want)
+		}
+	}
+}

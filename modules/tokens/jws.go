@@ -15,13 +15,6 @@ import (
 	"math/big"
 )
 
-// Signing algorithms (JWA names) the server can sign and verify with.
-const (
-	AlgRS256 = "RS256"
-	AlgES256 = "ES256"
-	AlgEdDSA = "EdDSA"
-)
-
 // tokenType is the JWS typ of an access token (RFC 9068 §2.1).
 const tokenType = "at+jwt"
 

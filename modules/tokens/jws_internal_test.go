@@ -34,7 +34,7 @@ func TestSignerInteroperates(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			obj, err := jose.ParseSigned(tok, []jose.SignatureAlgorithm{jose.SignatureAlgorithm(alg)})
+			obj, err := jose.ParseSignedCompact(tok, []jose.SignatureAlgorithm{jose.SignatureAlgorithm(alg)})
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -18,17 +18,6 @@ import (
 	"github.com/agentidp/agentidp/platform/reqctx"
 )
 
-// KeysChangedChannel is the broadcast channel on which a replica that created or rotated a
-// key tells the others to reload their key ring at once (they also reload on their own
-// every keyRefreshEvery).
-const KeysChangedChannel = "keys.changed"
-
-// Audit actions of the key lifecycle.
-const (
-	ActionKeyCreated = "key.created"
-	ActionKeyRotated = "key.rotated"
-)
-
 const (
 	// keyRefreshEvery is how often every replica reloads its key ring from the database,
 	// whatever the broadcasts: the bound on how long a replica that missed one lags.

@@ -9,6 +9,7 @@ import (
 // tokenMetrics are the module's Prometheus series.
 type tokenMetrics struct {
 	issued         *prometheus.CounterVec // {alg}
+	issuedByAlg    map[string]prometheus.Counter
 	denied         *prometheus.CounterVec // {reason}
 	introspections *prometheus.CounterVec // {active}
 	revocations    prometheus.Counter
@@ -60,8 +61,9 @@ func newMetrics(reg prometheus.Registerer) (*tokenMetrics, error) {
 	if m.revocations, err = register(reg, m.revocations); err != nil {
 		return nil, err
 	}
+	m.issuedByAlg = map[string]prometheus.Counter{}
 	for _, alg := range []string{AlgRS256, AlgES256, AlgEdDSA} {
-		m.issued.WithLabelValues(alg)
+		m.issuedByAlg[alg] = m.issued.WithLabelValues(alg)
 	}
 	m.introspections.WithLabelValues("true")
 	m.introspections.WithLabelValues("false")
@@ -81,4 +83,12 @@ func register[C prometheus.Collector](reg prometheus.Registerer, c C) (C, error)
 		return c, err
 	}
 	return c, nil
+}
+
+// issuedWith is the issued counter of alg, resolved once per algorithm.
+func (m *tokenMetrics) issuedWith(alg string) prometheus.Counter {
+	if c, ok := m.issuedByAlg[alg]; ok {
+		return c
+	}
+	return m.issued.WithLabelValues(alg)
 }

@@ -16,10 +16,6 @@ import (
 	"github.com/agentidp/agentidp/platform/cache"
 )
 
-// RevokedChannel is the broadcast channel on which a replica announces a revocation
-// ("<jti> <exp unix>") so that the others add it to their in-process set at once.
-const RevokedChannel = "tokens.revoked"
-
 // revokedKeyPrefix prefixes the cache key of a revoked jti: revoked:{jti}.
 const revokedKeyPrefix = "revoked:"
 

@@ -19,20 +19,6 @@ import (
 	"github.com/agentidp/agentidp/platform/reqctx"
 )
 
-// Audit actions of the token lifecycle.
-const (
-	ActionTokenIssued       = "token.issued"
-	ActionTokenDenied       = "token.denied"
-	ActionTokenIntrospected = "token.introspected"
-	ActionTokenRevoked      = "token.revoked"
-)
-
-// Scopes that open the introspection and revocation endpoints.
-const (
-	ScopeIntrospect = "tokens:introspect"
-	ScopeRevoke     = "tokens:revoke"
-)
-
 // service holds the OAuth rules: issuance, introspection, revocation. It knows nothing of
 // HTTP beyond the status its errors carry.
 type service struct {

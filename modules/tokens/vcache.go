@@ -2,6 +2,7 @@ package tokens
 
 import (
 	"hash/maphash"
+	"strings"
 	"sync"
 	"time"
 )
@@ -76,5 +77,6 @@ func (c *verifiedCache) put(token string, t *verified, exp int64) {
 			delete(s.m, k)
 		}
 	}
-	s.m[token] = vcacheEntry{t: t, exp: exp + int64(leeway/time.Second)}
+	// A copy: token may be a slice of a larger request body, which must not stay pinned.
+	s.m[strings.Clone(token)] = vcacheEntry{t: t, exp: exp + int64(leeway/time.Second)}
 }
