@@ -25,6 +25,7 @@ type options struct {
 	binary      string
 	databaseURL string
 	redisURL    string
+	pprofDir    string
 }
 
 func main() {
@@ -41,6 +42,7 @@ func main() {
 	flag.StringVar(&o.databaseURL, "database-url", envOr("AGENTIDP_TEST_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable"),
 		"PostgreSQL server URL; a fresh database is created and dropped")
 	flag.StringVar(&o.redisURL, "redis-url", envOr("AGENTIDP_TEST_REDIS_URL", "redis://127.0.0.1:6379/0"), "Redis URL; keys live under a fresh prefix")
+	flag.StringVar(&o.pprofDir, "pprof-dir", "", "if set, save a CPU profile of the server for each server scenario here")
 	flag.Parse()
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"path/filepath"
 	"runtime"
 	"strings"
 	"time"
@@ -73,6 +74,13 @@ func measureServer(ctx context.Context, o options, bin, alg string, ceiling floa
 	defer drop()
 	env := serverEnv{bin: bin, databaseURL: dbURL, redisURL: o.redisURL, redisPrefix: "agentidp-bench:" + randHex(4) + ":",
 		alg: alg, adminID: newUUID(), adminSecret: newSecret(), masterKey: randKey(), pepper: randKey()}
+	if o.pprofDir != "" {
+		port, err := freePort()
+		if err != nil {
+			return nil, err
+		}
+		env.pprofAddr = fmt.Sprintf("127.0.0.1:%d", port)
+	}
 	p, err := startServer(ctx, env)
 	if err != nil {
 		return nil, err
@@ -90,44 +98,98 @@ func measureServer(ctx context.Context, o options, bin, alg string, ceiling floa
 			return nil, err
 		}
 	}
-	tokenURL := base + "/api/v1/token"
-	issue := drive(ctx, "server: POST /api/v1/token ("+alg+")", o.conns, o.warmup, o.duration, func(w int) (*http.Request, error) {
-		a := agents[w%len(agents)]
-		req, err := http.NewRequest(http.MethodPost, tokenURL, strings.NewReader("grant_type=client_credentials"))
-		if err != nil {
-			return nil, err
+	profiled := func(name string, run func() result) result {
+		if env.pprofAddr == "" {
+			return run()
 		}
-		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-		req.SetBasicAuth(url.QueryEscape(a.id), url.QueryEscape(a.secret))
-		return req, nil
+		done := profile(ctx, env.pprofAddr, o.warmup, o.duration, filepath.Join(o.pprofDir, slug(name)+".pprof"))
+		r := run()
+		<-done
+		return r
+	}
+	tokenURL := base + "/api/v1/token"
+	issue := profiled("token-"+alg, func() result {
+		return drive(ctx, "server: POST /api/v1/token ("+alg+")", o.conns, o.warmup, o.duration, func(w int) (*http.Request, error) {
+			a := agents[w%len(agents)]
+			req, err := http.NewRequest(http.MethodPost, tokenURL, strings.NewReader("grant_type=client_credentials"))
+			if err != nil {
+				return nil, err
+			}
+			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+			req.SetBasicAuth(url.QueryEscape(a.id), url.QueryEscape(a.secret))
+			return req, nil
+		})
 	})
 	rows := []row{{result: issue, ceiling: ceiling}}
 	if alg == "RS256" {
 		introspectURL := base + "/api/v1/token/introspect"
-		rows = append(rows, row{ceiling: ceiling, result: drive(ctx, "server: POST /api/v1/token/introspect", o.conns, o.warmup, o.duration,
-			func(w int) (*http.Request, error) {
-				body := "token=" + url.QueryEscape(agents[w%len(agents)].token)
-				req, err := http.NewRequest(http.MethodPost, introspectURL, strings.NewReader(body))
-				if err != nil {
-					return nil, err
-				}
-				req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-				req.Header.Set("Authorization", "Bearer "+admin)
-				return req, nil
-			})})
-		rows = append(rows, row{ceiling: ceiling, result: drive(ctx, "server: GET /api/v1/agents/{agent_id}", o.conns, o.warmup, o.duration,
-			func(w int) (*http.Request, error) {
-				a := agents[w%len(agents)]
-				req, err := http.NewRequest(http.MethodGet, base+"/api/v1/agents/"+a.id, nil)
-				if err != nil {
-					return nil, err
-				}
-				req.Header.Set("Authorization", "Bearer "+admin)
-				return req, nil
-			})})
+		rows = append(rows, row{ceiling: ceiling, result: profiled("introspect", func() result {
+			return drive(ctx, "server: POST /api/v1/token/introspect", o.conns, o.warmup, o.duration,
+				func(w int) (*http.Request, error) {
+					body := "token=" + url.QueryEscape(agents[w%len(agents)].token)
+					req, err := http.NewRequest(http.MethodPost, introspectURL, strings.NewReader(body))
+					if err != nil {
+						return nil, err
+					}
+					req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+					req.Header.Set("Authorization", "Bearer "+admin)
+					return req, nil
+				})
+		})})
+		rows = append(rows, row{ceiling: ceiling, result: profiled("get-agent", func() result {
+			return drive(ctx, "server: GET /api/v1/agents/{agent_id}", o.conns, o.warmup, o.duration,
+				func(w int) (*http.Request, error) {
+					a := agents[w%len(agents)]
+					req, err := http.NewRequest(http.MethodGet, base+"/api/v1/agents/"+a.id, nil)
+					if err != nil {
+						return nil, err
+					}
+					req.Header.Set("Authorization", "Bearer "+admin)
+					return req, nil
+				})
+		})})
 	}
 	rows[len(rows)-1].rssMiB = p.peakRSS()
 	return rows, nil
+}
+
+// profile fetches a CPU profile of the measured part of a scenario into file.
+func profile(ctx context.Context, addr string, warmup, duration time.Duration, file string) <-chan struct{} {
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(warmup):
+		}
+		secs := max(int(duration.Seconds())-1, 1)
+		resp, err := http.Get(fmt.Sprintf("http://%s/debug/pprof/profile?seconds=%d", addr, secs))
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "pprof:", err)
+			return
+		}
+		defer resp.Body.Close()
+		if err := os.MkdirAll(filepath.Dir(file), 0o755); err != nil {
+			return
+		}
+		f, err := os.Create(file)
+		if err != nil {
+			return
+		}
+		defer f.Close()
+		_, _ = io.Copy(f, resp.Body)
+	}()
+	return done
+}
+
+func slug(s string) string {
+	return strings.Map(func(r rune) rune {
+		if r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' {
+			return r
+		}
+		return '-'
+	}, s)
 }
 
 func getToken(base, id, secret, scope string) (string, error) {

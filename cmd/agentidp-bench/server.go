@@ -93,6 +93,7 @@ type serverEnv struct {
 	bin, databaseURL, redisURL, redisPrefix, alg string
 	adminID, adminSecret                         string
 	masterKey, pepper                            string
+	pprofAddr                                    string
 }
 
 func startServer(ctx context.Context, e serverEnv) (*process, error) {
@@ -121,6 +122,9 @@ func startServer(ctx context.Context, e serverEnv) (*process, error) {
 		"AGENTIDP_LOG_LEVEL=warn",
 		"AGENTIDP_DB_MAX_OPEN_CONNS=20",
 	)
+	if e.pprofAddr != "" {
+		cmd.Env = append(cmd.Env, "AGENTIDP_PPROF_ADDR="+e.pprofAddr)
+	}
 	cmd.Stdout = os.Stderr
 	cmd.Stderr = os.Stderr
 	if err := cmd.Start(); err != nil {

@@ -199,13 +199,16 @@ func (s *service) checkFreeLimit(ctx context.Context, tx bun.Tx) error {
 	return nil
 }
 
-// Get reads an agent from the database (not the Directory's cache).
+// Get answers from the Directory's cache, which every change drops at once on this
+// replica and, through the broadcast, on the others (entries also expire within seconds):
+// the read path of GET /api/v1/agents/{id} then costs no database round trip. The agent
+// returned is shared and must not be modified.
 func (s *service) Get(ctx context.Context, id string) (*Agent, error) {
-	row, err := s.repo.get(ctx, s.db, id)
-	if err != nil {
-		return nil, s.translate(err)
+	a, err := s.dir.Lookup(ctx, id)
+	if errors.Is(err, ErrNotFound) {
+		return nil, apperr.NotFound("no agent has this id")
 	}
-	return row.toAgent()
+	return a, err
 }
 
 // List returns one page, newest first by (created_at, agent_id).

@@ -100,7 +100,9 @@ func (s *service) Issue(ctx context.Context, req tokenRequest) (issuedToken, err
 		Details: map[string]any{"scope": scope, "aud": aud, "exp": c.Expiry, "kid": key.kid,
 			"credential_id": v.CredentialID},
 	}); err != nil {
-		s.log.Error("auditing an issued token failed; the token is not returned", zap.Error(err))
+		if ctx.Err() == nil { // a caller who went away is not a server fault
+			s.log.Error("auditing an issued token failed; the token is not returned", zap.Error(err))
+		}
 		return s.refuse(denyUnavailable, unavailable("the audit log cannot record the token; retry shortly", err))
 	}
 	s.metrics.issuedWith(key.alg).Inc()

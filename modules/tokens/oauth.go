@@ -100,7 +100,7 @@ func noStore(w http.ResponseWriter) {
 // and Retry-After. Server-side failures are logged with the request id.
 func writeOAuthError(w http.ResponseWriter, r *http.Request, log *zap.Logger, err error) {
 	oe := oauthErrorOf(err)
-	if oe.Status >= 500 {
+	if oe.Status >= 500 && r.Context().Err() == nil {
 		log.Error("OAuth request failed", zap.Error(err), zap.String("request_id", reqctx.InfoFrom(r.Context()).RequestID))
 	}
 	h := w.Header()

@@ -18,6 +18,7 @@ type Config struct {
 	TrustedProxies  []string      `env:"AGENTIDP_TRUSTED_PROXIES" envSeparator:","`
 	ShutdownTimeout time.Duration `env:"AGENTIDP_SHUTDOWN_TIMEOUT" envDefault:"15s"`
 	MetricsToken    string        `env:"AGENTIDP_METRICS_TOKEN"`
+	PprofAddr       string        `env:"AGENTIDP_PPROF_ADDR"`
 
 	DatabaseURL     string        `env:"AGENTIDP_DATABASE_URL"`
 	DataDir         string        `env:"AGENTIDP_DATA_DIR" envDefault:"./data"`

@@ -19,6 +19,7 @@ func (c *Config) validate() error {
 		err  error
 	}{
 		{"AGENTIDP_HTTP_ADDR", checkListenAddr(c.HTTPAddr)},
+		{"AGENTIDP_PPROF_ADDR", checkOptionalListenAddr(c.PprofAddr)},
 		{"AGENTIDP_ISSUER", checkIssuer(c.Issuer)},
 		{"AGENTIDP_TLS_KEY_FILE", checkPair(c.TLSCertFile, c.TLSKeyFile, "AGENTIDP_TLS_CERT_FILE")},
 		{"AGENTIDP_CORS_ORIGINS", checkOrigins(c.CORSOrigins)},
@@ -59,6 +60,13 @@ func checkListenAddr(v string) error {
 		return fmt.Errorf("want host:port, e.g. :8080, got %q", v)
 	}
 	return nil
+}
+
+func checkOptionalListenAddr(v string) error {
+	if v == "" {
+		return nil
+	}
+	return checkListenAddr(v)
 }
 
 func checkIssuer(v string) error {

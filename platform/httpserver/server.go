@@ -208,5 +208,5 @@ func platformRoutes(p Params) []Route {
 // Module provides *Server and starts it with the app.
 var Module = fx.Module("httpserver",
 	fx.Provide(New),
-	fx.Invoke(func(*Server) {}),
+	fx.Invoke(func(*Server) {}, startPprof),
 )
