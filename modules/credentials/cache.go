@@ -144,17 +144,6 @@ func (c *credCache) invalidate(id uuid.UUID) {
 	c.mu.Unlock()
 }
 
-// peek returns a fresh cached entry without loading.
-func (c *credCache) peek(id uuid.UUID) *agentEntry {
-	c.mu.RLock()
-	e := c.entries[id]
-	c.mu.RUnlock()
-	if e != nil && c.now().Before(e.expires) {
-		return e
-	}
-	return nil
-}
-
 func newAgentEntry(agentID string, rows []credentialRow, expires time.Time) *agentEntry {
 	e := &agentEntry{agentID: agentID, expires: expires, creds: make([]liveCred, 0, len(rows))}
 	for i := range rows {

@@ -165,7 +165,7 @@ func (r *bunRepository) touch(ctx context.Context, used map[string]time.Time) er
 		args = append(args, id, used[id].UTC())
 	}
 	b.WriteString(" END")
-	args = append(args, bun.In(ids))
+	args = append(args, bun.List(ids))
 	_, err := r.db.NewRaw("UPDATE credentials SET last_used_at = "+b.String()+" WHERE credential_id IN (?)", args...).
 		Exec(ctx)
 	return database.Translate(err)
