@@ -7,7 +7,6 @@ import (
 	"io"
 	"net/http"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/uptrace/bun"
@@ -30,26 +29,6 @@ var allScopes = []string{
 	"tokens:introspect", "tokens:revoke", "audit:read", "usage:read", "keys:admin",
 }
 
-// syncBuffer collects log output from concurrent goroutines.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) Sync() error { return nil }
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // harness is one started app with the credentials module, the other modules, a bearer
 // holding every scope, and every log line (debug and up, unredacted) captured.
 type harness struct {
@@ -59,14 +38,14 @@ type harness struct {
 	verifier credentials.Verifier
 	dir      credentials.Directory
 	boot     credentials.Bootstrapper
-	logs     *syncBuffer
+	logs     *testenv.Logs
 	secrets  []string
 	db       *bun.DB
 }
 
 func newHarness(t testing.TB, cfg *config.Config, b testenv.Backend, extra ...fx.Option) *harness {
 	t.Helper()
-	h := &harness{t: t, logs: &syncBuffer{}, db: b.DB}
+	h := &harness{t: t, logs: &testenv.Logs{}, db: b.DB}
 	bearers := testenv.NewBearers()
 	h.bearer = bearers.Issue("00000000-0000-4000-8000-000000000001", allScopes...)
 	opts := []fx.Option{

@@ -38,26 +38,6 @@ func allModules() fx.Option {
 	return fx.Options(agents.Module, credentials.Module, audit.Module, metering.Module, tokens.Module)
 }
 
-// syncBuffer collects log output from concurrent goroutines.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) Sync() error { return nil }
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // env is one started app with every module on one backend, an admin client (every scope,
 // bootstrapped) and every log line captured for leak checks.
 type env struct {
@@ -68,7 +48,7 @@ type env struct {
 	admin    client
 	keys     tokens.KeyAdmin
 	verifier httpserver.Verifier
-	logs     *syncBuffer
+	logs     *testenv.Logs
 	secrets  []string // every secret and token handed out, for leak checks
 	adminTok string
 	mu       sync.Mutex
@@ -91,7 +71,7 @@ func newEnv(t testing.TB, b testenv.Backend, tune func(*config.Config), extra ..
 
 func newEnvWith(t testing.TB, b testenv.Backend, cfg *config.Config, extra ...fx.Option) *env {
 	t.Helper()
-	e := &env{t: t, b: b, cfg: cfg, logs: &syncBuffer{}}
+	e := &env{t: t, b: b, cfg: cfg, logs: &testenv.Logs{}}
 	var boot credentials.Bootstrapper
 	opts := []fx.Option{allModules(), fx.Populate(&boot, &e.keys, &e.verifier)}
 	if _, bench := t.(*testing.B); !bench {
@@ -121,7 +101,7 @@ func (e *env) replica(tune func(*config.Config), extra ...fx.Option) *env {
 	if tune != nil {
 		tune(&cfg)
 	}
-	r := &env{t: e.t, b: e.b, cfg: &cfg, logs: &syncBuffer{}, admin: e.admin}
+	r := &env{t: e.t, b: e.b, cfg: &cfg, logs: &testenv.Logs{}, admin: e.admin}
 	opts := []fx.Option{allModules(), fx.Populate(&r.keys, &r.verifier)}
 	r.app = testenv.NewApp(e.t, r.cfg, e.b, append(opts, extra...)...)
 	return r

@@ -235,7 +235,7 @@ func TestMetricsLabelledByRouteTemplate(t *testing.T) {
 		f.do(t, "GET", "/api/v1/agents/"+id, "", "Authorization", "Bearer "+tok)
 	}
 	f.do(t, "GET", "/no/such/thing", "")
-	n := counterValue(t, f.reg, `agentidp_http_requests_total`, map[string]string{"method": "GET", "route": "/api/v1/agents/{agent_id}", "status": "200"})
+	n := testenv.CounterValue(t, f.reg, `agentidp_http_requests_total`, map[string]string{"method": "GET", "route": "/api/v1/agents/{agent_id}", "status": "200"})
 	if n != 3 {
 		t.Fatalf("want 3 requests on the template, got %v", n)
 	}
@@ -249,31 +249,6 @@ func TestMetricsLabelledByRouteTemplate(t *testing.T) {
 			}
 		}
 	}
-}
-
-// counterValue finds one series of a counter in the registry.
-func counterValue(t *testing.T, reg *prometheus.Registry, name string, labels map[string]string) float64 {
-	t.Helper()
-	mfs, err := reg.Gather()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, mf := range mfs {
-		if mf.GetName() != name {
-			continue
-		}
-	next:
-		for _, m := range mf.GetMetric() {
-			for _, l := range m.GetLabel() {
-				if want, ok := labels[l.GetName()]; ok && want != l.GetValue() {
-					continue next
-				}
-			}
-			return m.GetCounter().GetValue()
-		}
-	}
-	t.Fatalf("no series %s %v", name, labels)
-	return 0
 }
 
 func TestBearerAuthAndPolicy(t *testing.T) {

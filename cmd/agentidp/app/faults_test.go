@@ -74,7 +74,7 @@ func TestIntegrationLostServices(t *testing.T) {
 	base, boot, logs := fullApp(t, cfg)
 	t.Cleanup(func() {
 		if t.Failed() {
-			for _, l := range strings.Split(logs.all(), "\n") {
+			for _, l := range strings.Split(logs.String(), "\n") {
 				if strings.Contains(l, `"level":"error"`) {
 					t.Log(l)
 				}

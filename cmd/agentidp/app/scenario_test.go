@@ -10,7 +10,6 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -18,8 +17,6 @@ import (
 	"go.uber.org/fx"
 	"go.uber.org/fx/fxevent"
 	"go.uber.org/fx/fxtest"
-	"go.uber.org/zap"
-	"go.uber.org/zap/zapcore"
 	"golang.org/x/oauth2/clientcredentials"
 
 	"github.com/agentidp/agentidp/cmd/agentidp/app"
@@ -29,40 +26,17 @@ import (
 	"github.com/agentidp/agentidp/platform/testenv"
 )
 
-// capturedLogs keeps every log line the app writes, before any redaction, so the scenario
-// can check that no module tried to log a secret or a token.
-type capturedLogs struct {
-	mu    sync.Mutex
-	lines []string
-}
-
-func (c *capturedLogs) Write(p []byte) (int, error) {
-	c.mu.Lock()
-	c.lines = append(c.lines, string(p))
-	c.mu.Unlock()
-	return len(p), nil
-}
-func (c *capturedLogs) Sync() error { return nil }
-func (c *capturedLogs) all() string {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return strings.Join(c.lines, "")
-}
-
 // fullApp starts the whole server (every module) on the configured stores.
-func fullApp(t *testing.T, cfg *config.Config) (base string, boot *credentials.BootstrapResult, logs *capturedLogs) {
+func fullApp(t *testing.T, cfg *config.Config) (base string, boot *credentials.BootstrapResult, logs *testenv.Logs) {
 	t.Helper()
-	logs = &capturedLogs{}
+	logs = &testenv.Logs{}
 	var srv *httpserver.Server
 	// AutoBootstrap (part of the serving app) creates the admin from these on start.
 	cfg.BootstrapClientID = uuid.NewString()
 	cfg.BootstrapClientSecret = newSecret()
 	a := fxtest.New(t,
 		app.Options(cfg,
-			fx.Decorate(func() *zap.Logger {
-				enc := zapcore.NewJSONEncoder(zap.NewProductionEncoderConfig())
-				return zap.New(zapcore.NewCore(enc, logs, zap.DebugLevel)) // deliberately unredacted
-			}),
+			fx.Decorate(logs.Logger), // deliberately unredacted
 			fx.Populate(&srv),
 		),
 		fx.WithLogger(func() fxevent.Logger { return fxevent.NopLogger }),
@@ -214,7 +188,7 @@ func TestIntegrationScenarioLeaksNothing(t *testing.T) {
 				}
 			}
 			time.Sleep(100 * time.Millisecond) // let access-log lines of the last requests land
-			haystacks := map[string]string{"audit events": exported.String(), "logs": logs.all()}
+			haystacks := map[string]string{"audit events": exported.String(), "logs": logs.String()}
 			for where, text := range haystacks {
 				if len(text) < 1000 {
 					t.Fatalf("%s are nearly empty (%d bytes): the scan would prove nothing", where, len(text))
