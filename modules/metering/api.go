@@ -21,15 +21,18 @@ func (e *Limited) Error() string { return e.Code + ": " + e.Detail }
 
 // Meter is what the token endpoint calls.
 type Meter interface {
-	// AllowTokenRequest applies the per-agent token request rate limit.
+	// AllowTokenRequest applies the per-agent token request rate limit alone: the token
+	// endpoint calls it for a request of an authenticated client that it refuses anyway
+	// (bad scope or audience), so that a client looping on a bad request is throttled too.
 	AllowTokenRequest(ctx context.Context, agentID string) error
 	// CheckAuthFailures refuses (with *Limited) a client_id or source IP that has used up
 	// its failed-authentication budget, before any secret is checked.
 	CheckAuthFailures(ctx context.Context, clientID, ip string) error
 	// RecordAuthFailure counts one failed client authentication.
 	RecordAuthFailure(ctx context.Context, clientID, ip string)
-	// ConsumeToken counts one issued token for the agent this UTC month, atomically
-	// refusing (with *Limited, code quota_exceeded) past the free plan's monthly limit.
-	// unlimited plans are counted but never refused.
+	// ConsumeToken applies the per-agent token request rate limit (*Limited, code
+	// rate_limited) and counts one issued token for the agent this UTC month, atomically
+	// refusing (*Limited, code quota_exceeded) past the free plan's monthly limit; unlimited
+	// plans are counted but never refused. One cache round trip.
 	ConsumeToken(ctx context.Context, agentID string, plan string) error
 }

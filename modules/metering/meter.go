@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"sync/atomic"
 	"time"
 
@@ -15,19 +16,21 @@ import (
 	"github.com/agentidp/agentidp/platform/config"
 )
 
-// meter implements Meter. Every call makes one cache round trip on its normal path (the
-// two auth-failure keys are asked concurrently); see README.md for the rules and for what
-// happens when the cache is down.
+// meter implements Meter. ConsumeToken, AllowTokenRequest and RecordAuthFailure make one
+// cache round trip each (the two auth-failure keys are charged concurrently);
+// CheckAuthFailures makes none. See README.md for the rules and for what happens when the
+// cache is down.
 type meter struct {
-	cache   cache.Cache
-	repo    repository
-	once    *onceRecorder
-	tallies *tallies
-	periods periods
-	metrics *meterMetrics
-	log     *zap.Logger
-	now     func() time.Time
-	flusher *flusher
+	cache    cache.Cache
+	repo     repository
+	once     *onceRecorder
+	tallies  *tallies
+	periods  periods
+	metrics  *meterMetrics
+	log      *zap.Logger
+	now      func() time.Time
+	flusher  *flusher
+	lockouts *lockouts
 
 	freeLimit  int64
 	tokenLimit cache.Limit
@@ -66,7 +69,8 @@ func newMeter(cfg *config.Config, c cache.Cache, repo repository, once *onceReco
 	}
 }
 
-// ConsumeToken implements Meter.
+// ConsumeToken implements Meter: the per-agent rate limit and the month's count in one
+// cache call (one round trip on Redis).
 func (m *meter) ConsumeToken(ctx context.Context, agentID, plan string) error {
 	if !validAgentID(agentID) {
 		return fmt.Errorf("metering: ConsumeToken: agent id %q is not a UUID", truncate(agentID, 64))
@@ -75,6 +79,10 @@ func (m *meter) ConsumeToken(ctx context.Context, agentID, plan string) error {
 	p := m.periods.at(now)
 	key := monthlyKey(agentID, p.month)
 	unlimited := plan == string(agents.PlanUnlimited)
+	limit := m.freeLimit
+	if unlimited {
+		limit = math.MaxInt64
+	}
 	// Detached from the request: once the increment is sent, its result is what counts, even
 	// if the client has hung up meanwhile.
 	ctx = context.WithoutCancel(ctx)
@@ -83,13 +91,9 @@ func (m *meter) ConsumeToken(ctx context.Context, agentID, plan string) error {
 	// life, should this increment create it anew (see restore).
 	known := m.tallies.max(agentID, p.month)
 	started := time.Now()
-	var v int64
-	var ok = true
-	var err error
-	if unlimited {
-		v, err = m.cache.IncrBy(ctx, key, 1, p.counterTTL(now))
-	} else {
-		v, ok, err = m.cache.IncrUpTo(ctx, key, 1, m.freeLimit, p.counterTTL(now))
+	d, v, ok, err := m.cache.AllowIncrUpTo(ctx, tokenRatePrefix+agentID, m.tokenLimit, key, 1, limit, p.counterTTL(now))
+	if err == nil && !d.Allowed {
+		return m.tokenRateLimited(ctx, agentID, d)
 	}
 	if err == nil && ok && v == 1 {
 		// The call that creates the key: the first token of the month, or a cache that lost
@@ -177,8 +181,8 @@ func (m *meter) refuseQuota(ctx context.Context, agentID string, p *period, now 
 	}
 }
 
-// AllowTokenRequest implements Meter. It fails open when the cache is down: ConsumeToken,
-// which follows, fails closed, so no token is issued uncounted anyway.
+// AllowTokenRequest implements Meter. It fails open when the cache is down: the token
+// endpoint calls it only for requests it refuses anyway.
 func (m *meter) AllowTokenRequest(ctx context.Context, agentID string) error {
 	d, err := m.cache.Allow(ctx, tokenRatePrefix+agentID, m.tokenLimit)
 	if err != nil {
@@ -188,6 +192,10 @@ func (m *meter) AllowTokenRequest(ctx context.Context, agentID string) error {
 	if d.Allowed {
 		return nil
 	}
+	return m.tokenRateLimited(ctx, agentID, d)
+}
+
+func (m *meter) tokenRateLimited(ctx context.Context, agentID string, d cache.Decision) error {
 	subject := agentID
 	if !validAgentID(agentID) {
 		subject = clientSubject(agentID)
@@ -196,19 +204,19 @@ func (m *meter) AllowTokenRequest(ctx context.Context, agentID string) error {
 		"too many token requests for this agent; slow down")
 }
 
-// CheckAuthFailures implements Meter. It only looks (Peek): a client_id or source IP is
-// refused once its failure budget is used up. It fails open when the cache is down.
+// CheckAuthFailures implements Meter. It reads only this replica's lockout table (see
+// lockouts): no cache call, so it cannot fail.
 func (m *meter) CheckAuthFailures(ctx context.Context, clientID, ip string) error {
-	cd, id, err := m.both(ctx, clientID, ip, m.cache.Peek)
-	if err != nil {
-		m.failOpen(callAuthCheck, err)
-	}
 	kind, subject, retry := "", "", time.Duration(0)
-	if !cd.Allowed {
-		kind, subject, retry = kindAuthClient, clientSubject(clientID), cd.RetryAfter
+	if clientID != "" {
+		if d := m.lockouts.lockedFor(authClientPrefix + clientSubject(clientID)); d > 0 {
+			kind, subject, retry = kindAuthClient, clientSubject(clientID), d
+		}
 	}
-	if !id.Allowed && id.RetryAfter > retry {
-		kind, subject, retry = kindAuthIP, ipSubject(ip), id.RetryAfter
+	if ip != "" {
+		if d := m.lockouts.lockedFor(authIPPrefix + ipSubject(ip)); d > retry {
+			kind, subject, retry = kindAuthIP, ipSubject(ip), d
+		}
 	}
 	if kind == "" {
 		return nil
@@ -222,44 +230,53 @@ func (m *meter) CheckAuthFailures(ctx context.Context, clientID, ip string) erro
 }
 
 // RecordAuthFailure implements Meter: one failure is charged to the client_id and to the
-// source IP. Detached from the request's context, so that a client hanging up right after
-// a wrong secret is still charged.
+// source IP in the cache, and a key whose budget that uses up is locked on every replica.
+// Detached from the request's context, so that a client hanging up right after a wrong
+// secret is still charged.
 func (m *meter) RecordAuthFailure(ctx context.Context, clientID, ip string) {
-	if _, _, err := m.both(context.WithoutCancel(ctx), clientID, ip, m.cache.Allow); err != nil {
-		m.failOpen(callAuthRecord, err)
+	ctx = context.WithoutCancel(ctx)
+	type charge struct {
+		key   string
+		limit cache.Limit
+		d     cache.Decision
+		err   error
 	}
-}
-
-type rateFunc func(ctx context.Context, key string, limit cache.Limit) (cache.Decision, error)
-
-// both applies f to the client_id's and the IP's failure keys (an empty one is skipped and
-// allowed), concurrently on a remote cache so that the call costs one round trip of latency.
-// A key whose call fails counts as allowed; the first error is returned.
-func (m *meter) both(ctx context.Context, clientID, ip string, f rateFunc) (client, addr cache.Decision, err error) {
-	client, addr = cache.Decision{Allowed: true}, cache.Decision{Allowed: true}
-	call := func(prefix, subject string, limit cache.Limit, out *cache.Decision) error {
-		d, err := f(ctx, prefix+subject, limit)
-		if err == nil {
-			*out = d
-		}
-		return err
+	var charges []*charge
+	if clientID != "" {
+		charges = append(charges, &charge{key: authClientPrefix + clientSubject(clientID), limit: m.clientFail})
 	}
-	var cerr, ierr error
-	switch {
-	case clientID != "" && ip != "" && m.parallel:
-		done := make(chan error, 1)
-		go func() { done <- call(authClientPrefix, clientSubject(clientID), m.clientFail, &client) }()
-		ierr = call(authIPPrefix, ipSubject(ip), m.ipFail, &addr)
-		cerr = <-done
-	default:
-		if clientID != "" {
-			cerr = call(authClientPrefix, clientSubject(clientID), m.clientFail, &client)
-		}
-		if ip != "" {
-			ierr = call(authIPPrefix, ipSubject(ip), m.ipFail, &addr)
+	if ip != "" {
+		charges = append(charges, &charge{key: authIPPrefix + ipSubject(ip), limit: m.ipFail})
+	}
+	run := func(c *charge) { c.d, c.err = m.cache.Allow(ctx, c.key, c.limit) }
+	if len(charges) == 2 && m.parallel {
+		// Both at once on a remote cache: one round trip of latency.
+		done := make(chan struct{})
+		go func() { run(charges[0]); close(done) }()
+		run(charges[1])
+		<-done
+	} else {
+		for _, c := range charges {
+			run(c)
 		}
 	}
-	return client, addr, errors.Join(cerr, ierr)
+	now := m.now()
+	var failed error
+	for _, c := range charges {
+		switch {
+		case c.err != nil:
+			failed = c.err
+		case !c.d.Allowed:
+			m.lockouts.lock(ctx, c.key, now.Add(c.d.RetryAfter))
+		case c.d.Remaining == 0:
+			// This failure used the last of the budget: the next one is refused until one
+			// interval of the limit has passed.
+			m.lockouts.lock(ctx, c.key, now.Add(time.Duration(float64(time.Second)/c.limit.Rate)))
+		}
+	}
+	if failed != nil {
+		m.failOpen(callAuthRecord, failed)
+	}
 }
 
 // rateLimited counts a rate-limit refusal, writes a sampled rate.limited event and returns

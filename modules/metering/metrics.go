@@ -18,7 +18,6 @@ const (
 const (
 	callConsume     = "consume_token"
 	callTokenRate   = "allow_token_request"
-	callAuthCheck   = "check_auth_failures"
 	callAuthRecord  = "record_auth_failure"
 	callUsage       = "usage"
 	callAuditMarker = "audit_marker"

@@ -63,6 +63,8 @@ func newMeterFromParams(p meterParams) *meter {
 	t := newTallies()
 	once := newOnceRecorder(p.Cache, p.Recorder, p.Log, p.Metrics)
 	m := newMeter(p.Config, p.Cache, p.Repo, once, t, p.Metrics, p.Log, now)
+	m.lockouts = newLockouts(p.Cache, p.Log, now)
+	p.Lifecycle.Append(fx.Hook{OnStart: m.lockouts.start, OnStop: m.lockouts.stop})
 	m.flusher = &flusher{tallies: t, repo: p.Repo, once: once, metrics: p.Metrics, log: p.Log, now: now, every: every}
 	p.Lifecycle.Append(fx.Hook{OnStart: m.flusher.start, OnStop: m.flusher.stop})
 	return m

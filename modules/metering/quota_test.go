@@ -53,6 +53,7 @@ func TestIntegrationQuotaBoundaryUnderConcurrency(t *testing.T) {
 	testenv.ForEachBackend(t, func(t *testing.T, b testenv.Backend) {
 		cfg := testenv.Config(t)
 		cfg.FreeTierMonthlyTokens = 50
+		cfg.TokenRateBurst = 1_000_000 // the quota, not the rate limit, is under test
 		clk := newClock(mustTime("2026-11-27T12:00:00Z"))
 		e := newEnv(t, b, envOptions{cfg: cfg, clock: clk})
 		id := e.Dir.add(agents.PlanFree)

@@ -41,6 +41,33 @@ func TestIntegrationTokenRateLimit(t *testing.T) {
 	})
 }
 
+// ConsumeToken applies the same per-agent rate limit as AllowTokenRequest, and a request it
+// refuses for its rate is not counted.
+func TestIntegrationConsumeTokenRateLimited(t *testing.T) {
+	testenv.ForEachBackend(t, func(t *testing.T, b testenv.Backend) {
+		cfg := testenv.Config(t)
+		cfg.TokenRateLimit = 0.01
+		cfg.TokenRateBurst = 3
+		clk := newClock(mustTime("2026-11-27T12:00:00Z"))
+		e := newEnv(t, b, envOptions{cfg: cfg, clock: clk})
+		id := e.Dir.add(agents.PlanUnlimited)
+		ctx := ctxFor(t)
+
+		if err := e.Meter.AllowTokenRequest(ctx, id); err != nil { // a refused bad request
+			t.Fatal(err)
+		}
+		consume(t, e.Meter, id, "unlimited", 2)
+		l := limited(t, e.Meter.ConsumeToken(ctx, id, "unlimited"), "rate_limited")
+		if l.RetryAfter <= 0 || l.RetryAfter > 100*time.Second {
+			t.Fatalf("RetryAfter %v, want in (0, 100s]", l.RetryAfter)
+		}
+		limited(t, e.Meter.AllowTokenRequest(ctx, id), "rate_limited")
+		if n := e.count(t, monthKey(id, "2026-11")); n != 2 {
+			t.Fatalf("monthly counter = %d, want 2 (rate-limited requests are not counted)", n)
+		}
+	})
+}
+
 // Failed authentications: CheckAuthFailures only looks, and refuses a client_id or an IP
 // once RecordAuthFailure has used up its budget; the other dimension stays open.
 func TestIntegrationAuthFailureLimits(t *testing.T) {
@@ -92,6 +119,53 @@ func TestIntegrationAuthFailureLimits(t *testing.T) {
 		if got := e.metric(t, "agentidp_rate_limited_total", map[string]string{"kind": "auth_failures_ip"}); got != 2 {
 			t.Fatalf("rate_limited{auth_failures_ip} = %v, want 2", got)
 		}
+	})
+}
+
+// lockedOn waits until m refuses client (from ip) for its failed authentications: the
+// lockout reaches other replicas through the broadcast channel.
+func lockedOn(t *testing.T, m metering.Meter, client, ip string) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for m.CheckAuthFailures(ctxFor(t), client, ip) == nil {
+		if time.Now().After(deadline) {
+			t.Fatalf("client %s still not locked out after 5s", client)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// A lockout reaches every replica; a replica that missed it (a replica started later, or a
+// lost pub/sub message) locks the key at its own next failure, because the budget itself is
+// counted in the shared cache.
+func TestIntegrationAuthLockoutAcrossReplicas(t *testing.T) {
+	testenv.ForEachBackend(t, func(t *testing.T, b testenv.Backend) {
+		cfg := testenv.Config(t)
+		cfg.AuthFailuresPerClient = 2
+		cfg.AuthFailuresPerIP = 1000
+		cfg.AuthFailureWindow = time.Hour
+		dir := newDirectory()
+		a := newEnv(t, b, envOptions{cfg: cfg, dir: dir})
+		c := newEnv(t, b, envOptions{cfg: cfg, dir: dir})
+		ctx := ctxFor(t)
+
+		client := uuid.NewString()
+		a.Meter.RecordAuthFailure(ctx, client, "192.0.2.50")
+		if err := c.Meter.CheckAuthFailures(ctx, client, "192.0.2.51"); err != nil {
+			t.Fatalf("one failure of 2: %v", err)
+		}
+		c.Meter.RecordAuthFailure(ctx, client, "192.0.2.51") // the last of the budget
+		lockedOn(t, a.Meter, client, "192.0.2.52")
+		lockedOn(t, c.Meter, client, "192.0.2.53")
+
+		// A replica that joins after the lockout has not heard of it ...
+		late := newEnv(t, b, envOptions{cfg: cfg, dir: dir})
+		if err := late.Meter.CheckAuthFailures(ctx, client, "192.0.2.54"); err != nil {
+			t.Fatalf("a replica started after the lockout knows of it: %v (the test needs it not to)", err)
+		}
+		// ... until the next failure it sees, which the shared budget refuses.
+		late.Meter.RecordAuthFailure(ctx, client, "192.0.2.54")
+		limited(t, late.Meter.CheckAuthFailures(ctx, client, "192.0.2.55"), "rate_limited")
 	})
 }
 
@@ -154,6 +228,7 @@ func TestIntegrationRateLimitedEventsSampled(t *testing.T) {
 
 		client := uuid.NewString()
 		a.Meter.RecordAuthFailure(ctx, client, "192.0.2.1")
+		lockedOn(t, c.Meter, client, "192.0.2.2")
 		for range 10 {
 			limited(t, a.Meter.CheckAuthFailures(ctx, client, "192.0.2.1"), "rate_limited")
 			limited(t, c.Meter.CheckAuthFailures(ctx, client, "192.0.2.2"), "rate_limited")

@@ -39,7 +39,7 @@ type issuedToken struct {
 }
 
 // Issue runs the token endpoint's path: grant → brute-force guard → client secret →
-// agent → rate limit → scope and audience → monthly quota → signature → audit (durable
+// agent → scope and audience → rate limit and monthly quota → signature → audit (durable
 // before the token is returned) → answer. Refusals of an authenticated client are audited
 // as token.denied (see deny).
 func (s *service) Issue(ctx context.Context, req tokenRequest) (issuedToken, error) {
@@ -60,21 +60,20 @@ func (s *service) Issue(ctx context.Context, req tokenRequest) (issuedToken, err
 		}
 		return s.refuse(reason, err)
 	}
-	// The rate limit comes before the scope and audience checks so that every request of
-	// an authenticated client counts, refused or not: a client looping on a bad request is
-	// throttled, and the token.denied events it causes are bounded by its rate.
-	if err := s.meter.AllowTokenRequest(ctx, agent.ID); err != nil {
-		return s.refuse(limitReason(err), err)
-	}
+	// Every request of an authenticated client counts against its rate limit, refused or
+	// not: a client looping on a bad request is throttled, and the token.denied events it
+	// causes are bounded by its rate. A good request is rate-limited and counted in one
+	// call (ConsumeToken); a bad one only charged (AllowTokenRequest), and answered 429
+	// rather than 400 once it is over its rate.
 	scope, err := grantedScope(req.Scope, agent.AllowedScopes)
 	if err != nil {
-		s.deny(ctx, agent.ID, denyInvalidScope, map[string]any{"requested_scope": truncate(req.Scope, 512)})
-		return s.refuse(denyInvalidScope, err)
+		return s.refuseRequest(ctx, agent.ID, denyInvalidScope, err,
+			map[string]any{"requested_scope": truncate(req.Scope, 512)})
 	}
 	aud, err := s.audience(req.Audience, agent.AllowedAudiences)
 	if err != nil {
-		s.deny(ctx, agent.ID, denyInvalidTarget, map[string]any{"requested_audience": truncate(req.Audience, 512)})
-		return s.refuse(denyInvalidTarget, err)
+		return s.refuseRequest(ctx, agent.ID, denyInvalidTarget, err,
+			map[string]any{"requested_audience": truncate(req.Audience, 512)})
 	}
 	if err := s.meter.ConsumeToken(ctx, agent.ID, string(agent.Plan)); err != nil {
 		return s.refuse(limitReason(err), err)
@@ -123,6 +122,16 @@ func issuedAt(now time.Time, a *agents.Agent) int64 {
 func (s *service) refuse(reason string, err error) (issuedToken, error) {
 	s.metrics.denied.WithLabelValues(reason).Inc()
 	return issuedToken{}, err
+}
+
+// refuseRequest refuses a bad request of an authenticated client: charged to its rate
+// limit first (429 past it), else audited as token.denied and answered with err.
+func (s *service) refuseRequest(ctx context.Context, agentID, reason string, err error, details map[string]any) (issuedToken, error) {
+	if lerr := s.meter.AllowTokenRequest(ctx, agentID); lerr != nil {
+		return s.refuse(limitReason(lerr), lerr)
+	}
+	s.deny(ctx, agentID, reason, details)
+	return s.refuse(reason, err)
 }
 
 func limitReason(err error) string {

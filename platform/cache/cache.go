@@ -69,6 +69,16 @@ type RateLimiter interface {
 	Peek(ctx context.Context, key string, limit Limit) (Decision, error)
 }
 
+// Admitter applies a rate limit and a capped counter in one call (one round trip on Redis),
+// for a hot path that needs both: the token endpoint's per-agent rate and monthly quota.
+type Admitter interface {
+	// AllowIncrUpTo is Allow(rateKey, limit) followed, only when that allows the event, by
+	// IncrUpTo(counterKey, n, max, ttl), whose value and outcome it returns. When the rate
+	// limit refuses, the counter is not touched (0, false).
+	AllowIncrUpTo(ctx context.Context, rateKey string, limit Limit, counterKey string,
+		n, max int64, ttl time.Duration) (Decision, int64, bool, error)
+}
+
 // Broadcaster delivers messages to every replica's subscribers, including this one's.
 // Delivery is best effort (Redis pub/sub): subscribers use it to drop cached entries, and
 // every cache that listens also expires its entries on its own.
@@ -86,6 +96,7 @@ type Cache interface {
 	KV
 	Counters
 	RateLimiter
+	Admitter
 	Broadcaster
 	// Ping checks the backing store (readiness).
 	Ping(ctx context.Context) error

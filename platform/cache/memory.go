@@ -285,6 +285,18 @@ func (m *Memory) rate(key string, limit Limit, consume bool) (Decision, error) {
 	return Decision{Allowed: allowed, Remaining: remaining, RetryAfter: time.Duration(retry)}, nil
 }
 
+// AllowIncrUpTo implements Admitter: Allow, then IncrUpTo when allowed. No invariant spans
+// the two keys, so two atomic steps give the same answers as Redis's one script.
+func (m *Memory) AllowIncrUpTo(ctx context.Context, rateKey string, limit Limit, counterKey string,
+	n, max int64, ttl time.Duration) (Decision, int64, bool, error) {
+	d, err := m.rate(rateKey, limit, true)
+	if err != nil || !d.Allowed {
+		return d, 0, false, err
+	}
+	v, ok, err := m.IncrUpTo(ctx, counterKey, n, max, ttl)
+	return d, v, ok, err
+}
+
 // Publish implements Broadcaster: it queues the message for the delivery goroutine, waiting
 // for room while ctx allows. After Close it drops the message.
 func (m *Memory) Publish(ctx context.Context, channel string, payload []byte) error {

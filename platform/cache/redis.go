@@ -145,30 +145,37 @@ end
 return redis.call('INCRBY', KEYS[1], ARGV[1])
 `)
 
-// incrUpToScript: add ARGV[1] unless the result would exceed ARGV[2]; a created key gets the
-// TTL ARGV[3] (ms, 0 for none). Returns {value after the call, 1 if incremented else 0}.
-var incrUpToScript = redis.NewScript(`
-local cur = redis.call('GET', KEYS[1])
-local c = 0
-if cur then
-  c = tonumber(cur)
-  if c == nil or string.find(cur, '^-?%d+$') == nil then
-    return redis.error_reply('ERR value is not an integer or out of range')
+// incrUpToLua defines incrupto(key, n, limit, ttl ms): add n unless the result would
+// exceed limit; a created key gets the TTL (0 for none). Returns {value after the call, 1 if
+// incremented else 0}, or an error reply when the key holds no integer.
+const incrUpToLua = `
+local function incrupto(key, n, limit, ttl)
+  local cur = redis.call('GET', key)
+  local c = 0
+  if cur then
+    c = tonumber(cur)
+    if c == nil or string.find(cur, '^-?%d+$') == nil then
+      return redis.error_reply('ERR value is not an integer or out of range')
+    end
   end
+  if c + n > limit then
+    return {c, 0}
+  end
+  if cur then
+    return {redis.call('INCRBY', key, n), 1}
+  end
+  if ttl > 0 then
+    redis.call('SET', key, n, 'PX', ttl)
+  else
+    redis.call('SET', key, n)
+  end
+  return {n, 1}
 end
-local n = tonumber(ARGV[1])
-if c + n > tonumber(ARGV[2]) then
-  return {c, 0}
-end
-if cur then
-  return {redis.call('INCRBY', KEYS[1], ARGV[1]), 1}
-end
-if tonumber(ARGV[3]) > 0 then
-  redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[3])
-else
-  redis.call('SET', KEYS[1], ARGV[1])
-end
-return {n, 1}
+`
+
+// incrUpToScript is IncrUpTo: KEYS[1]; ARGV: n, limit, ttl ms.
+var incrUpToScript = redis.NewScript(incrUpToLua + `
+return incrupto(KEYS[1], tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3]))
 `)
 
 // IncrBy implements Counters.
@@ -217,29 +224,53 @@ func (r *Redis) SetCountIfAbsent(ctx context.Context, key string, value int64, t
 	return ok, nil
 }
 
-// gcraScript is gcra (local.go) in Lua, in microseconds of Redis's own clock (one clock for
-// every replica). KEYS[1] holds the theoretical arrival time; ARGV: emission interval,
-// tolerance, 1 to consume. Returns {allowed 1|0, remaining, retry after µs}. The key
-// expires when the bucket is full again. Redis ≥ 5 replicates the SET, not the script, so
-// calling TIME before a write is allowed.
-var gcraScript = redis.NewScript(`
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+// gcraLua defines gcra(key, interval, tolerance, consume): gcra (local.go) in Lua, in
+// microseconds of Redis's own clock (one clock for every replica). The key holds the
+// theoretical arrival time and expires when the bucket is full again. Returns {allowed 1|0,
+// remaining, retry after µs}. Redis ≥ 5 replicates the SET, not the script, so calling TIME
+// before a write is allowed.
+const gcraLua = `
+local function gcra(key, interval, tolerance, consume)
+  local t = redis.call('TIME')
+  local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+  local tat = tonumber(redis.call('GET', key) or 0) or 0
+  if tat < now then
+    tat = now
+  end
+  local new_tat = tat + interval
+  local allow_at = new_tat - tolerance
+  if now < allow_at then
+    return {0, 0, allow_at - now}
+  end
+  if consume then
+    redis.call('SET', key, string.format('%d', new_tat), 'PX', math.ceil((new_tat - now) / 1000))
+  end
+  return {1, math.floor((tolerance - (new_tat - now)) / interval), 0}
+end
+`
+
+// gcraScript is Allow and Peek: KEYS[1]; ARGV: emission interval, tolerance, 1 to consume.
+var gcraScript = redis.NewScript(gcraLua + `
+return gcra(KEYS[1], tonumber(ARGV[1]), tonumber(ARGV[2]), ARGV[3] == '1')
+`)
+
+// allowIncrUpToScript is AllowIncrUpTo: KEYS[1] the rate key, KEYS[2] the counter; ARGV:
+// interval, tolerance (0 and 0: no rate limit), n, limit, ttl ms. Returns gcra's three
+// values followed by incrupto's two ({0, 0} when the rate limit refused).
+var allowIncrUpToScript = redis.NewScript(gcraLua + incrUpToLua + `
+local d = {1, 0, 0}
 local interval = tonumber(ARGV[1])
-local tolerance = tonumber(ARGV[2])
-local tat = tonumber(redis.call('GET', KEYS[1]) or 0) or 0
-if tat < now then
-  tat = now
+if interval > 0 then
+  d = gcra(KEYS[1], interval, tonumber(ARGV[2]), true)
+  if d[1] == 0 then
+    return {0, 0, d[3], 0, 0}
+  end
 end
-local new_tat = tat + interval
-local allow_at = new_tat - tolerance
-if now < allow_at then
-  return {0, 0, allow_at - now}
+local c = incrupto(KEYS[2], tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5]))
+if c.err then
+  return c
 end
-if ARGV[3] == '1' then
-  redis.call('SET', KEYS[1], string.format('%d', new_tat), 'PX', math.ceil((new_tat - now) / 1000))
-end
-return {1, math.floor((tolerance - (new_tat - now)) / interval), 0}
+return {1, d[2], 0, c[1], c[2]}
 `)
 
 // Allow implements RateLimiter.
@@ -272,6 +303,31 @@ func (r *Redis) rate(ctx context.Context, key string, limit Limit, consume strin
 		Remaining:  int(res[1]),
 		RetryAfter: time.Duration(res[2]) * time.Microsecond,
 	}, nil
+}
+
+// AllowIncrUpTo implements Admitter, in one script: one round trip.
+func (r *Redis) AllowIncrUpTo(ctx context.Context, rateKey string, limit Limit, counterKey string,
+	n, max int64, ttl time.Duration) (Decision, int64, bool, error) {
+	interval, tolerance, unlimited, err := gcraParams(limit, time.Microsecond)
+	if err != nil {
+		return Decision{}, 0, false, err
+	}
+	if unlimited {
+		interval, tolerance = 0, 0
+	}
+	res, err := allowIncrUpToScript.Run(ctx, r.client, []string{r.key(rateKey), r.key(counterKey)},
+		interval, tolerance, n, max, ttlMillis(ttl)).Int64Slice()
+	if err != nil {
+		return Decision{}, 0, false, r.wrap("allow+incrupto", err)
+	}
+	if len(res) != 5 {
+		return Decision{}, 0, false, fmt.Errorf("cache: redis allow+incrupto: unexpected reply %v", res)
+	}
+	d := Decision{Allowed: res[0] == 1, Remaining: int(res[1]), RetryAfter: time.Duration(res[2]) * time.Microsecond}
+	if unlimited {
+		d.Remaining = limit.Burst
+	}
+	return d, res[3], res[4] == 1, nil
 }
 
 // Publish implements Broadcaster.

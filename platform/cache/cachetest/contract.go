@@ -7,6 +7,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -38,6 +39,9 @@ func Run(t *testing.T, newCache func(t *testing.T) cache.Cache) {
 		{"RateLimiter/Peek", testPeek},
 		{"RateLimiter/IndependentKeys", testIndependentKeys},
 		{"RateLimiter/InvalidLimit", testInvalidLimit},
+		{"Admitter/RateThenCounter", testAllowIncrUpTo},
+		{"Admitter/CounterCap", testAllowIncrUpToCap},
+		{"Admitter/Errors", testAllowIncrUpToErrors},
 		{"Broadcast", testBroadcast},
 		{"Ping", testPing},
 	}
@@ -444,6 +448,91 @@ func testInvalidLimit(t *testing.T, c cache.Cache) {
 		if _, err := c.Peek(ctx, "bad", l); err == nil {
 			t.Fatalf("Peek with %+v: no error", l)
 		}
+	}
+}
+
+func testAllowIncrUpTo(t *testing.T, c cache.Cache) {
+	ctx := ctxFor(t)
+	l := cache.PerWindow(2, time.Minute)
+	for i := range 2 {
+		d, v, ok, err := c.AllowIncrUpTo(ctx, "adm:rate", l, "adm:count", 1, 100, time.Minute)
+		noErr(t, err)
+		if !d.Allowed || d.Remaining != 1-i || v != int64(i+1) || !ok {
+			t.Fatalf("call %d: %+v, %d, %v; want allowed (remaining %d), counted to %d", i+1, d, v, ok, 1-i, i+1)
+		}
+	}
+	d, v, ok, err := c.AllowIncrUpTo(ctx, "adm:rate", l, "adm:count", 1, 100, time.Minute)
+	noErr(t, err)
+	if d.Allowed || d.RetryAfter <= 0 || v != 0 || ok {
+		t.Fatalf("past the rate: %+v, %d, %v; want refused with RetryAfter, counter untouched", d, v, ok)
+	}
+	if n := must(c.GetCount(ctx, "adm:count")).ok(t); n != 2 {
+		t.Fatalf("counter after a rate refusal = %d, want 2", n)
+	}
+	// The rate key is the rate limiter's own: Allow sees what AllowIncrUpTo consumed.
+	if d := allow(t, c, "adm:rate", l); d.Allowed {
+		t.Fatalf("Allow on the rate key exhausted by AllowIncrUpTo: %+v", d)
+	}
+	// The counter's TTL is set on create.
+	_, _, ok, err = c.AllowIncrUpTo(ctx, "adm:rate2", l, "adm:ttl", 1, 10, 200*time.Millisecond)
+	noErr(t, err)
+	if !ok {
+		t.Fatal("AllowIncrUpTo under both limits did not count")
+	}
+	eventually(t, 3*time.Second, "AllowIncrUpTo counter with a 200ms TTL still present", func() bool {
+		return must(c.GetCount(ctx, "adm:ttl")).ok(t) == 0
+	})
+}
+
+func testAllowIncrUpToCap(t *testing.T, c cache.Cache) {
+	ctx := ctxFor(t)
+	unlimited := cache.Limit{Rate: math.Inf(1), Burst: 1}
+	for i, want := range []struct {
+		v  int64
+		ok bool
+	}{{2, true}, {4, true}, {4, false}, {4, false}} {
+		d, v, ok, err := c.AllowIncrUpTo(ctx, "cap:rate", unlimited, "cap:count", 2, 5, 0)
+		noErr(t, err)
+		if !d.Allowed || v != want.v || ok != want.ok {
+			t.Fatalf("call %d: %+v, %d, %v; want allowed, %d, %v", i+1, d, v, ok, want.v, want.ok)
+		}
+	}
+	// No maximum in practice: the unlimited plan's counter.
+	_, v, ok, err := c.AllowIncrUpTo(ctx, "cap:rate", unlimited, "cap:count", 1, math.MaxInt64, 0)
+	noErr(t, err)
+	if v != 5 || !ok {
+		t.Fatalf("with max MaxInt64: %d, %v; want 5, true", v, ok)
+	}
+	// Both limits hold under concurrency: exactly max increments out of many.
+	var wg sync.WaitGroup
+	var counted atomic.Int64
+	for range 20 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for range 10 {
+				_, _, ok, err := c.AllowIncrUpTo(ctx, "cap:rate", unlimited, "cap:race", 1, 50, time.Minute)
+				if err == nil && ok {
+					counted.Add(1)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	if n := counted.Load(); n != 50 {
+		t.Fatalf("%d concurrent increments counted, want exactly 50", n)
+	}
+}
+
+func testAllowIncrUpToErrors(t *testing.T, c cache.Cache) {
+	ctx := ctxFor(t)
+	if _, _, _, err := c.AllowIncrUpTo(ctx, "e:rate", cache.Limit{Rate: 0, Burst: 1}, "e:count", 1, 5, 0); err == nil {
+		t.Fatal("AllowIncrUpTo with an invalid limit: no error")
+	}
+	noErr(t, c.Set(ctx, "e:text", "not a number", 0))
+	_, _, _, err := c.AllowIncrUpTo(ctx, "e:rate", cache.PerWindow(5, time.Minute), "e:text", 1, 5, 0)
+	if err == nil || errors.Is(err, cache.ErrUnavailable) {
+		t.Fatalf("AllowIncrUpTo on a text value: %v; want an error that is not ErrUnavailable", err)
 	}
 }
 
