@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -121,6 +122,10 @@ func measureServer(ctx context.Context, o options, bin, alg string, ceiling floa
 		})
 	})
 	rows := []row{{result: issue, ceiling: ceiling}}
+	if a, err := scrapeAudit(base); err == nil {
+		fmt.Fprintf(os.Stderr, "audit group commit (%s run, whole server life): %.0f batches, mean %.1f events, mean write %.2f ms\n",
+			alg, a.batches, a.meanSize(), a.meanWriteMillis())
+	}
 	if alg == "RS256" {
 		introspectURL := base + "/api/v1/token/introspect"
 		rows = append(rows, row{ceiling: ceiling, result: profiled("introspect", func() result {
@@ -271,4 +276,43 @@ func round(d time.Duration) string {
 	default:
 		return fmt.Sprintf("%.0f µs", float64(d)/float64(time.Microsecond))
 	}
+}
+
+// auditStats are the server's group-commit histograms, summed over its whole life.
+type auditStats struct{ batches, events, writeSeconds float64 }
+
+func (a auditStats) meanSize() float64        { return a.events / max(a.batches, 1) }
+func (a auditStats) meanWriteMillis() float64 { return 1000 * a.writeSeconds / max(a.batches, 1) }
+
+// scrapeAudit reads the audit writer's batch histograms from the server's /metrics.
+func scrapeAudit(base string) (auditStats, error) {
+	resp, err := http.Get(base + "/metrics")
+	if err != nil {
+		return auditStats{}, err
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return auditStats{}, err
+	}
+	var a auditStats
+	for _, line := range strings.Split(string(body), "\n") {
+		name, value, ok := strings.Cut(line, " ")
+		if !ok {
+			continue
+		}
+		v, err := strconv.ParseFloat(strings.TrimSpace(value), 64)
+		if err != nil {
+			continue
+		}
+		switch name {
+		case "agentidp_audit_batch_size_count":
+			a.batches = v
+		case "agentidp_audit_batch_size_sum":
+			a.events = v
+		case "agentidp_audit_write_duration_seconds_sum":
+			a.writeSeconds = v
+		}
+	}
+	return a, nil
 }

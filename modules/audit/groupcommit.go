@@ -31,10 +31,11 @@ type request struct {
 
 // groupWriter is the group-commit writer behind Record. One goroutine takes the first
 // waiting request, adds whatever else is already queued (up to maxBatch), and writes the
-// batch in one transaction: one chain lock, one tail read, one multi-row INSERT, one
-// commit. While a batch is being written the next requests queue up, so batches grow with
-// load by themselves and an idle writer adds no delay. Every request is answered exactly
-// once with the outcome of its own batch.
+// batch as one multi-row INSERT linked after the chain head it last wrote (one round trip),
+// or, when another writer has appended since, in one transaction: one chain lock, one tail
+// read, one INSERT, one commit. While a batch is being written the next requests queue up,
+// so batches grow with load by themselves and an idle writer adds no delay. Every request
+// is answered exactly once with the outcome of its own batch.
 type groupWriter struct {
 	db      *bun.DB
 	log     *zap.Logger
@@ -48,6 +49,10 @@ type groupWriter struct {
 	queue   chan *request
 	stopped chan struct{}
 	pending atomic.Int64
+
+	// The chain's head as of this writer's last batch; owned by the run goroutine.
+	head     head
+	haveHead bool
 }
 
 // newGroupWriter builds the writer and registers its lifecycle right here: constructed
@@ -162,9 +167,7 @@ func (w *groupWriter) flush(batch []*request) {
 	ctx, cancel := context.WithTimeout(context.Background(), w.batchTimeout)
 	defer cancel()
 	start := time.Now()
-	err := w.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
-		return appendRows(ctx, tx, rows)
-	})
+	err := w.write(ctx, rows)
 	w.metrics.writeDuration.Observe(time.Since(start).Seconds())
 	w.metrics.batchSize.Observe(float64(len(rows)))
 	if err != nil {
@@ -173,6 +176,34 @@ func (w *groupWriter) flush(batch []*request) {
 	for _, r := range live {
 		w.answer(r, err)
 	}
+}
+
+// write appends rows to the chain. After a batch of its own it knows the chain's head, and
+// appends right after it in one statement (appendAfter: one round trip); if another writer
+// has appended meanwhile, or the head is not known (the first batch, or after an error), it
+// appends under the chain lock with a fresh tail read (appendRows, in a transaction).
+func (w *groupWriter) write(ctx context.Context, rows []*eventRow) error {
+	if w.haveHead {
+		h, err := appendAfter(ctx, w.db, rows, w.head)
+		if err == nil {
+			w.head = h
+			return nil
+		}
+		w.haveHead = false
+		if !errors.Is(err, errStaleHead) {
+			return err
+		}
+		w.metrics.staleHeads.Inc()
+	}
+	var h head
+	err := w.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) (err error) {
+		h, err = appendRows(ctx, tx, rows)
+		return err
+	})
+	if err == nil {
+		w.head, w.haveHead = h, true
+	}
+	return err
 }
 
 func (w *groupWriter) answer(r *request, err error) {

@@ -73,6 +73,62 @@ func TestIntegrationGroupCommitConcurrentCallers(t *testing.T) {
 	})
 }
 
+// Two replicas' group-commit writers and transactional writers share one chain. A writer
+// appends after the head it last wrote in one statement; when another writer has appended
+// since, that statement writes nothing and the batch goes in under the chain lock. A
+// transaction holding the lock (RecordTx) is never refused because of it.
+func TestIntegrationReplicasShareOneChain(t *testing.T) {
+	testenv.ForEachBackend(t, func(t *testing.T, b testenv.Backend) {
+		a, c := newEnv(t, b), newEnv(t, b)
+		ctx := ctxT(t)
+		record := func(e *env, id string) error {
+			return e.rec.Record(ctx, audittrail.Event{Action: "token.issued", AgentID: agentA,
+				TargetType: audittrail.TargetToken, TargetID: id})
+		}
+		// In turn: a's head goes stale when c appends, and the other way round.
+		for i, e := range []*env{a, c, a, c, a} {
+			if err := record(e, fmt.Sprintf("turn-%d", i)); err != nil {
+				t.Fatalf("turn %d: %v", i, err)
+			}
+		}
+		stale := func(e *env) float64 {
+			return testenv.CounterValue(t, e.reg, "agentidp_audit_stale_head_total", nil)
+		}
+		if sa, sc := stale(a), stale(c); sa != 2 || sc != 1 {
+			t.Fatalf("stale heads a=%v c=%v, want 2 and 1 (every turn after the first of each)", sa, sc)
+		}
+		// At once: both writers and transactional writers.
+		var wg sync.WaitGroup
+		errs := make(chan error, 400)
+		for i := range 150 {
+			for _, e := range []*env{a, c} {
+				wg.Go(func() { errs <- record(e, fmt.Sprintf("burst-%d", i)) })
+			}
+		}
+		for range 30 {
+			wg.Go(func() {
+				errs <- b.DB.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+					return a.rec.RecordTx(ctx, tx, audittrail.Event{Action: "agent.updated", AgentID: agentB,
+						TargetType: audittrail.TargetAgent, TargetID: agentB})
+				})
+			})
+		}
+		wg.Wait()
+		close(errs)
+		for err := range errs {
+			if err != nil {
+				t.Fatal(err)
+			}
+		}
+		if n := count(t, b.DB); n != 5+300+30 {
+			t.Fatalf("%d rows, want %d", n, 5+300+30)
+		}
+		if rep := mustVerify(t, a); rep.Checked != 335 {
+			t.Fatalf("report %+v", rep)
+		}
+	})
+}
+
 // Stopping the module writes every event already queued before Stop returns; later calls
 // are refused.
 func TestIntegrationStopFlushesPendingEvents(t *testing.T) {

@@ -11,6 +11,7 @@ type writerMetrics struct {
 	queueDepth    prometheus.Gauge
 	writeDuration prometheus.Histogram
 	batchSize     prometheus.Histogram
+	staleHeads    prometheus.Counter
 }
 
 func newWriterMetrics(reg prometheus.Registerer) (*writerMetrics, error) {
@@ -29,11 +30,15 @@ func newWriterMetrics(reg prometheus.Registerer) (*writerMetrics, error) {
 			Help:    "Audit events per group-commit batch.",
 			Buckets: prometheus.ExponentialBuckets(1, 2, 9), // 1 … 256
 		}),
+		staleHeads: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "agentidp_audit_stale_head_total",
+			Help: "Group-commit batches that found the chain moved on by another writer and were appended again under the chain lock.",
+		}),
 	}
 	if reg == nil {
 		return m, nil
 	}
-	for _, c := range []prometheus.Collector{m.queueDepth, m.writeDuration, m.batchSize} {
+	for _, c := range []prometheus.Collector{m.queueDepth, m.writeDuration, m.batchSize, m.staleHeads} {
 		if err := reg.Register(c); err != nil {
 			return nil, fmt.Errorf("audit: registering metrics: %w", err)
 		}

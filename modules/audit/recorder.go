@@ -25,7 +25,8 @@ func (r *recorder) RecordTx(ctx context.Context, tx bun.Tx, e audittrail.Event) 
 	if err != nil {
 		return err
 	}
-	return appendRows(ctx, tx, []*eventRow{row})
+	_, err = appendRows(ctx, tx, []*eventRow{row})
+	return err
 }
 
 // Record hands e to the group-commit writer and returns once its batch is committed (nil)

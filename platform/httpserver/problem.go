@@ -59,7 +59,11 @@ func WriteError(w http.ResponseWriter, r *http.Request, log *zap.Logger, err err
 			Detail: "an internal error occurred; quote the request id when reporting it", Cause: err}
 	}
 	if ae.Status >= 500 && log != nil {
-		log.Error("request failed", zap.Error(err),
+		level := zap.ErrorLevel
+		if r.Context().Err() != nil {
+			level = zap.DebugLevel // the caller went away: not a server fault
+		}
+		log.Log(level, "request failed", zap.Error(err),
 			zap.String("request_id", reqctx.InfoFrom(r.Context()).RequestID))
 	}
 	if ae.RetryAfter > 0 {
