@@ -18,13 +18,15 @@ func benchBackends(b *testing.B, fn func(b *testing.B, be testenv.Backend)) {
 	b.Run("memory", func(b *testing.B) { fn(b, testenv.SQLiteBackend(b)) })
 }
 
-// BenchmarkConsumeToken is the quota check on the token endpoint: one free agent far from
-// its limit (sequential), and many agents at once (parallel). The flusher runs at its
-// default interval meanwhile.
+// BenchmarkConsumeToken is the rate limit and quota check on the token endpoint (one cache
+// call): one free agent far from its limit (sequential), and many agents at once
+// (parallel). The flusher runs at its default interval meanwhile.
 func BenchmarkConsumeToken(b *testing.B) {
 	benchBackends(b, func(b *testing.B, be testenv.Backend) {
 		cfg := testenv.Config(b)
 		cfg.FreeTierMonthlyTokens = 1 << 40
+		cfg.TokenRateLimit = 1e9
+		cfg.TokenRateBurst = 1_000_000
 		e := newEnv(b, be, envOptions{cfg: cfg, flushEvery: time.Second})
 		ctx := context.Background()
 		id := e.Dir.add(agents.PlanFree)
@@ -84,7 +86,7 @@ func BenchmarkAllowTokenRequest(b *testing.B) {
 }
 
 // BenchmarkCheckAuthFailures is the brute-force guard's look before a secret is checked
-// (two keys: the client_id's and the IP's).
+// (two keys: the client_id's and the IP's), in this replica's lockout table.
 func BenchmarkCheckAuthFailures(b *testing.B) {
 	benchBackends(b, func(b *testing.B, be testenv.Backend) {
 		e := newEnv(b, be, envOptions{flushEvery: time.Second})
