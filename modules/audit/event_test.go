@@ -2,6 +2,7 @@ package audit
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"net/url"
 	"strings"
@@ -68,6 +69,39 @@ func TestScrubDetails(t *testing.T) {
 	for _, keep := range []string{`"tokens_issued":12`, `"big":12345678901234567890`, `"fine":"agent renamed"`, `"ok"`} {
 		if !strings.Contains(got, keep) {
 			t.Fatalf("%s lost: %s", keep, got)
+		}
+	}
+}
+
+// The fast path for flat details encodes exactly as the encode-decode round trip does, so
+// the stored text (and the hash over it) does not depend on which path ran.
+func TestScrubFlatMatchesScrubTree(t *testing.T) {
+	for _, d := range []map[string]any{
+		{"scope": "agents:read audit:read", "aud": "https://api.example/<x>&y", "exp": int64(1_800_000_000),
+			"kid": "k1", "credential_id": "0191f0a4-1c2d-7e3f-8a4b-5c6d7e8f9a0b"},
+		{"reason": "invalid_client", "client_id_malformed": true, "n": 0, "big": uint64(1 << 63)},
+		{"client_secret": "sk_live_abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG", "note": "Bearer abcdefghijklmnop",
+			"unicode": "é✓ \u2028 \"quoted\""},
+	} {
+		flat, ok := scrubFlat(d)
+		if !ok {
+			t.Fatalf("flat details %v not taken by the fast path", d)
+		}
+		tree, err := scrubTree(d)
+		if err != nil {
+			t.Fatal(err)
+		}
+		a, _ := json.Marshal(flat)
+		b, _ := json.Marshal(tree)
+		if string(a) != string(b) {
+			t.Fatalf("fast path %s\nround trip %s", a, b)
+		}
+	}
+	for _, d := range []map[string]any{
+		{"f": 1.5}, {"l": []string{"a"}}, {"m": map[string]any{}}, {"bad": "\xff"},
+	} {
+		if _, ok := scrubFlat(d); ok {
+			t.Fatalf("details %v taken by the fast path", d)
 		}
 	}
 }

@@ -3,6 +3,7 @@ package audit
 import (
 	"bytes"
 	"encoding/json"
+	"unicode/utf8"
 
 	"github.com/agentidp/agentidp/platform/log"
 )
@@ -15,6 +16,15 @@ import (
 // credentials has that part redacted. Numbers and booleans under sensitive keys (e.g.
 // tokens_issued) are kept.
 func scrubDetails(d map[string]any) (map[string]any, error) {
+	if tree, ok := scrubFlat(d); ok {
+		return tree, nil
+	}
+	return scrubTree(d)
+}
+
+// scrubTree is scrubDetails for any details: encoded and decoded into a generic JSON tree,
+// then scrubbed.
+func scrubTree(d map[string]any) (map[string]any, error) {
 	raw, err := json.Marshal(d)
 	if err != nil {
 		return nil, err
@@ -26,6 +36,27 @@ func scrubDetails(d map[string]any) (map[string]any, error) {
 		return nil, err
 	}
 	return scrubObject(tree), nil
+}
+
+// scrubFlat is scrubDetails for the common case, a flat object of valid UTF-8 strings,
+// integers and booleans (the token events' details), without the encode-decode round trip:
+// those values encode the same either way. It reports false for anything else.
+func scrubFlat(d map[string]any) (map[string]any, bool) {
+	out := make(map[string]any, len(d))
+	for k, v := range d {
+		switch x := v.(type) {
+		case string:
+			if !utf8.ValidString(x) {
+				return nil, false
+			}
+			out[k] = scrubValue(log.SensitiveKey(k), x)
+		case bool, int, int32, int64, uint, uint32, uint64:
+			out[k] = x
+		default:
+			return nil, false
+		}
+	}
+	return out, true
 }
 
 func scrubObject(m map[string]any) map[string]any {

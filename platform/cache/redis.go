@@ -34,6 +34,10 @@ type Redis struct {
 	done   chan struct{} // closed when the receive loop has returned
 
 	pingEvery time.Duration // pubsubPingEvery; tests shorten it
+
+	// The hot commands' pipeline (redis_pipeline.go), started on first use.
+	pipeOnce  sync.Once
+	pipeQueue chan *pipelined
 }
 
 var _ Cache = (*Redis)(nil)
@@ -94,7 +98,11 @@ func (r *Redis) wrap(op string, err error) error {
 
 // Get implements KV.
 func (r *Redis) Get(ctx context.Context, key string) (string, bool, error) {
-	v, err := r.client.Get(ctx, r.key(key)).Result()
+	cmd, err := r.pipe(ctx, func(p redis.Pipeliner) redis.Cmder { return p.Get(ctx, r.key(key)) })
+	if err != nil {
+		return "", false, r.wrap("get", err)
+	}
+	v, err := cmd.(*redis.StringCmd).Result()
 	if errors.Is(err, redis.Nil) {
 		return "", false, nil
 	}
@@ -291,7 +299,7 @@ func (r *Redis) rate(ctx context.Context, key string, limit Limit, consume strin
 	if unlimited {
 		return Decision{Allowed: true, Remaining: limit.Burst}, nil
 	}
-	res, err := gcraScript.Run(ctx, r.client, []string{r.key(key)}, interval, tolerance, consume).Int64Slice()
+	res, err := r.evalPipelined(ctx, gcraScript, []string{r.key(key)}, interval, tolerance, consume).Int64Slice()
 	if err != nil {
 		return Decision{}, r.wrap("ratelimit", err)
 	}
@@ -315,7 +323,7 @@ func (r *Redis) AllowIncrUpTo(ctx context.Context, rateKey string, limit Limit, 
 	if unlimited {
 		interval, tolerance = 0, 0
 	}
-	res, err := allowIncrUpToScript.Run(ctx, r.client, []string{r.key(rateKey), r.key(counterKey)},
+	res, err := r.evalPipelined(ctx, allowIncrUpToScript, []string{r.key(rateKey), r.key(counterKey)},
 		interval, tolerance, n, max, ttlMillis(ttl)).Int64Slice()
 	if err != nil {
 		return Decision{}, 0, false, r.wrap("allow+incrupto", err)

@@ -60,6 +60,7 @@ func everyOp(ctx context.Context, c cache.Cache) map[string]error {
 	_, errs["SetCountIfAbsent"] = c.SetCountIfAbsent(ctx, "n", 1, time.Minute)
 	_, errs["Allow"] = c.Allow(ctx, "rl", l)
 	_, errs["Peek"] = c.Peek(ctx, "rl", l)
+	_, _, _, errs["AllowIncrUpTo"] = c.AllowIncrUpTo(ctx, "rl", l, "n", 1, 10, time.Minute)
 	errs["Publish"] = c.Publish(ctx, "ch", []byte("x"))
 	errs["Ping"] = c.Ping(ctx)
 	return errs
@@ -76,7 +77,7 @@ func TestRedisUnavailableOnClosedPort(t *testing.T) {
 			t.Errorf("%s: error %v does not wrap ErrUnavailable", op, err)
 		}
 	}
-	t.Logf("12 operations failed in %v", time.Since(start))
+	t.Logf("%d operations failed in %v", len(everyOp(ctx, r)), time.Since(start))
 
 	// Subscribing to an unreachable Redis neither blocks for long nor panics; Close stops
 	// the retrying subscription goroutine.
@@ -88,6 +89,48 @@ func TestRedisUnavailableOnClosedPort(t *testing.T) {
 	}
 	if err := r.Close(); err != nil {
 		t.Fatal("second Close:", err)
+	}
+}
+
+// The pipelined scripts survive a Redis that has forgotten them (restarted, or SCRIPT
+// FLUSH): NOSCRIPT is answered by loading the script, not passed on as an outage.
+func TestRedisScriptsReloadAfterFlush(t *testing.T) {
+	client := redisForTest(t)
+	r := newRedisCache(t, client)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	l := cache.PerWindow(10, time.Minute)
+	for i := range 3 {
+		if err := client.ScriptFlush(ctx).Err(); err != nil {
+			t.Fatal(err)
+		}
+		if d, err := r.Allow(ctx, "rl", l); err != nil || !d.Allowed {
+			t.Fatalf("Allow after SCRIPT FLUSH: %+v, %v", d, err)
+		}
+		if _, v, ok, err := r.AllowIncrUpTo(ctx, "rl2", l, "n", 1, 10, time.Minute); err != nil || !ok || v != int64(i+1) {
+			t.Fatalf("AllowIncrUpTo after SCRIPT FLUSH: %d, %v, %v", v, ok, err)
+		}
+	}
+}
+
+// Commands after Close fail at once with an error wrapping ErrUnavailable; none blocks.
+func TestRedisClosedCacheFailsFast(t *testing.T) {
+	r := cache.NewRedis(redisForTest(t), uniquePrefix(t), zaptest.NewLogger(t))
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if _, _, err := r.Get(ctx, "k"); err != nil {
+		t.Fatal(err)
+	}
+	if err := r.Close(); err != nil {
+		t.Fatal(err)
+	}
+	for range 3 * 1024 { // more than the pipeline's queue holds
+		callCtx, cancel := context.WithTimeout(ctx, time.Second)
+		_, _, err := r.Get(callCtx, "k")
+		cancel()
+		if !errors.Is(err, cache.ErrUnavailable) || errors.Is(err, context.DeadlineExceeded) {
+			t.Fatalf("Get after Close: %v, want an immediate error wrapping ErrUnavailable", err)
+		}
 	}
 }
 
