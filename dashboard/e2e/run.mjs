@@ -16,17 +16,14 @@
 //
 // Screenshots of every step go to e2e/artifacts/ (gitignored), with the
 // server's log and the audit export.
-import { spawn, spawnSync } from 'node:child_process';
-import { randomBytes, randomUUID } from 'node:crypto';
-import { createWriteStream, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, unlinkSync, readFileSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, unlinkSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
+import { ROOT, buildServer, freePort, newAdmin, startServer, stopServer, waitReady } from './server.mjs';
 
-const DASH = path.dirname(path.dirname(fileURLToPath(import.meta.url)));
-const ROOT = path.dirname(DASH);
+const DASH = path.join(ROOT, 'dashboard');
 const ARTIFACTS = path.join(DASH, 'e2e', 'artifacts');
 const CHROMIUM = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
 const SCENARIO_TIMEOUT = Number(process.env.E2E_TIMEOUT_MS || 240_000);
@@ -42,33 +39,12 @@ function log(...a) {
   console.log('[e2e]', ...a);
 }
 
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.unref();
-    s.on('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address();
-      s.close(() => resolve(port));
-    });
-  });
-}
-
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-
-async function stopServer() {
-  if (!server || server.exitCode !== null || server.signalCode !== null) return;
-  const exited = new Promise((r) => server.once('exit', r));
-  server.kill('SIGTERM');
-  const t = setTimeout(() => server.kill('SIGKILL'), 10_000);
-  await exited;
-  clearTimeout(t);
-}
 
 async function cleanup() {
   if (browser) await browser.close().catch(() => {});
   browser = null;
-  await stopServer();
+  await stopServer(server);
+  server = null;
   if (workDir) rmSync(workDir, { recursive: true, force: true });
   workDir = null;
 }
@@ -78,23 +54,6 @@ function summary() {
   const failed = results.length - passed;
   console.log(`e2e: ${passed} passed, ${failed} failed`);
   return failed;
-}
-
-async function waitReady(base, proc, ms) {
-  const until = Date.now() + ms;
-  let last = '';
-  while (Date.now() < until) {
-    if (proc.exitCode !== null) throw new Error(`server exited with code ${proc.exitCode} before it was ready (see ${ARTIFACTS}/server.log)`);
-    try {
-      const res = await fetch(`${base}/readyz`, { signal: AbortSignal.timeout(2000) });
-      if (res.ok) return;
-      last = `readyz ${res.status}`;
-    } catch (e) {
-      last = String(e.cause?.code ?? e.message);
-    }
-    await sleep(300);
-  }
-  throw new Error(`server not ready after ${ms} ms (${last})`);
 }
 
 async function tokenStatus(base, clientId, secret) {
@@ -114,27 +73,6 @@ function assert(cond, msg) {
   if (!cond) throw new Error(`assertion failed: ${msg}`);
 }
 
-async function startServer(bin, port, base, adminId, adminSecret) {
-  const dataDir = path.join(workDir, 'data');
-  mkdirSync(dataDir);
-  const env = { ...process.env };
-  for (const k of Object.keys(env)) if (k.startsWith('AGENTIDP_') || k.startsWith('VAULT_')) delete env[k];
-  Object.assign(env, {
-    AGENTIDP_DATA_DIR: dataDir,
-    AGENTIDP_HTTP_ADDR: `127.0.0.1:${port}`,
-    AGENTIDP_ISSUER: base,
-    AGENTIDP_BOOTSTRAP_CLIENT_ID: adminId,
-    AGENTIDP_BOOTSTRAP_CLIENT_SECRET: adminSecret,
-  });
-  const serverLog = createWriteStream(path.join(ARTIFACTS, 'server.log'));
-  server = spawn(bin, ['serve'], { cwd: workDir, env, stdio: ['ignore', 'pipe', 'pipe'] });
-  server.stdout.pipe(serverLog);
-  server.stderr.pipe(serverLog);
-  log(`server pid ${server.pid} on ${base}`);
-  await waitReady(base, server, 60_000);
-  log('server ready');
-}
-
 async function main() {
   mkdirSync(ARTIFACTS, { recursive: true });
   for (const f of readdirSync(ARTIFACTS)) unlinkSync(path.join(ARTIFACTS, f));
@@ -145,25 +83,26 @@ async function main() {
   const external = process.env.E2E_BASE_URL?.replace(/\/+$/, '');
   let bin = process.env.E2E_SERVER_BIN;
   if (!bin && !external) {
-    bin = path.join(workDir, 'agentidp');
     log('building the server: go build ./cmd/agentidp');
     const t0 = Date.now();
-    const b = spawnSync('go', ['build', '-o', bin, './cmd/agentidp'], { cwd: ROOT, stdio: 'inherit', timeout: BUILD_TIMEOUT });
-    if (b.error || b.status !== 0) throw new Error(`go build failed (${b.error?.message ?? `exit ${b.status}`}); the server can't be tested`);
+    bin = buildServer(workDir, BUILD_TIMEOUT);
     log(`built in ${((Date.now() - t0) / 1000).toFixed(0)} s`);
   }
 
   startScenarioTimer();
   const port = external ? 0 : await freePort();
   const base = external ?? `http://127.0.0.1:${port}`;
-  const adminId = external ? process.env.E2E_ADMIN_CLIENT_ID : randomUUID();
-  const adminSecret = external ? process.env.E2E_ADMIN_CLIENT_SECRET : 'sk_live_' + randomBytes(32).toString('base64url'); // 43 base64url characters
+  const admin = external ? { id: process.env.E2E_ADMIN_CLIENT_ID, secret: process.env.E2E_ADMIN_CLIENT_SECRET } : newAdmin();
+  const adminId = admin.id;
+  const adminSecret = admin.secret;
   if (external) {
     if (!adminId || !adminSecret) throw new Error('E2E_BASE_URL needs E2E_ADMIN_CLIENT_ID and E2E_ADMIN_CLIENT_SECRET');
     log(`driving ${base}`);
     await waitReady(base, { exitCode: null }, 30_000);
   } else {
-    await startServer(bin, port, base, adminId, adminSecret);
+    const logFile = path.join(ARTIFACTS, 'server.log');
+    server = await startServer({ bin, workDir, port, base, admin, logFile });
+    log(`server pid ${server.pid} on ${base} ready`);
   }
 
   browser = await chromium.launch({

@@ -1,0 +1,187 @@
+#!/usr/bin/env node
+// Interoperability test: the real server (embedded default) driven by stock OAuth
+// libraries, openid-client 6 (the client side) and oauth4webapi's RFC 9068 validator (the
+// resource-server side), the way users will drive it. Nothing here knows the server's
+// internals: metadata comes from discovery, keys from the JWKS.
+//
+//   node e2e/interop.mjs          # builds the server, runs the checks, stops it
+//
+// Environment: E2E_SERVER_BIN (use this binary instead of `go build ./cmd/agentidp`),
+// E2E_BUILD_TIMEOUT_MS (default 900000), INTEROP_TIMEOUT_MS (default 120000).
+// The server's log goes to e2e/artifacts/interop-server.log.
+import assert from 'node:assert/strict';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import * as oauth from 'oauth4webapi';
+import * as client from 'openid-client';
+import { ROOT, buildServer, freePort, newAdmin, startServer, stopServer } from './server.mjs';
+
+const ARTIFACTS = path.join(ROOT, 'dashboard', 'e2e', 'artifacts');
+const TIMEOUT = Number(process.env.INTEROP_TIMEOUT_MS || 120_000);
+const insecure = { execute: [client.allowInsecureRequests] }; // the test server is plain http on 127.0.0.1
+
+const results = [];
+async function check(name, fn) {
+  const t0 = Date.now();
+  try {
+    await fn();
+    results.push({ name, ok: true });
+    console.log(`[interop] ✓ ${name} (${Date.now() - t0} ms)`);
+  } catch (e) {
+    results.push({ name, ok: false });
+    console.log(`[interop] ✗ ${name}: ${e.message}`);
+  }
+}
+
+/**
+ * The OAuth error code a failed openid-client call carries. The server's 401
+ * invalid_client carries `WWW-Authenticate: Basic` (RFC 6749 §5.2: required when the client
+ * used Basic, allowed otherwise), which openid-client raises as a challenge error; the OAuth
+ * error is then in the response body, and the result is "<scheme> <error>".
+ */
+async function oauthError(promise) {
+  try {
+    await promise;
+  } catch (e) {
+    if (e.code === 'OAUTH_WWW_AUTHENTICATE_CHALLENGE') {
+      const body = await e.response?.json().catch(() => null);
+      return `${e.cause?.[0]?.scheme} ${body?.error}`;
+    }
+    return e.error ?? e.code ?? e.message;
+  }
+  return 'no error';
+}
+
+async function api(base, token, method, p, body) {
+  const res = await fetch(base + p, {
+    method,
+    headers: { Authorization: `Bearer ${token}`, ...(body ? { 'Content-Type': 'application/json' } : {}) },
+    body: body ? JSON.stringify(body) : undefined,
+  });
+  const text = await res.text();
+  return { status: res.status, body: text ? JSON.parse(text) : null };
+}
+
+async function scenario(base, admin) {
+  // The admin, as any client would: discovery, then client credentials.
+  const adminConfig = await client.discovery(new URL(base), admin.id, undefined, client.ClientSecretBasic(admin.secret), insecure);
+  const adminToken = (await client.clientCredentialsGrant(adminConfig)).access_token;
+
+  let agent, secret, config, as;
+  await check('setup: create an agent and a credential through the API', async () => {
+    const created = await api(base, adminToken, 'POST', '/api/v1/agents', {
+      name: 'interop-agent', plan: 'free', allowed_scopes: ['agents:read', 'usage:read'],
+      allowed_audiences: ['https://api.example.test'],
+    });
+    assert.equal(created.status, 201, JSON.stringify(created.body));
+    agent = created.body.agent_id;
+    const cred = await api(base, adminToken, 'POST', `/api/v1/agents/${agent}/credentials`);
+    assert.equal(cred.status, 201, JSON.stringify(cred.body));
+    secret = cred.body.client_secret;
+  });
+
+  await check('discovery: RFC 8414 and OpenID configuration documents', async () => {
+    config = await client.discovery(new URL(base), agent, undefined, client.ClientSecretBasic(secret),
+      { ...insecure, algorithm: 'oauth2' });
+    as = config.serverMetadata();
+    assert.equal(as.issuer, base);
+    assert.ok(as.token_endpoint && as.jwks_uri && as.introspection_endpoint && as.revocation_endpoint);
+    assert.ok(as.grant_types_supported.includes('client_credentials'));
+    const oidc = await client.discovery(new URL(base), agent, undefined, client.ClientSecretBasic(secret), insecure);
+    assert.equal(oidc.serverMetadata().token_endpoint, as.token_endpoint);
+  });
+
+  let token;
+  await check('client_credentials with client_secret_basic, scope and resource', async () => {
+    const res = await client.clientCredentialsGrant(config, { scope: 'agents:read', resource: 'https://api.example.test' });
+    assert.equal(res.token_type.toLowerCase(), 'bearer');
+    assert.equal(res.scope, 'agents:read');
+    assert.ok(res.expires_in > 0 && res.expires_in <= 3600, `expires_in ${res.expires_in}`);
+    const own = await client.clientCredentialsGrant(config);
+    assert.deepEqual(own.scope.split(' ').sort(), ['agents:read', 'usage:read']);
+    token = own.access_token;
+  });
+
+  await check('client_credentials with client_secret_post', async () => {
+    const post = await client.discovery(new URL(base), agent, undefined, client.ClientSecretPost(secret), insecure);
+    const res = await client.clientCredentialsGrant(post, { scope: 'usage:read' });
+    assert.equal(res.scope, 'usage:read');
+  });
+
+  await check('RFC 9068: a resource server validates the token with oauth4webapi', async () => {
+    const req = new Request(`${base}/resource`, { headers: { Authorization: `Bearer ${token}` } });
+    const claims = await oauth.validateJwtAccessToken(as, req, base, { [oauth.allowInsecureRequests]: true });
+    assert.equal(claims.iss, base);
+    assert.equal(claims.sub, agent);
+    assert.equal(claims.client_id, agent);
+    assert.ok(claims.jti && claims.iat && claims.exp > claims.iat);
+    // An audience the token was not issued for is refused.
+    await assert.rejects(oauth.validateJwtAccessToken(as, req, 'https://other.example.test', { [oauth.allowInsecureRequests]: true }));
+  });
+
+  await check('errors: wrong secret, unknown scope, audience not allowed', async () => {
+    const wrong = await client.discovery(new URL(base), agent, undefined, client.ClientSecretBasic(secret + 'x'), insecure);
+    assert.equal(await oauthError(client.clientCredentialsGrant(wrong)), 'basic invalid_client');
+    const wrongPost = await client.discovery(new URL(base), agent, undefined, client.ClientSecretPost(secret + 'x'), insecure);
+    assert.equal(await oauthError(client.clientCredentialsGrant(wrongPost)), 'basic invalid_client');
+    assert.equal(await oauthError(client.clientCredentialsGrant(config, { scope: 'keys:admin' })), 'invalid_scope');
+    assert.equal(await oauthError(client.clientCredentialsGrant(config, { resource: 'https://evil.example.test' })), 'invalid_target');
+  });
+
+  await check('RFC 7662 introspection by the admin client', async () => {
+    const info = await client.tokenIntrospection(adminConfig, token);
+    assert.equal(info.active, true);
+    assert.equal(info.sub, agent);
+    assert.equal(info.client_id, agent);
+    assert.equal(info.token_type?.toLowerCase?.() ?? 'bearer', 'bearer');
+    const bogus = await client.tokenIntrospection(adminConfig, 'not-a-token');
+    assert.equal(bogus.active, false);
+  });
+
+  await check('RFC 7009 revocation by the token\'s own client: inactive and refused at once', async () => {
+    assert.equal((await api(base, token, 'GET', `/api/v1/agents/${agent}`)).status, 200);
+    await client.tokenRevocation(config, token);
+    assert.equal((await client.tokenIntrospection(adminConfig, token)).active, false);
+    const after = await api(base, token, 'GET', `/api/v1/agents/${agent}`);
+    assert.equal(after.status, 401);
+  });
+
+  await check('suspending the agent stops its tokens and its client', async () => {
+    const fresh = (await client.clientCredentialsGrant(config)).access_token;
+    assert.equal((await api(base, adminToken, 'POST', `/api/v1/agents/${agent}/suspend`)).status, 200);
+    assert.equal((await client.tokenIntrospection(adminConfig, fresh)).active, false);
+    assert.equal(await oauthError(client.clientCredentialsGrant(config)), 'basic invalid_client');
+  });
+}
+
+async function main() {
+  mkdirSync(ARTIFACTS, { recursive: true });
+  const workDir = mkdtempSync(path.join(tmpdir(), 'agentidp-interop-'));
+  let server = null;
+  const timer = setTimeout(async () => {
+    console.log(`[interop] timed out after ${TIMEOUT} ms`);
+    await stopServer(server);
+    process.exit(1);
+  }, TIMEOUT);
+  timer.unref();
+  try {
+    const bin = process.env.E2E_SERVER_BIN || buildServer(workDir, Number(process.env.E2E_BUILD_TIMEOUT_MS || 900_000));
+    const port = await freePort();
+    const base = `http://127.0.0.1:${port}`;
+    const admin = newAdmin();
+    server = await startServer({ bin, workDir, port, base, admin, logFile: path.join(ARTIFACTS, 'interop-server.log') });
+    await scenario(base, admin);
+  } catch (e) {
+    results.push({ name: 'setup', ok: false });
+    console.error('[interop] FAILED:', e.message);
+  } finally {
+    await stopServer(server);
+    rmSync(workDir, { recursive: true, force: true });
+  }
+  const failed = results.filter((r) => !r.ok).length;
+  console.log(`interop: ${results.length - failed} passed, ${failed} failed`);
+  process.exit(failed > 0 ? 1 : 0);
+}
+
+await main();
