@@ -102,7 +102,7 @@ func newUnitEnv(t testing.TB, db *bun.DB, alg string) *unitEnv {
 	u.agents = &fakeAgents{m: map[string]*agents.Agent{u.agent: {ID: u.agent, Status: agents.StatusActive,
 		AllowedScopes: []string{"agents:read"}}}}
 	u.creds = &fakeCreds{m: map[string]credentials.State{u.cred: {Status: credentials.StatusActive}}}
-	u.ring = newKeyRing(cfg, db, newRepository(), u.rec, c, log)
+	u.ring = newKeyRing(cfg, db, newRepository(), u.rec, c, nil, log)
 	u.revs = newRevocationList(db, newRepository(), c, log)
 	ctx := context.Background()
 	if err := u.ring.start(ctx); err != nil {

@@ -1,6 +1,7 @@
 package tokens
 
 import (
+	"context"
 	"crypto"
 	"crypto/aes"
 	"crypto/cipher"
@@ -10,11 +11,14 @@ import (
 	"crypto/rand"
 	"crypto/rsa"
 	"crypto/x509"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
 
 	jose "github.com/go-jose/go-jose/v4"
+
+	"github.com/agentidp/agentidp/platform/vault"
 )
 
 // rsaBits is the modulus size of new RS256 keys.
@@ -24,6 +28,10 @@ const rsaBits = 2048
 // AGENTIDP_MASTER_KEY, a random 96-bit nonce per key, the kid as additional data (so a
 // sealed key cannot be moved to another row).
 const keyWrapAESGCM = "a256gcm"
+
+// keyWrapVault: the private key is not in the database at all but in Vault, at
+// vaultKeyPath(kid) (Vault mode, VAULT_ADDR set); private_key and key_nonce stay empty.
+const keyWrapVault = "vault"
 
 // errMasterKey is the cause when a sealed key does not open: the master key is not the one
 // it was sealed under, or the row was altered.
@@ -72,9 +80,9 @@ func parsePublicJWK(raw []byte, kid, alg string) (crypto.PublicKey, error) {
 
 // sealPrivateKey encrypts priv (PKCS#8 DER) under master with AES-256-GCM, AAD = kid.
 func sealPrivateKey(master []byte, kid string, priv crypto.Signer) (sealed, nonce []byte, err error) {
-	der, err := x509.MarshalPKCS8PrivateKey(priv)
+	der, err := marshalPrivateKey(priv)
 	if err != nil {
-		return nil, nil, fmt.Errorf("tokens: encoding private key: %w", err)
+		return nil, nil, err
 	}
 	defer clear(der)
 	aead, err := newAEAD(master)
@@ -102,6 +110,18 @@ func openPrivateKey(master []byte, kid string, sealed, nonce []byte) (crypto.Sig
 		return nil, errMasterKey
 	}
 	defer clear(der)
+	return parsePrivateKey(kid, der)
+}
+
+func marshalPrivateKey(priv crypto.Signer) ([]byte, error) {
+	der, err := x509.MarshalPKCS8PrivateKey(priv)
+	if err != nil {
+		return nil, fmt.Errorf("tokens: encoding private key: %w", err)
+	}
+	return der, nil
+}
+
+func parsePrivateKey(kid string, der []byte) (crypto.Signer, error) {
 	k, err := x509.ParsePKCS8PrivateKey(der)
 	if err != nil {
 		return nil, fmt.Errorf("tokens: key %s: parsing the private key: %w", kid, err)
@@ -111,6 +131,40 @@ func openPrivateKey(master []byte, kid string, sealed, nonce []byte) (crypto.Sig
 		return nil, fmt.Errorf("tokens: key %s: unsupported private key type %T", kid, k)
 	}
 	return signer, nil
+}
+
+// vaultKeyPath is where Vault mode keeps a signing key's private part (KV v2, under the
+// configured mount).
+func vaultKeyPath(kid string) string { return "agentidp/signing-keys/" + kid }
+
+// vaultKeyField is the field of that secret holding the PKCS#8 DER key, base64.
+const vaultKeyField = "private_key_pkcs8"
+
+// storeInVault writes priv to Vault for kid.
+func storeInVault(ctx context.Context, kv vault.KV, kid string, priv crypto.Signer) error {
+	der, err := marshalPrivateKey(priv)
+	if err != nil {
+		return err
+	}
+	defer clear(der)
+	if err := kv.Write(ctx, vaultKeyPath(kid), map[string]string{vaultKeyField: base64.StdEncoding.EncodeToString(der)}); err != nil {
+		return fmt.Errorf("tokens: storing signing key %s in Vault: %w", kid, err)
+	}
+	return nil
+}
+
+// loadFromVault reads kid's private key from Vault.
+func loadFromVault(ctx context.Context, kv vault.KV, kid string) (crypto.Signer, error) {
+	data, err := kv.Read(ctx, vaultKeyPath(kid))
+	if err != nil {
+		return nil, fmt.Errorf("tokens: reading signing key %s from Vault: %w", kid, err)
+	}
+	der, err := base64.StdEncoding.DecodeString(data[vaultKeyField])
+	if err != nil || len(der) == 0 {
+		return nil, fmt.Errorf("tokens: signing key %s: Vault holds no usable %s", kid, vaultKeyField)
+	}
+	defer clear(der)
+	return parsePrivateKey(kid, der)
 }
 
 func newAEAD(master []byte) (cipher.AEAD, error) {

@@ -2,6 +2,7 @@ package tokens
 
 import (
 	"context"
+	"crypto"
 	"errors"
 	"fmt"
 	"sync"
@@ -16,6 +17,7 @@ import (
 	"github.com/agentidp/agentidp/platform/cache"
 	"github.com/agentidp/agentidp/platform/config"
 	"github.com/agentidp/agentidp/platform/reqctx"
+	"github.com/agentidp/agentidp/platform/vault"
 )
 
 const (
@@ -78,9 +80,10 @@ type ringSnapshot struct {
 // keyParts are what is costly to derive from a row (parsing, decryption); they never
 // change for a kid, so reloads reuse them.
 type keyParts struct {
-	verify sigVerifier
-	jwk    []byte
-	signer *jwsSigner
+	verify  sigVerifier
+	jwk     []byte
+	signer  *jwsSigner
+	openErr error // why the private key did not open at the last try (then signer is nil)
 }
 
 // keyRing holds the signing keys: it creates the first one, rotates, and keeps every
@@ -91,6 +94,7 @@ type keyRing struct {
 	repo      repository
 	rec       audittrail.Recorder
 	bc        cache.Broadcaster
+	vault     vault.KV // Vault mode when vault.Enabled: new private keys go there
 	log       *zap.Logger
 	now       func() time.Time
 	retention time.Duration // how long a retired key stays published: TokenTTL + leeway
@@ -107,9 +111,13 @@ type keyRing struct {
 	unsubscribe    func()
 }
 
-func newKeyRing(cfg *config.Config, db *bun.DB, repo repository, rec audittrail.Recorder, bc cache.Broadcaster, log *zap.Logger) *keyRing {
+func newKeyRing(cfg *config.Config, db *bun.DB, repo repository, rec audittrail.Recorder, bc cache.Broadcaster,
+	kv vault.KV, log *zap.Logger) *keyRing {
+	if kv == nil {
+		kv = vault.Disabled{}
+	}
 	r := &keyRing{
-		cfg: cfg, db: db, repo: repo, rec: rec, bc: bc, log: log, now: time.Now,
+		cfg: cfg, db: db, repo: repo, rec: rec, bc: bc, vault: kv, log: log, now: time.Now,
 		retention: cfg.TokenTTL + leeway,
 		parts:     map[string]*keyParts{},
 		kick:      make(chan struct{}, 1),
@@ -225,15 +233,12 @@ func (r *keyRing) partsOf(row *signingKeyRow, mayStillSign bool) (*keyParts, err
 		p = &keyParts{verify: v, jwk: []byte(row.PublicJWK)}
 		r.parts[row.KID] = p
 	}
-	if p.signer == nil && mayStillSign && row.PrivateKey != nil {
-		if row.KeyWrap != keyWrapAESGCM {
-			r.log.Error("signing key sealed with an unknown scheme; it cannot sign here",
-				zap.String("kid", row.KID), zap.String("key_wrap", row.KeyWrap))
-			return p, nil
-		}
-		priv, err := openPrivateKey(r.cfg.MasterKey, row.KID, row.PrivateKey, row.KeyNonce)
+	if p.signer == nil && mayStillSign {
+		priv, err := r.privateKey(row)
+		p.openErr = err
 		if err != nil {
-			r.log.Error("signing key cannot be opened; it cannot sign here", zap.String("kid", row.KID), zap.Error(err))
+			r.log.Error("signing key cannot be opened; it cannot sign here (retried at the next reload)",
+				zap.String("kid", row.KID), zap.String("key_wrap", row.KeyWrap), zap.Error(err))
 			return p, nil
 		}
 		if p.signer, err = newJWSSigner(row.KID, row.Alg, priv); err != nil {
@@ -241,6 +246,23 @@ func (r *keyRing) partsOf(row *signingKeyRow, mayStillSign bool) (*keyParts, err
 		}
 	}
 	return p, nil
+}
+
+// privateKey opens row's private key: sealed in the row (a256gcm) or held in Vault.
+func (r *keyRing) privateKey(row *signingKeyRow) (crypto.Signer, error) {
+	switch row.KeyWrap {
+	case keyWrapAESGCM:
+		return openPrivateKey(r.cfg.MasterKey, row.KID, row.PrivateKey, row.KeyNonce)
+	case keyWrapVault:
+		if !vault.Enabled(r.vault) {
+			return nil, errors.New("the key is held in Vault and VAULT_ADDR is not set")
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), dbTimeout)
+		defer cancel()
+		return loadFromVault(ctx, r.vault, row.KID)
+	default:
+		return nil, fmt.Errorf("unknown key_wrap %q", row.KeyWrap)
+	}
 }
 
 // signingKey is the key that signs at now.
@@ -318,11 +340,16 @@ func (r *keyRing) ensureSigningKey(ctx context.Context) error {
 		}
 	}
 	if head = r.head(); head == nil || head.signer == nil {
-		kid := ""
+		kid, cause := "", errMasterKey
 		if head != nil {
 			kid = head.kid
+			r.mu.Lock()
+			if p := r.parts[kid]; p != nil && p.openErr != nil {
+				cause = p.openErr
+			}
+			r.mu.Unlock()
 		}
-		return fmt.Errorf("tokens: signing key %s: %w", kid, errMasterKey)
+		return fmt.Errorf("tokens: signing key %s cannot sign on this replica: %w", kid, cause)
 	}
 	return nil
 }
@@ -365,9 +392,18 @@ func (r *keyRing) rotate(ctx context.Context, rot rotation) (KeyInfo, error) {
 	if err != nil {
 		return KeyInfo{}, err
 	}
-	sealed, nonce, err := sealPrivateKey(r.cfg.MasterKey, kid, priv)
-	if err != nil {
-		return KeyInfo{}, err
+	// The private part: in Vault (Vault mode), written before the row so that a row never
+	// names a key Vault does not hold; else sealed into the row under the master key.
+	wrap, sealed, nonce := keyWrapVault, []byte{}, []byte{}
+	if vault.Enabled(r.vault) {
+		if err := storeInVault(ctx, r.vault, kid, priv); err != nil {
+			return KeyInfo{}, err
+		}
+	} else {
+		wrap = keyWrapAESGCM
+		if sealed, nonce, err = sealPrivateKey(r.cfg.MasterKey, kid, priv); err != nil {
+			return KeyInfo{}, err
+		}
 	}
 	var info KeyInfo
 	err = r.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
@@ -392,7 +428,7 @@ func (r *keyRing) rotate(ctx context.Context, rot rotation) (KeyInfo, error) {
 		}
 		now := r.now().UTC().Truncate(time.Microsecond)
 		row := &signingKeyRow{KID: kid, Alg: alg, PublicJWK: string(jwk), PrivateKey: sealed, KeyNonce: nonce,
-			KeyWrap: keyWrapAESGCM, CreatedAt: now, ActivatesAt: now.Add(rot.delay)}
+			KeyWrap: wrap, CreatedAt: now, ActivatesAt: now.Add(rot.delay)}
 		if err := r.repo.insertKey(ctx, tx, row); err != nil {
 			return err
 		}

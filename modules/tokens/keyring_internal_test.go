@@ -31,7 +31,7 @@ func TestFirstKeyCreatedOnceAcrossReplicas(t *testing.T) {
 		for i := range rings {
 			c := cache.NewMemory()
 			t.Cleanup(func() { _ = c.Close() })
-			rings[i] = newKeyRing(cfg, db, newRepository(), &fakeRecorder{}, c, zaptest.NewLogger(t))
+			rings[i] = newKeyRing(cfg, db, newRepository(), &fakeRecorder{}, c, nil, zaptest.NewLogger(t))
 		}
 		for i := range rings {
 			wg.Add(1)
@@ -114,7 +114,7 @@ func TestWrongMasterKeyFailsTheStart(t *testing.T) {
 	_, _ = rand.Read(cfg.MasterKey)
 	c := cache.NewMemory()
 	defer c.Close()
-	r := newKeyRing(&cfg, db, newRepository(), &fakeRecorder{}, c, zaptest.NewLogger(t))
+	r := newKeyRing(&cfg, db, newRepository(), &fakeRecorder{}, c, nil, zaptest.NewLogger(t))
 	err := r.start(context.Background())
 	if err == nil {
 		_ = r.shutdown(context.Background())

@@ -11,6 +11,7 @@ import (
 	"github.com/agentidp/agentidp/platform/cache"
 	"github.com/agentidp/agentidp/platform/config"
 	"github.com/agentidp/agentidp/platform/httpserver"
+	"github.com/agentidp/agentidp/platform/vault"
 )
 
 // Module is the tokens bounded context. It provides KeyAdmin (API and CLI) and the
@@ -42,8 +43,8 @@ var Module = fx.Module("tokens",
 // newModuleKeyRing builds the key ring and ties its start (first key, subscription, reload
 // loop) and stop to the app's lifecycle.
 func newModuleKeyRing(lc fx.Lifecycle, cfg *config.Config, db *bun.DB, repo repository,
-	rec audittrail.Recorder, c cache.Cache, log *zap.Logger) *keyRing {
-	r := newKeyRing(cfg, db, repo, rec, c, log)
+	rec audittrail.Recorder, c cache.Cache, kv vault.KV, log *zap.Logger) *keyRing {
+	r := newKeyRing(cfg, db, repo, rec, c, kv, log)
 	lc.Append(fx.Hook{OnStart: r.start, OnStop: r.shutdown})
 	return r
 }

@@ -1,0 +1,152 @@
+package tokens
+
+import (
+	"context"
+	"encoding/base64"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/uptrace/bun"
+	"go.uber.org/zap/zaptest"
+
+	"github.com/agentidp/agentidp/platform/cache"
+	"github.com/agentidp/agentidp/platform/config"
+	"github.com/agentidp/agentidp/platform/vault"
+	"github.com/agentidp/agentidp/platform/vault/kvtest"
+)
+
+// vaultRing builds and starts a key ring with Vault mode on cfg (kv nil: Vault mode off),
+// stopped at the end of the test; start's error is returned.
+func vaultRing(t *testing.T, cfg *config.Config, db *bun.DB, kv vault.KV) (*keyRing, error) {
+	t.Helper()
+	c := cache.NewMemory()
+	t.Cleanup(func() { _ = c.Close() })
+	r := newKeyRing(cfg, db, newRepository(), &fakeRecorder{}, c, kv, zaptest.NewLogger(t))
+	if err := r.start(context.Background()); err != nil {
+		return nil, err
+	}
+	t.Cleanup(func() { _ = r.shutdown(context.Background()) })
+	return r, nil
+}
+
+// signAndVerify signs with the ring's signing key and checks the signature with its
+// published key.
+func signAndVerify(t *testing.T, signer, verifier *keyRing) string {
+	t.Helper()
+	k, err := signer.signingKey(time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok, err := k.signer.Sign([]byte(`{"sub":"x"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	pub := verifier.verificationKey(context.Background(), k.kid, time.Now())
+	if pub == nil {
+		t.Fatalf("key %s not published to the verifying ring", k.kid)
+	}
+	parts := strings.Split(tok, ".")
+	sig, err := base64.RawURLEncoding.DecodeString(parts[2])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !pub.verify([]byte(parts[0]+"."+parts[1]), sig) {
+		t.Fatalf("signature of key %s does not verify", k.kid)
+	}
+	return k.kid
+}
+
+// Vault mode: a new key's private part goes to Vault (KV v2 at agentidp/signing-keys/<kid>)
+// and nowhere in the database; every replica with Vault opens it; a replica without Vault,
+// or with Vault sealed, cannot sign with it and says why; keys sealed under the master key
+// before Vault mode was turned on keep signing.
+func TestKeyRingVaultMode(t *testing.T) {
+	eachDB(t, func(t *testing.T, db *bun.DB) {
+		fake := kvtest.NewFakeKV2(t, "hvs.tokens-test-token")
+		cfg := unitConfig(t, AlgEdDSA)
+		cfg.VaultAddr, cfg.VaultToken, cfg.VaultMount = fake.Addr(), fake.Token(), fake.Mount()
+		kv, err := vault.New(cfg, zaptest.NewLogger(t))
+		if err != nil {
+			t.Fatal(err)
+		}
+		a, err := vaultRing(t, cfg, db, kv)
+		if err != nil {
+			t.Fatal(err)
+		}
+		kid := signAndVerify(t, a, a)
+
+		vs := fake.Versions(vaultKeyPath(kid))
+		if len(vs) != 1 || vs[0].Data[vaultKeyField] == "" {
+			t.Fatalf("Vault holds %+v at %s", vs, vaultKeyPath(kid))
+		}
+		var row signingKeyRow
+		if err := db.NewSelect().Model(&row).Where("kid = ?", kid).Scan(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		if row.KeyWrap != keyWrapVault || len(row.PrivateKey) != 0 || len(row.KeyNonce) != 0 {
+			t.Fatalf("row keeps key_wrap %q, %d private bytes, %d nonce bytes", row.KeyWrap, len(row.PrivateKey), len(row.KeyNonce))
+		}
+
+		// Another replica with Vault signs with the same key.
+		b, err := vaultRing(t, cfg, db, kv)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := signAndVerify(t, b, a); got != kid {
+			t.Fatalf("replica b signs with %s, want %s", got, kid)
+		}
+
+		// Without Vault, or with Vault sealed, a replica cannot sign with it: the start fails
+		// with one line saying why.
+		noVault := *cfg
+		noVault.VaultAddr, noVault.VaultToken = "", ""
+		if _, err := vaultRing(t, &noVault, db, nil); err == nil || !strings.Contains(err.Error(), "VAULT_ADDR") {
+			t.Fatalf("start without Vault: %v, want an error naming VAULT_ADDR", err)
+		}
+		fake.Seal()
+		if _, err := vaultRing(t, cfg, db, kv); err == nil || !strings.Contains(err.Error(), "sealed") {
+			t.Fatalf("start with Vault sealed: %v, want an error saying it is sealed", err)
+		}
+		// Creating a key needs Vault: a rotation while it is sealed fails and makes no row.
+		before, _ := a.repo.allKeys(context.Background(), db)
+		if _, err := a.RotateKey(context.Background()); err == nil {
+			t.Fatal("rotation with Vault sealed succeeded")
+		}
+		if after, _ := a.repo.allKeys(context.Background(), db); len(after) != len(before) {
+			t.Fatalf("%d keys after a failed rotation, want %d", len(after), len(before))
+		}
+		fake.Unseal()
+	})
+}
+
+// Turning Vault mode on keeps the keys sealed under the master key working; new keys go to
+// Vault.
+func TestKeyRingVaultModeKeepsSealedKeys(t *testing.T) {
+	eachDB(t, func(t *testing.T, db *bun.DB) {
+		cfg := unitConfig(t, AlgEdDSA)
+		plain, err := vaultRing(t, cfg, db, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		sealedKID := signAndVerify(t, plain, plain)
+
+		fake := kvtest.NewFakeKV2(t, "hvs.tokens-test-token")
+		vcfg := *cfg
+		vcfg.VaultAddr, vcfg.VaultToken, vcfg.VaultMount = fake.Addr(), fake.Token(), fake.Mount()
+		kv, err := vault.New(&vcfg, zaptest.NewLogger(t))
+		if err != nil {
+			t.Fatal(err)
+		}
+		v, err := vaultRing(t, &vcfg, db, kv)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := signAndVerify(t, v, plain); got != sealedKID {
+			t.Fatalf("Vault-mode replica signs with %s, want the sealed key %s", got, sealedKID)
+		}
+		if len(fake.Paths()) != 0 {
+			t.Fatalf("Vault holds %v before any key was made in Vault mode", fake.Paths())
+		}
+	})
+}
