@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 	"time"
 )
@@ -26,6 +27,7 @@ type options struct {
 	databaseURL string
 	redisURL    string
 	pprofDir    string
+	peers       []string
 }
 
 func main() {
@@ -43,7 +45,13 @@ func main() {
 		"PostgreSQL server URL; a fresh database is created and dropped")
 	flag.StringVar(&o.redisURL, "redis-url", envOr("AGENTIDP_TEST_REDIS_URL", "redis://127.0.0.1:6379/0"), "Redis URL; keys live under a fresh prefix")
 	flag.StringVar(&o.pprofDir, "pprof-dir", "", "if set, save a CPU profile of the server for each server scenario here")
+	peers := flag.String("peers", "", "comma-separated other servers to measure the same way (known: oidc-provider; needs Node)")
 	flag.Parse()
+	for _, p := range strings.Split(*peers, ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			o.peers = append(o.peers, p)
+		}
+	}
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()

@@ -15,7 +15,8 @@ import (
 	"time"
 )
 
-// run measures the ceilings, then the server with RS256 and with EdDSA.
+// run measures the ceilings, then the server with RS256 and with EdDSA, and the peers
+// (-peers) with each algorithm.
 func run(ctx context.Context, o options) error {
 	dir, err := os.MkdirTemp("", "agentidp-bench-")
 	if err != nil {
@@ -41,6 +42,13 @@ func run(ctx context.Context, o options) error {
 			return err
 		}
 		rows = append(rows, server...)
+		for _, name := range o.peers {
+			peer, err := measurePeer(ctx, o, name, alg, ceiling.PerSecond)
+			if err != nil {
+				return err
+			}
+			rows = append(rows, peer)
+		}
 	}
 	printTable(rows)
 	return nil
