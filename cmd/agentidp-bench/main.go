@@ -28,6 +28,7 @@ type options struct {
 	redisURL    string
 	pprofDir    string
 	peers       []string
+	hydraBin    string
 }
 
 func main() {
@@ -45,7 +46,8 @@ func main() {
 		"PostgreSQL server URL; a fresh database is created and dropped")
 	flag.StringVar(&o.redisURL, "redis-url", envOr("AGENTIDP_TEST_REDIS_URL", "redis://127.0.0.1:6379/0"), "Redis URL; keys live under a fresh prefix")
 	flag.StringVar(&o.pprofDir, "pprof-dir", "", "if set, save a CPU profile of the server for each server scenario here")
-	peers := flag.String("peers", "", "comma-separated other servers to measure the same way (known: oidc-provider; needs Node)")
+	peers := flag.String("peers", "", "comma-separated other servers to measure the same way: oidc-provider (needs Node), hydra (needs -hydra-bin)")
+	flag.StringVar(&o.hydraBin, "hydra-bin", "", "Ory Hydra v2 binary for -peers hydra")
 	flag.Parse()
 	for _, p := range strings.Split(*peers, ",") {
 		if p = strings.TrimSpace(p); p != "" {

@@ -43,11 +43,13 @@ func run(ctx context.Context, o options) error {
 		}
 		rows = append(rows, server...)
 		for _, name := range o.peers {
-			peer, err := measurePeer(ctx, o, name, alg, ceiling.PerSecond)
+			peer, ok, err := measurePeer(ctx, o, name, alg, ceiling.PerSecond)
 			if err != nil {
 				return err
 			}
-			rows = append(rows, peer)
+			if ok {
+				rows = append(rows, peer)
+			}
 		}
 	}
 	printTable(rows)
