@@ -134,7 +134,8 @@ async function scenario(base, admin) {
     assert.equal(info.active, true);
     assert.equal(info.sub, agent);
     assert.equal(info.client_id, agent);
-    assert.equal(info.token_type?.toLowerCase?.() ?? 'bearer', 'bearer');
+    assert.equal(info.token_type, 'Bearer');
+    assert.equal(info.iss, base);
     const bogus = await client.tokenIntrospection(adminConfig, 'not-a-token');
     assert.equal(bogus.active, false);
   });

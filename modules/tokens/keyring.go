@@ -194,7 +194,7 @@ func (r *keyRing) reload(ctx context.Context) error {
 		if row.RetiresAt != nil {
 			k.retiresAt = *row.RetiresAt
 		}
-		p, err := r.partsOf(row, k.state(now) != KeyRetired)
+		p, err := r.partsOf(ctx, row, k.state(now) != KeyRetired)
 		if err != nil {
 			r.log.Error("skipping a signing key that cannot be read", zap.String("kid", row.KID), zap.Error(err))
 			continue
@@ -219,7 +219,7 @@ func (r *keyRing) reload(ctx context.Context) error {
 
 // partsOf parses row's public key and, when the key may still sign, opens its private key
 // and prepares its signer. Call with r.mu held.
-func (r *keyRing) partsOf(row *signingKeyRow, mayStillSign bool) (*keyParts, error) {
+func (r *keyRing) partsOf(ctx context.Context, row *signingKeyRow, mayStillSign bool) (*keyParts, error) {
 	p := r.parts[row.KID]
 	if p == nil {
 		pub, err := parsePublicJWK([]byte(row.PublicJWK), row.KID, row.Alg)
@@ -234,13 +234,16 @@ func (r *keyRing) partsOf(row *signingKeyRow, mayStillSign bool) (*keyParts, err
 		r.parts[row.KID] = p
 	}
 	if p.signer == nil && mayStillSign {
-		priv, err := r.privateKey(row)
-		p.openErr = err
+		priv, err := r.privateKey(ctx, row)
 		if err != nil {
-			r.log.Error("signing key cannot be opened; it cannot sign here (retried at the next reload)",
-				zap.String("kid", row.KID), zap.String("key_wrap", row.KeyWrap), zap.Error(err))
+			if p.openErr == nil || p.openErr.Error() != err.Error() { // once per distinct cause, not every reload
+				r.log.Error("signing key cannot be opened; it cannot sign here (retried at every reload)",
+					zap.String("kid", row.KID), zap.String("key_wrap", row.KeyWrap), zap.Error(err))
+			}
+			p.openErr = err
 			return p, nil
 		}
+		p.openErr = nil
 		if p.signer, err = newJWSSigner(row.KID, row.Alg, priv); err != nil {
 			return nil, err
 		}
@@ -249,7 +252,7 @@ func (r *keyRing) partsOf(row *signingKeyRow, mayStillSign bool) (*keyParts, err
 }
 
 // privateKey opens row's private key: sealed in the row (a256gcm) or held in Vault.
-func (r *keyRing) privateKey(row *signingKeyRow) (crypto.Signer, error) {
+func (r *keyRing) privateKey(ctx context.Context, row *signingKeyRow) (crypto.Signer, error) {
 	switch row.KeyWrap {
 	case keyWrapAESGCM:
 		return openPrivateKey(r.cfg.MasterKey, row.KID, row.PrivateKey, row.KeyNonce)
@@ -257,8 +260,6 @@ func (r *keyRing) privateKey(row *signingKeyRow) (crypto.Signer, error) {
 		if !vault.Enabled(r.vault) {
 			return nil, errors.New("the key is held in Vault and VAULT_ADDR is not set")
 		}
-		ctx, cancel := context.WithTimeout(context.Background(), dbTimeout)
-		defer cancel()
 		return loadFromVault(ctx, r.vault, row.KID)
 	default:
 		return nil, fmt.Errorf("unknown key_wrap %q", row.KeyWrap)
@@ -451,6 +452,16 @@ func (r *keyRing) rotate(ctx context.Context, rot rotation) (KeyInfo, error) {
 			CreatedAt: now, ActivatesAt: row.ActivatesAt}
 		return nil
 	})
+	if info.KID == "" && vault.Enabled(r.vault) {
+		// No row names the key (the transaction failed, or another replica made the key
+		// meanwhile): its Vault entry is garbage.
+		dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), dbTimeout)
+		if derr := r.vault.Delete(dctx, vaultKeyPath(kid)); derr != nil {
+			r.log.Warn("could not delete the Vault entry of a signing key that was not stored",
+				zap.String("kid", kid), zap.Error(derr))
+		}
+		cancel()
+	}
 	if err != nil {
 		return KeyInfo{}, err
 	}

@@ -3,7 +3,9 @@ package tokens
 import (
 	"context"
 	"encoding/base64"
+	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -147,6 +149,45 @@ func TestKeyRingVaultModeKeepsSealedKeys(t *testing.T) {
 		}
 		if len(fake.Paths()) != 0 {
 			t.Fatalf("Vault holds %v before any key was made in Vault mode", fake.Paths())
+		}
+	})
+}
+
+// Replicas starting together in Vault mode make one key; the Vault entries of the keys the
+// others made and did not store are deleted.
+func TestKeyRingVaultModeFirstStartAcrossReplicas(t *testing.T) {
+	eachDB(t, func(t *testing.T, db *bun.DB) {
+		fake := kvtest.NewFakeKV2(t, "hvs.tokens-test-token")
+		cfg := unitConfig(t, AlgEdDSA)
+		cfg.VaultAddr, cfg.VaultToken, cfg.VaultMount = fake.Addr(), fake.Token(), fake.Mount()
+		kv, err := vault.New(cfg, zaptest.NewLogger(t))
+		if err != nil {
+			t.Fatal(err)
+		}
+		const replicas = 3
+		rings := make([]*keyRing, replicas)
+		errs := make([]error, replicas)
+		var wg sync.WaitGroup
+		for i := range rings {
+			wg.Go(func() { rings[i], errs[i] = vaultRing(t, cfg, db, kv) })
+		}
+		wg.Wait()
+		for i, err := range errs {
+			if err != nil {
+				t.Fatalf("replica %d: %v", i, err)
+			}
+		}
+		keys, err := rings[0].repo.allKeys(context.Background(), db)
+		if err != nil || len(keys) != 1 {
+			t.Fatalf("%d keys (%v), want 1", len(keys), err)
+		}
+		if got, want := fake.Paths(), []string{vaultKeyPath(keys[0].KID)}; !slices.Equal(got, want) {
+			t.Fatalf("Vault holds %v, want only %v", got, want)
+		}
+		for i := range rings {
+			if kid := signAndVerify(t, rings[i], rings[0]); kid != keys[0].KID {
+				t.Fatalf("replica %d signs with %s", i, kid)
+			}
 		}
 	})
 }
