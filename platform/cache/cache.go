@@ -42,7 +42,7 @@ type Counters interface {
 }
 
 // Limit is a token bucket: Rate events per second on average, bursts of up to Burst. Rate
-// must be > 0 (math.Inf(1): unlimited) and Burst ≥ 1; Allow and Peek reject anything else
+// must be > 0 (math.Inf(1): unlimited) and Burst ≥ 1; Allow rejects anything else
 // with an error that does not wrap ErrUnavailable.
 type Limit struct {
 	Rate  float64
@@ -64,9 +64,6 @@ type Decision struct {
 // RateLimiter decides whether one more event under key fits its Limit (GCRA / token bucket).
 type RateLimiter interface {
 	Allow(ctx context.Context, key string, limit Limit) (Decision, error)
-	// Peek answers as Allow would without consuming anything (used to refuse a client that
-	// has already exhausted its failure budget before doing any work for it).
-	Peek(ctx context.Context, key string, limit Limit) (Decision, error)
 }
 
 // Admitter applies a rate limit and a capped counter in one call (one round trip on Redis),

@@ -258,15 +258,6 @@ func add(a, b int64) (int64, bool) {
 
 // Allow implements RateLimiter.
 func (m *Memory) Allow(_ context.Context, key string, limit Limit) (Decision, error) {
-	return m.rate(key, limit, true)
-}
-
-// Peek implements RateLimiter.
-func (m *Memory) Peek(_ context.Context, key string, limit Limit) (Decision, error) {
-	return m.rate(key, limit, false)
-}
-
-func (m *Memory) rate(key string, limit Limit, consume bool) (Decision, error) {
 	interval, tolerance, unlimited, err := gcraParams(limit, time.Nanosecond)
 	if err != nil {
 		return Decision{}, err
@@ -278,7 +269,7 @@ func (m *Memory) rate(key string, limit Limit, consume bool) (Decision, error) {
 	s.mu.Lock()
 	now := m.now()
 	tat, allowed, remaining, retry := gcra(s.buckets[key], now, interval, tolerance)
-	if allowed && consume {
+	if allowed {
 		s.buckets[key] = tat
 	}
 	s.mu.Unlock()
@@ -289,7 +280,7 @@ func (m *Memory) rate(key string, limit Limit, consume bool) (Decision, error) {
 // the two keys, so two atomic steps give the same answers as Redis's one script.
 func (m *Memory) AllowIncrUpTo(ctx context.Context, rateKey string, limit Limit, counterKey string,
 	n, max int64, ttl time.Duration) (Decision, int64, bool, error) {
-	d, err := m.rate(rateKey, limit, true)
+	d, err := m.Allow(ctx, rateKey, limit)
 	if err != nil || !d.Allowed {
 		return d, 0, false, err
 	}

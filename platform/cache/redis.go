@@ -232,13 +232,13 @@ func (r *Redis) SetCountIfAbsent(ctx context.Context, key string, value int64, t
 	return ok, nil
 }
 
-// gcraLua defines gcra(key, interval, tolerance, consume): gcra (local.go) in Lua, in
+// gcraLua defines gcra(key, interval, tolerance): gcra (local.go) in Lua, in
 // microseconds of Redis's own clock (one clock for every replica). The key holds the
 // theoretical arrival time and expires when the bucket is full again. Returns {allowed 1|0,
 // remaining, retry after µs}. Redis ≥ 5 replicates the SET, not the script, so calling TIME
 // before a write is allowed.
 const gcraLua = `
-local function gcra(key, interval, tolerance, consume)
+local function gcra(key, interval, tolerance)
   local t = redis.call('TIME')
   local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
   local tat = tonumber(redis.call('GET', key) or 0) or 0
@@ -250,16 +250,14 @@ local function gcra(key, interval, tolerance, consume)
   if now < allow_at then
     return {0, 0, allow_at - now}
   end
-  if consume then
-    redis.call('SET', key, string.format('%d', new_tat), 'PX', math.ceil((new_tat - now) / 1000))
-  end
+  redis.call('SET', key, string.format('%d', new_tat), 'PX', math.ceil((new_tat - now) / 1000))
   return {1, math.floor((tolerance - (new_tat - now)) / interval), 0}
 end
 `
 
-// gcraScript is Allow and Peek: KEYS[1]; ARGV: emission interval, tolerance, 1 to consume.
+// gcraScript is Allow: KEYS[1]; ARGV: emission interval, tolerance.
 var gcraScript = redis.NewScript(gcraLua + `
-return gcra(KEYS[1], tonumber(ARGV[1]), tonumber(ARGV[2]), ARGV[3] == '1')
+return gcra(KEYS[1], tonumber(ARGV[1]), tonumber(ARGV[2]))
 `)
 
 // allowIncrUpToScript is AllowIncrUpTo: KEYS[1] the rate key, KEYS[2] the counter; ARGV:
@@ -269,7 +267,7 @@ var allowIncrUpToScript = redis.NewScript(gcraLua + incrUpToLua + `
 local d = {1, 0, 0}
 local interval = tonumber(ARGV[1])
 if interval > 0 then
-  d = gcra(KEYS[1], interval, tonumber(ARGV[2]), true)
+  d = gcra(KEYS[1], interval, tonumber(ARGV[2]))
   if d[1] == 0 then
     return {0, 0, d[3], 0, 0}
   end
@@ -283,15 +281,6 @@ return {1, d[2], 0, c[1], c[2]}
 
 // Allow implements RateLimiter.
 func (r *Redis) Allow(ctx context.Context, key string, limit Limit) (Decision, error) {
-	return r.rate(ctx, key, limit, "1")
-}
-
-// Peek implements RateLimiter.
-func (r *Redis) Peek(ctx context.Context, key string, limit Limit) (Decision, error) {
-	return r.rate(ctx, key, limit, "0")
-}
-
-func (r *Redis) rate(ctx context.Context, key string, limit Limit, consume string) (Decision, error) {
 	interval, tolerance, unlimited, err := gcraParams(limit, time.Microsecond)
 	if err != nil {
 		return Decision{}, err
@@ -299,7 +288,7 @@ func (r *Redis) rate(ctx context.Context, key string, limit Limit, consume strin
 	if unlimited {
 		return Decision{Allowed: true, Remaining: limit.Burst}, nil
 	}
-	res, err := r.evalPipelined(ctx, gcraScript, []string{r.key(key)}, interval, tolerance, consume).Int64Slice()
+	res, err := r.evalPipelined(ctx, gcraScript, []string{r.key(key)}, interval, tolerance).Int64Slice()
 	if err != nil {
 		return Decision{}, r.wrap("ratelimit", err)
 	}

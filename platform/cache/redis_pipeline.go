@@ -9,7 +9,7 @@ import (
 	"github.com/redis/go-redis/v9"
 )
 
-// Pipelining of the hot commands (Get, Allow/Peek, AllowIncrUpTo): the commands of
+// Pipelining of the hot commands (Get, Allow, AllowIncrUpTo): the commands of
 // concurrent callers are sent to Redis together, one pipeline per write and read, rather
 // than one round trip each. Under load that divides the system calls and Redis's per-command
 // overhead by the batch size; an idle cache sends a lone command at once (there is no

@@ -59,7 +59,6 @@ func everyOp(ctx context.Context, c cache.Cache) map[string]error {
 	_, errs["GetCount"] = c.GetCount(ctx, "n")
 	_, errs["SetCountIfAbsent"] = c.SetCountIfAbsent(ctx, "n", 1, time.Minute)
 	_, errs["Allow"] = c.Allow(ctx, "rl", l)
-	_, errs["Peek"] = c.Peek(ctx, "rl", l)
 	_, _, _, errs["AllowIncrUpTo"] = c.AllowIncrUpTo(ctx, "rl", l, "n", 1, 10, time.Minute)
 	errs["Publish"] = c.Publish(ctx, "ch", []byte("x"))
 	errs["Ping"] = c.Ping(ctx)

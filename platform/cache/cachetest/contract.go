@@ -36,7 +36,6 @@ func Run(t *testing.T, newCache func(t *testing.T) cache.Cache) {
 		{"Counters/SharedKeyspace", testSharedKeyspace},
 		{"RateLimiter/BurstThenRefuse", testBurstThenRefuse},
 		{"RateLimiter/Refill", testRefill},
-		{"RateLimiter/Peek", testPeek},
 		{"RateLimiter/IndependentKeys", testIndependentKeys},
 		{"RateLimiter/InvalidLimit", testInvalidLimit},
 		{"Admitter/RateThenCounter", testAllowIncrUpTo},
@@ -356,11 +355,6 @@ func allow(t *testing.T, c cache.Cache, key string, l cache.Limit) cache.Decisio
 	return must(c.Allow(ctxFor(t), key, l)).ok(t)
 }
 
-func peek(t *testing.T, c cache.Cache, key string, l cache.Limit) cache.Decision {
-	t.Helper()
-	return must(c.Peek(ctxFor(t), key, l)).ok(t)
-}
-
 func testBurstThenRefuse(t *testing.T, c cache.Cache) {
 	// One event per 12 s on average: nothing refills during the test.
 	l := cache.PerWindow(5, time.Minute)
@@ -406,27 +400,6 @@ func testRefill(t *testing.T, c cache.Cache) {
 	}
 }
 
-func testPeek(t *testing.T, c cache.Cache) {
-	l := cache.PerWindow(3, time.Minute)
-	for range 10 {
-		if d := peek(t, c, "p", l); !d.Allowed || d.Remaining != 2 {
-			t.Fatalf("Peek on a fresh key: %+v; want allowed, remaining 2", d)
-		}
-	}
-	for i := range 3 {
-		if d := allow(t, c, "p", l); !d.Allowed {
-			t.Fatalf("Allow %d after Peeks refused: Peek consumed", i+1)
-		}
-	}
-	d := peek(t, c, "p", l)
-	if d.Allowed || d.RetryAfter <= 0 {
-		t.Fatalf("Peek on an exhausted key: %+v; want refused with RetryAfter", d)
-	}
-	if d := allow(t, c, "p", l); d.Allowed {
-		t.Fatalf("Allow on an exhausted key: %+v", d)
-	}
-}
-
 func testIndependentKeys(t *testing.T, c cache.Cache) {
 	l := cache.PerWindow(2, time.Minute)
 	allow(t, c, "a", l)
@@ -444,9 +417,6 @@ func testInvalidLimit(t *testing.T, c cache.Cache) {
 	for _, l := range []cache.Limit{{Rate: 0, Burst: 1}, {Rate: 1, Burst: 0}, {Rate: -1, Burst: 5}} {
 		if _, err := c.Allow(ctx, "bad", l); err == nil {
 			t.Fatalf("Allow with %+v: no error", l)
-		}
-		if _, err := c.Peek(ctx, "bad", l); err == nil {
-			t.Fatalf("Peek with %+v: no error", l)
 		}
 	}
 }
