@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/uptrace/bun"
@@ -48,7 +47,6 @@ type groupWriter struct {
 	running bool
 	queue   chan *request
 	stopped chan struct{}
-	pending atomic.Int64
 
 	// The chain's head as of this writer's last batch; owned by the run goroutine.
 	head     head
@@ -107,13 +105,13 @@ func (w *groupWriter) submit(ctx context.Context, row *eventRow) error {
 		w.mu.RUnlock()
 		return ErrWriterStopped
 	}
-	w.metrics.queueDepth.Set(float64(w.pending.Add(1)))
+	w.metrics.queueDepth.Inc()
 	select {
 	case w.queue <- req:
 		w.mu.RUnlock()
 	case <-ctx.Done():
 		w.mu.RUnlock()
-		w.metrics.queueDepth.Set(float64(w.pending.Add(-1)))
+		w.metrics.queueDepth.Dec()
 		return ctx.Err()
 	}
 	return <-req.done
@@ -208,5 +206,5 @@ func (w *groupWriter) write(ctx context.Context, rows []*eventRow) error {
 
 func (w *groupWriter) answer(r *request, err error) {
 	r.done <- err
-	w.metrics.queueDepth.Set(float64(w.pending.Add(-1)))
+	w.metrics.queueDepth.Dec()
 }
