@@ -29,7 +29,12 @@ type options struct {
 	pprofDir    string
 	peers       []string
 	hydraBin    string
+	algs        []string
+	scenarios   map[string]bool
 }
+
+// wants reports whether scenario (token, introspect, get) was asked for.
+func (o options) wants(scenario string) bool { return o.scenarios[scenario] }
 
 func main() {
 	if len(os.Args) > 1 && os.Args[1] == "ceiling" {
@@ -48,11 +53,13 @@ func main() {
 	flag.StringVar(&o.pprofDir, "pprof-dir", "", "if set, save a CPU profile of the server for each server scenario here")
 	peers := flag.String("peers", "", "comma-separated other servers to measure the same way: oidc-provider (needs Node), hydra (needs -hydra-bin)")
 	flag.StringVar(&o.hydraBin, "hydra-bin", "", "Ory Hydra v2 binary for -peers hydra")
+	algs := flag.String("algs", "RS256,EdDSA", "signing algorithms to measure, each with its own ceiling; introspection and the read run with the first")
+	scenarios := flag.String("scenarios", "token,introspect,get", "server scenarios to measure: token, introspect, get")
 	flag.Parse()
-	for _, p := range strings.Split(*peers, ",") {
-		if p = strings.TrimSpace(p); p != "" {
-			o.peers = append(o.peers, p)
-		}
+	o.peers, o.algs = list(*peers), list(*algs)
+	o.scenarios = map[string]bool{}
+	for _, s := range list(*scenarios) {
+		o.scenarios[s] = true
 	}
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -61,6 +68,17 @@ func main() {
 		fmt.Fprintln(os.Stderr, "agentidp-bench:", err)
 		os.Exit(1)
 	}
+}
+
+// list splits a comma-separated flag value.
+func list(v string) []string {
+	var out []string
+	for _, s := range strings.Split(v, ",") {
+		if s = strings.TrimSpace(s); s != "" {
+			out = append(out, s)
+		}
+	}
+	return out
 }
 
 func envOr(name, def string) string {

@@ -15,8 +15,9 @@ import (
 	"time"
 )
 
-// run measures the ceilings, then the server with RS256 and with EdDSA, and the peers
-// (-peers) with each algorithm.
+// run measures, for each algorithm of -algs, its ceiling, then the server's scenarios of
+// -scenarios (introspection and the read with the first algorithm only), and the peers
+// (-peers).
 func run(ctx context.Context, o options) error {
 	dir, err := os.MkdirTemp("", "agentidp-bench-")
 	if err != nil {
@@ -31,13 +32,13 @@ func run(ctx context.Context, o options) error {
 		o.conns, o.duration, o.warmup, o.agents, runtime.NumCPU(), runtime.Version())
 
 	var rows []row
-	for _, alg := range []string{"RS256", "EdDSA"} {
+	for i, alg := range o.algs {
 		ceiling, err := measureCeiling(ctx, o, alg)
 		if err != nil {
 			return err
 		}
 		rows = append(rows, row{result: ceiling, ceiling: ceiling.PerSecond})
-		server, err := measureServer(ctx, o, bin, alg, ceiling.PerSecond)
+		server, err := measureServer(ctx, o, bin, alg, ceiling.PerSecond, i == 0)
 		if err != nil {
 			return err
 		}
@@ -77,7 +78,7 @@ func measureCeiling(ctx context.Context, o options, alg string) (result, error) 
 
 type agentCred struct{ id, secret, token string }
 
-func measureServer(ctx context.Context, o options, bin, alg string, ceiling float64) ([]row, error) {
+func measureServer(ctx context.Context, o options, bin, alg string, ceiling float64, reads bool) ([]row, error) {
 	dbURL, drop, err := benchDatabase(ctx, o.databaseURL)
 	if err != nil {
 		return nil, err
@@ -119,24 +120,27 @@ func measureServer(ctx context.Context, o options, bin, alg string, ceiling floa
 		return r
 	}
 	tokenURL := base + "/api/v1/token"
-	issue := profiled("token-"+alg, func() result {
-		return drive(ctx, "server: POST /api/v1/token ("+alg+")", o.conns, o.warmup, o.duration, func(w int) (*http.Request, error) {
-			a := agents[w%len(agents)]
-			req, err := http.NewRequest(http.MethodPost, tokenURL, strings.NewReader("grant_type=client_credentials"))
-			if err != nil {
-				return nil, err
-			}
-			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-			req.SetBasicAuth(url.QueryEscape(a.id), url.QueryEscape(a.secret))
-			return req, nil
+	var rows []row
+	if o.wants("token") {
+		issue := profiled("token-"+alg, func() result {
+			return drive(ctx, "server: POST /api/v1/token ("+alg+")", o.conns, o.warmup, o.duration, func(w int) (*http.Request, error) {
+				a := agents[w%len(agents)]
+				req, err := http.NewRequest(http.MethodPost, tokenURL, strings.NewReader("grant_type=client_credentials"))
+				if err != nil {
+					return nil, err
+				}
+				req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+				req.SetBasicAuth(url.QueryEscape(a.id), url.QueryEscape(a.secret))
+				return req, nil
+			})
 		})
-	})
-	rows := []row{{result: issue, ceiling: ceiling}}
-	if a, err := scrapeAudit(base); err == nil {
-		fmt.Fprintf(os.Stderr, "audit group commit (%s run, whole server life): %.0f batches, mean %.1f events, mean write %.2f ms\n",
-			alg, a.batches, a.meanSize(), a.meanWriteMillis())
+		rows = append(rows, row{result: issue, ceiling: ceiling})
+		if a, err := scrapeAudit(base); err == nil {
+			fmt.Fprintf(os.Stderr, "audit group commit (%s run, whole server life): %.0f batches, mean %.1f events, mean write %.2f ms\n",
+				alg, a.batches, a.meanSize(), a.meanWriteMillis())
+		}
 	}
-	if alg == "RS256" {
+	if reads && o.wants("introspect") {
 		introspectURL := base + "/api/v1/token/introspect"
 		rows = append(rows, row{ceiling: ceiling, result: profiled("introspect", func() result {
 			return drive(ctx, "server: POST /api/v1/token/introspect", o.conns, o.warmup, o.duration,
@@ -151,6 +155,8 @@ func measureServer(ctx context.Context, o options, bin, alg string, ceiling floa
 					return req, nil
 				})
 		})})
+	}
+	if reads && o.wants("get") {
 		rows = append(rows, row{ceiling: ceiling, result: profiled("get-agent", func() result {
 			return drive(ctx, "server: GET /api/v1/agents/{agent_id}", o.conns, o.warmup, o.duration,
 				func(w int) (*http.Request, error) {
@@ -164,7 +170,9 @@ func measureServer(ctx context.Context, o options, bin, alg string, ceiling floa
 				})
 		})})
 	}
-	rows[len(rows)-1].rssMiB = p.peakRSS()
+	if len(rows) > 0 {
+		rows[len(rows)-1].rssMiB = p.peakRSS()
+	}
 	return rows, nil
 }
 

@@ -15,7 +15,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/gorilla/mux"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/rs/cors"
 	"go.uber.org/fx"
@@ -64,13 +63,13 @@ func New(p Params) (*Server, error) {
 	if verifier == nil {
 		verifier = denyAll{}
 	}
-	router := mux.NewRouter()
-	router.NotFoundHandler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		WriteProblem(w, r, http.StatusNotFound, "not_found", "no such route")
-	})
-	router.MethodNotAllowedHandler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		WriteProblem(w, r, http.StatusMethodNotAllowed, "method_not_allowed", "this route does not accept "+r.Method)
-	})
+	table := newRouteTable(
+		http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			WriteProblem(w, r, http.StatusNotFound, "not_found", "no such route")
+		}),
+		http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			WriteProblem(w, r, http.StatusMethodNotAllowed, "method_not_allowed", "this route does not accept "+r.Method)
+		}))
 
 	routes := append(platformRoutes(p), p.Routes...)
 	sortRoutes(routes)
@@ -85,14 +84,18 @@ func New(p Params) (*Server, error) {
 		if !rt.Public {
 			h = protect(rt, verifier, p.Policy, log)
 		}
-		router.Handle(rt.Path, labelled(rt.Path, h)).Methods(rt.Method)
+		if err := table.handle(rt.Method, rt.Path, labelled(rt.Path, h)); err != nil {
+			return nil, err
+		}
 	}
 	if p.Dashboard != nil {
-		router.PathPrefix("/dashboard").Handler(labelled("/dashboard", p.Dashboard))
-		router.Path("/").Methods(http.MethodGet).Handler(labelled("/", http.RedirectHandler("/dashboard/", http.StatusFound)))
+		table.handlePrefix("/dashboard", labelled("/dashboard", p.Dashboard))
+		if err := table.handle(http.MethodGet, "/", labelled("/", http.RedirectHandler("/dashboard/", http.StatusFound))); err != nil {
+			return nil, err
+		}
 	}
 
-	var handler http.Handler = router
+	handler := table.handler()
 	if len(p.Config.CORSOrigins) > 0 {
 		handler = cors.New(cors.Options{
 			AllowedOrigins:   p.Config.CORSOrigins,
