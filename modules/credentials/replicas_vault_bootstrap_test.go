@@ -65,7 +65,7 @@ func TestIntegrationVaultMode(t *testing.T) {
 	testenv.ForEachBackend(t, func(t *testing.T, b testenv.Backend) {
 		fake := kvtest.NewFakeKV2(t, "hvs.credentials-test-token")
 		cfg := testenv.Config(t)
-		cfg.VaultAddr, cfg.VaultToken, cfg.VaultMount = fake.Addr(), fake.Token(), fake.Mount()
+		fake.Configure(cfg)
 		cfg.VaultCacheTTL = 300 * time.Millisecond
 		h := newHarness(t, cfg, b)
 		agent := h.createAgent("vaulted")

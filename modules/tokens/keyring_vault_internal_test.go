@@ -59,19 +59,26 @@ func signAndVerify(t *testing.T, signer, verifier *keyRing) string {
 	return k.kid
 }
 
+// withFakeVault turns Vault mode on in cfg against a new KV v2 fake and opens the client.
+func withFakeVault(t *testing.T, cfg *config.Config) (*kvtest.FakeKV2, vault.KV) {
+	t.Helper()
+	fake := kvtest.NewFakeKV2(t, "hvs.tokens-test-token")
+	fake.Configure(cfg)
+	kv, err := vault.New(cfg, zaptest.NewLogger(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return fake, kv
+}
+
 // Vault mode: a new key's private part goes to Vault (KV v2 at agentidp/signing-keys/<kid>)
 // and nowhere in the database; every replica with Vault opens it; a replica without Vault,
 // or with Vault sealed, cannot sign with it and says why; keys sealed under the master key
 // before Vault mode was turned on keep signing.
 func TestKeyRingVaultMode(t *testing.T) {
 	eachDB(t, func(t *testing.T, db *bun.DB) {
-		fake := kvtest.NewFakeKV2(t, "hvs.tokens-test-token")
 		cfg := unitConfig(t, AlgEdDSA)
-		cfg.VaultAddr, cfg.VaultToken, cfg.VaultMount = fake.Addr(), fake.Token(), fake.Mount()
-		kv, err := vault.New(cfg, zaptest.NewLogger(t))
-		if err != nil {
-			t.Fatal(err)
-		}
+		fake, kv := withFakeVault(t, cfg)
 		a, err := vaultRing(t, cfg, db, kv)
 		if err != nil {
 			t.Fatal(err)
@@ -133,13 +140,8 @@ func TestKeyRingVaultModeKeepsSealedKeys(t *testing.T) {
 		}
 		sealedKID := signAndVerify(t, plain, plain)
 
-		fake := kvtest.NewFakeKV2(t, "hvs.tokens-test-token")
 		vcfg := *cfg
-		vcfg.VaultAddr, vcfg.VaultToken, vcfg.VaultMount = fake.Addr(), fake.Token(), fake.Mount()
-		kv, err := vault.New(&vcfg, zaptest.NewLogger(t))
-		if err != nil {
-			t.Fatal(err)
-		}
+		fake, kv := withFakeVault(t, &vcfg)
 		v, err := vaultRing(t, &vcfg, db, kv)
 		if err != nil {
 			t.Fatal(err)
@@ -157,13 +159,8 @@ func TestKeyRingVaultModeKeepsSealedKeys(t *testing.T) {
 // others made and did not store are deleted.
 func TestKeyRingVaultModeFirstStartAcrossReplicas(t *testing.T) {
 	eachDB(t, func(t *testing.T, db *bun.DB) {
-		fake := kvtest.NewFakeKV2(t, "hvs.tokens-test-token")
 		cfg := unitConfig(t, AlgEdDSA)
-		cfg.VaultAddr, cfg.VaultToken, cfg.VaultMount = fake.Addr(), fake.Token(), fake.Mount()
-		kv, err := vault.New(cfg, zaptest.NewLogger(t))
-		if err != nil {
-			t.Fatal(err)
-		}
+		fake, kv := withFakeVault(t, cfg)
 		const replicas = 3
 		rings := make([]*keyRing, replicas)
 		errs := make([]error, replicas)

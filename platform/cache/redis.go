@@ -295,11 +295,12 @@ func (r *Redis) Allow(ctx context.Context, key string, limit Limit) (Decision, e
 	if len(res) != 3 {
 		return Decision{}, fmt.Errorf("cache: redis ratelimit: unexpected reply %v", res)
 	}
-	return Decision{
-		Allowed:    res[0] == 1,
-		Remaining:  int(res[1]),
-		RetryAfter: time.Duration(res[2]) * time.Microsecond,
-	}, nil
+	return gcraDecision(res), nil
+}
+
+// gcraDecision reads gcra's three values (allowed 1|0, remaining, retry after µs).
+func gcraDecision(res []int64) Decision {
+	return Decision{Allowed: res[0] == 1, Remaining: int(res[1]), RetryAfter: time.Duration(res[2]) * time.Microsecond}
 }
 
 // AllowIncrUpTo implements Admitter, in one script: one round trip.
@@ -320,7 +321,7 @@ func (r *Redis) AllowIncrUpTo(ctx context.Context, rateKey string, limit Limit, 
 	if len(res) != 5 {
 		return Decision{}, 0, false, fmt.Errorf("cache: redis allow+incrupto: unexpected reply %v", res)
 	}
-	d := Decision{Allowed: res[0] == 1, Remaining: int(res[1]), RetryAfter: time.Duration(res[2]) * time.Microsecond}
+	d := gcraDecision(res[:3])
 	if unlimited {
 		d.Remaining = limit.Burst
 	}

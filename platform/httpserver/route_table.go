@@ -23,7 +23,7 @@ type routeTable struct {
 }
 
 type tableRoute struct {
-	method, template string // method "" matches any method
+	method, template string
 	handler          http.Handler
 }
 
@@ -34,11 +34,20 @@ func newRouteTable(notFound, notAllowed http.Handler) *routeTable {
 // handle adds a route for method and template; routes are tried in the order added. A
 // variable with its own pattern ({rest:.*}) could span slashes and is refused.
 func (t *routeTable) handle(method, template string, h http.Handler) error {
-	if strings.Contains(template, ":") {
+	if hasPatternVariable(template) {
 		return fmt.Errorf("httpserver: route %s %s: variables with their own pattern are not supported", method, template)
 	}
 	t.routes = append(t.routes, tableRoute{method: method, template: template, handler: h})
 	return nil
+}
+
+func hasPatternVariable(template string) bool {
+	for _, seg := range strings.Split(template, "/") {
+		if _, variable, ok := strings.Cut(seg, "{"); ok && strings.Contains(variable, ":") {
+			return true
+		}
+	}
+	return false
 }
 
 // handlePrefix adds a route for every path under prefix and every method, tried after the
@@ -49,18 +58,14 @@ func (t *routeTable) handlePrefix(prefix string, h http.Handler) {
 
 // handler builds the routers.
 func (t *routeTable) handler() http.Handler {
-	d := depthRouter{byDepth: map[int]*mux.Router{}, other: t.router(nil)}
+	byDepth := map[int][]tableRoute{}
 	for _, rt := range t.routes {
 		depth := strings.Count(rt.template, "/")
-		if d.byDepth[depth] == nil {
-			var same []tableRoute
-			for _, r := range t.routes {
-				if strings.Count(r.template, "/") == depth {
-					same = append(same, r)
-				}
-			}
-			d.byDepth[depth] = t.router(same)
-		}
+		byDepth[depth] = append(byDepth[depth], rt)
+	}
+	d := depthRouter{byDepth: map[int]*mux.Router{}, other: t.router(nil)}
+	for depth, routes := range byDepth {
+		d.byDepth[depth] = t.router(routes)
 	}
 	return d
 }

@@ -98,6 +98,12 @@ func TestRouteTableRefusesPatternVariables(t *testing.T) {
 	if err := newRouteTable(nil, nil).handle("GET", "/files/{rest:.*}", echo("")); err == nil {
 		t.Fatal("a variable that may span slashes was accepted")
 	}
+	if err := newRouteTable(nil, nil).handle("GET", "/files/v{n:[0-9]+}", echo("")); err == nil {
+		t.Fatal("a variable with its own pattern inside a segment was accepted")
+	}
+	if err := newRouteTable(nil, nil).handle("POST", "/v1/things:batch/{id}", echo("")); err != nil {
+		t.Fatalf("a literal colon was refused: %v", err)
+	}
 }
 
 // Run: go test -run xxx -bench Routing -benchmem ./platform/httpserver/

@@ -22,6 +22,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/agentidp/agentidp/platform/config"
 )
 
 // DefaultMount is the only KV v2 mount the fake serves.
@@ -82,6 +84,11 @@ func (f *FakeKV2) Token() string { return f.token }
 
 // Mount is the KV v2 mount the server serves.
 func (f *FakeKV2) Mount() string { return DefaultMount }
+
+// Configure turns Vault mode on in cfg, pointed at this server.
+func (f *FakeKV2) Configure(cfg *config.Config) {
+	cfg.VaultAddr, cfg.VaultToken, cfg.VaultMount = f.Addr(), f.Token(), f.Mount()
+}
 
 // Seal makes every request but sys/health and sys/seal-status answer 503 "Vault is sealed".
 func (f *FakeKV2) Seal() { f.mu.Lock(); f.sealed = true; f.mu.Unlock() }
