@@ -3,6 +3,7 @@ package tokens
 import (
 	"context"
 	"crypto/rand"
+	"encoding/base64"
 	"sync"
 	"testing"
 	"time"
@@ -82,6 +83,9 @@ type unitEnv struct {
 
 const testIssuer = "https://idp.example.com"
 
+// b64 is the JWS segment encoding (tests build hostile tokens with it).
+var b64 = base64.RawURLEncoding
+
 // unitConfig is the configuration the unit tests need, with a random master key.
 func unitConfig(t testing.TB, alg string) *config.Config {
 	cfg := &config.Config{Issuer: testIssuer, TokenTTL: time.Hour, SigningAlg: alg, MasterKey: make([]byte, 32)}
@@ -119,10 +123,8 @@ func newUnitEnv(t testing.TB, db *bun.DB, alg string) *unitEnv {
 
 // claims returns honest claims for the env's agent and credential.
 func (u *unitEnv) claims() *claims {
-	now := time.Now().Unix()
-	return &claims{Issuer: testIssuer, Subject: u.agent, ClientID: u.agent, Audience: []string{testIssuer},
-		Scope: "agents:read", IssuedAt: now, Expiry: now + 3600, ID: "0191f0a4-1c2d-4e3f-8a4b-5c6d7e8f9a03",
-		CredentialID: u.cred}
+	return newClaims(testIssuer, u.agent, u.cred, testIssuer, "agents:read", "0191f0a4-1c2d-4e3f-8a4b-5c6d7e8f9a03",
+		time.Now().Unix(), time.Hour)
 }
 
 // sign signs c with the key that signs now.
@@ -132,7 +134,7 @@ func (u *unitEnv) sign(t testing.TB, c *claims) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	tok, err := k.signer.Sign(c.appendJSON(nil))
+	tok, err := k.signer.Sign(c)
 	if err != nil {
 		t.Fatal(err)
 	}

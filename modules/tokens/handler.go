@@ -3,7 +3,6 @@ package tokens
 import (
 	"encoding/json"
 	"net/http"
-	"strconv"
 
 	"go.uber.org/zap"
 
@@ -48,18 +47,16 @@ func (h *handler) token(w http.ResponseWriter, r *http.Request) {
 		writeOAuthError(w, r, h.log, err)
 		return
 	}
-	// Written by hand: this is the hot path, and the answer has four members.
-	b := make([]byte, 0, len(res.AccessToken)+len(res.Scope)+96)
-	b = append(b, `{"access_token":"`...)
-	b = append(b, res.AccessToken...) // base64url and dots: nothing to escape
-	b = append(b, `","token_type":"Bearer","expires_in":`...)
-	b = strconv.AppendInt(b, res.ExpiresIn, 10)
-	b = append(b, `,"scope":`...)
-	b = appendJSONString(b, res.Scope)
-	b = append(b, "}\n"...)
-	w.Header().Set("Content-Type", "application/json;charset=UTF-8")
-	w.WriteHeader(http.StatusOK)
-	_, _ = w.Write(b)
+	writeJSON(w, http.StatusOK, tokenResponse{AccessToken: res.AccessToken, TokenType: "Bearer",
+		ExpiresIn: res.ExpiresIn, Scope: res.Scope})
+}
+
+// tokenResponse is a successful token answer (RFC 6749 §5.1).
+type tokenResponse struct {
+	AccessToken string `json:"access_token"`
+	TokenType   string `json:"token_type"`
+	ExpiresIn   int64  `json:"expires_in"`
+	Scope       string `json:"scope"`
 }
 
 func (h *handler) tokenRequest(w http.ResponseWriter, r *http.Request) (tokenRequest, error) {

@@ -6,6 +6,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/go-jose/go-jose/v4/jwt"
 	"go.uber.org/zap"
 
 	"github.com/agentidp/agentidp/platform/audittrail"
@@ -18,33 +19,16 @@ const introspectionAuditEvery = time.Minute
 
 // introspection is an RFC 7662 answer.
 type introspection struct {
-	Active    bool     `json:"active"`
-	Subject   string   `json:"sub,omitempty"`
-	ClientID  string   `json:"client_id,omitempty"`
-	Scope     string   `json:"scope,omitempty"`
-	Audience  audience `json:"aud,omitempty"`
-	Issuer    string   `json:"iss,omitempty"`
-	Expiry    int64    `json:"exp,omitempty"`
-	IssuedAt  int64    `json:"iat,omitempty"`
-	ID        string   `json:"jti,omitempty"`
-	TokenType string   `json:"token_type,omitempty"`
-}
-
-// audience marshals one audience as a string, several as an array (RFC 7519 §4.1.3).
-type audience []string
-
-func (a audience) MarshalJSON() ([]byte, error) {
-	if len(a) == 1 {
-		return appendJSONString(nil, a[0]), nil
-	}
-	b := []byte{'['}
-	for i, s := range a {
-		if i > 0 {
-			b = append(b, ',')
-		}
-		b = appendJSONString(b, s)
-	}
-	return append(b, ']'), nil
+	Active    bool         `json:"active"`
+	Subject   string       `json:"sub,omitempty"`
+	ClientID  string       `json:"client_id,omitempty"`
+	Scope     string       `json:"scope,omitempty"`
+	Audience  jwt.Audience `json:"aud,omitempty"` // one audience as a string (RFC 7519 §4.1.3)
+	Issuer    string       `json:"iss,omitempty"`
+	Expiry    int64        `json:"exp,omitempty"`
+	IssuedAt  int64        `json:"iat,omitempty"`
+	ID        string       `json:"jti,omitempty"`
+	TokenType string       `json:"token_type,omitempty"`
 }
 
 // Introspect answers whether token is active for a caller allowed tokens:introspect. Any
@@ -65,7 +49,7 @@ func (s *service) Introspect(ctx context.Context, c *caller, token string) (intr
 		cl := t.claims
 		subject, jti = cl.Subject, cl.ID
 		res = introspection{Active: true, Subject: cl.Subject, ClientID: cl.ClientID, Scope: cl.Scope,
-			Audience: cl.Audience, Issuer: cl.Issuer, Expiry: cl.Expiry, IssuedAt: cl.IssuedAt, ID: cl.ID,
+			Audience: cl.Audience, Issuer: cl.Issuer, Expiry: cl.expiry(), IssuedAt: cl.issuedAt(), ID: cl.ID,
 			TokenType: "Bearer"}
 	} else if t != nil {
 		// Authentic but dead (revoked, agent inactive, ...): the audit event names the

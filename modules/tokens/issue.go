@@ -84,11 +84,8 @@ func (s *service) Issue(ctx context.Context, req tokenRequest) (issuedToken, err
 	if err != nil {
 		return s.refuse(denyUnavailable, err)
 	}
-	c := claims{Issuer: s.issuer, Subject: agent.ID, ClientID: agent.ID, Audience: []string{aud},
-		Scope: scope, IssuedAt: issuedAt(now, agent), ID: uuid.NewString(), CredentialID: v.CredentialID}
-	c.Expiry = c.IssuedAt + int64(s.ttl/time.Second)
-	var buf [512]byte
-	token, err := key.signer.Sign(c.appendJSON(buf[:0]))
+	c := newClaims(s.issuer, agent.ID, v.CredentialID, aud, scope, uuid.NewString(), issuedAt(now, agent), s.ttl)
+	token, err := key.signer.Sign(c)
 	if err != nil {
 		return s.refuse(denyUnavailable, err)
 	}
@@ -96,7 +93,7 @@ func (s *service) Issue(ctx context.Context, req tokenRequest) (issuedToken, err
 	if err := s.rec.Record(ctx, audittrail.Event{
 		Action: ActionTokenIssued, AgentID: agent.ID, ActorID: agent.ID,
 		TargetType: audittrail.TargetToken, TargetID: c.ID,
-		Details: map[string]any{"scope": scope, "aud": aud, "exp": c.Expiry, "kid": key.kid,
+		Details: map[string]any{"scope": scope, "aud": aud, "exp": c.expiry(), "kid": key.kid,
 			"credential_id": v.CredentialID},
 	}); err != nil {
 		if ctx.Err() == nil { // a caller who went away is not a server fault
@@ -105,7 +102,7 @@ func (s *service) Issue(ctx context.Context, req tokenRequest) (issuedToken, err
 		return s.refuse(denyUnavailable, unavailable("the audit log cannot record the token; retry shortly", err))
 	}
 	s.metrics.issuedWith(key.alg).Inc()
-	return issuedToken{AccessToken: token, ExpiresIn: c.Expiry - now.Unix(), Scope: scope}, nil
+	return issuedToken{AccessToken: token, ExpiresIn: c.expiry() - now.Unix(), Scope: scope}, nil
 }
 
 // issuedAt is the token's iat: now, but always after the agent's cut-off second. Tokens

@@ -58,7 +58,7 @@ func keyID(pub crypto.PublicKey) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("tokens: key thumbprint: %w", err)
 	}
-	return b64.EncodeToString(tp), nil
+	return base64.RawURLEncoding.EncodeToString(tp), nil
 }
 
 // publicJWK is the JWK of pub as the JWKS publishes it (use sig, alg, kid).

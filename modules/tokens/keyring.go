@@ -44,10 +44,10 @@ type ringKey struct {
 	alg         string
 	createdAt   time.Time
 	activatesAt time.Time
-	retiresAt   time.Time // zero: not scheduled to retire
-	verify      sigVerifier
+	retiresAt   time.Time        // zero: not scheduled to retire
+	public      crypto.PublicKey // checked to fit alg (checkKeyFits)
 	jwk         []byte
-	signer      *jwsSigner // nil when the key will not sign again, or cannot be opened here
+	signer      *tokenSigner // nil when the key will not sign again, or cannot be opened here
 }
 
 // state is the key's place in its life at now, derived from its times.
@@ -80,9 +80,9 @@ type ringSnapshot struct {
 // keyParts are what is costly to derive from a row (parsing, decryption); they never
 // change for a kid, so reloads reuse them.
 type keyParts struct {
-	verify  sigVerifier
+	public  crypto.PublicKey
 	jwk     []byte
-	signer  *jwsSigner
+	signer  *tokenSigner
 	openErr error // why the private key did not open at the last try (then signer is nil)
 }
 
@@ -199,7 +199,7 @@ func (r *keyRing) reload(ctx context.Context) error {
 			r.log.Error("skipping a signing key that cannot be read", zap.String("kid", row.KID), zap.Error(err))
 			continue
 		}
-		k.verify, k.jwk, k.signer = p.verify, p.jwk, p.signer
+		k.public, k.jwk, k.signer = p.public, p.jwk, p.signer
 		snap.keys = append(snap.keys, k)
 		snap.byKID[k.kid] = k
 		if len(snap.keys) > 1 {
@@ -226,11 +226,10 @@ func (r *keyRing) partsOf(ctx context.Context, row *signingKeyRow, mayStillSign 
 		if err != nil {
 			return nil, err
 		}
-		v, err := newSigVerifier(row.Alg, pub)
-		if err != nil {
+		if err := checkKeyFits(row.Alg, pub); err != nil {
 			return nil, err
 		}
-		p = &keyParts{verify: v, jwk: []byte(row.PublicJWK)}
+		p = &keyParts{public: pub, jwk: []byte(row.PublicJWK)}
 		r.parts[row.KID] = p
 	}
 	if p.signer == nil && mayStillSign {
@@ -244,7 +243,7 @@ func (r *keyRing) partsOf(ctx context.Context, row *signingKeyRow, mayStillSign 
 			return p, nil
 		}
 		p.openErr = nil
-		if p.signer, err = newJWSSigner(row.KID, row.Alg, priv); err != nil {
+		if p.signer, err = newTokenSigner(row.KID, row.Alg, priv); err != nil {
 			return nil, err
 		}
 	}

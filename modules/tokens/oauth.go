@@ -113,12 +113,13 @@ func writeOAuthError(w http.ResponseWriter, r *http.Request, log *zap.Logger, er
 	}
 	h.Set("Content-Type", "application/json;charset=UTF-8")
 	w.WriteHeader(oe.Status)
-	b := append([]byte(`{"error":`), appendJSONString(nil, oe.Code)...)
-	if oe.Description != "" {
-		b = append(b, `,"error_description":`...)
-		b = appendJSONString(b, oe.Description)
-	}
-	_, _ = w.Write(append(b, "}\n"...))
+	_ = json.NewEncoder(w).Encode(errorResponse{Error: oe.Code, Description: oe.Description})
+}
+
+// errorResponse is an error answer's body (RFC 6749 §5.2).
+type errorResponse struct {
+	Error       string `json:"error"`
+	Description string `json:"error_description,omitempty"`
 }
 
 // readParams reads the request parameters from a form body (RFC 6749) or a JSON object

@@ -40,7 +40,7 @@ func (s *service) Revoke(ctx context.Context, c *caller, token string) error {
 		return nil
 	}
 	cl := t.claims
-	exp := time.Unix(cl.Expiry, 0).UTC()
+	exp := time.Unix(cl.expiry(), 0).UTC()
 	via := "bearer"
 	if c.ViaClient {
 		via = "client_credentials"
@@ -55,7 +55,7 @@ func (s *service) Revoke(ctx context.Context, c *caller, token string) error {
 		inserted = true
 		return s.rec.RecordTx(ctx, tx, audittrail.Event{Action: ActionTokenRevoked, AgentID: cl.Subject,
 			ActorID: c.AgentID, TargetType: audittrail.TargetToken, TargetID: cl.ID,
-			Details: map[string]any{"exp": cl.Expiry, "via": via, "credential_id": cl.CredentialID}})
+			Details: map[string]any{"exp": cl.expiry(), "via": via, "credential_id": cl.CredentialID}})
 	})
 	if err != nil {
 		return unavailable("the revocation could not be recorded; retry shortly", err)

@@ -2,11 +2,13 @@ package tokens
 
 import (
 	"context"
-	"encoding/json"
+	"crypto/x509"
 	"errors"
 	"strings"
 	"time"
 
+	jose "github.com/go-jose/go-jose/v4"
+	"github.com/go-jose/go-jose/v4/jwt"
 	"github.com/google/uuid"
 
 	"github.com/agentidp/agentidp/modules/agents"
@@ -16,13 +18,9 @@ import (
 	"github.com/agentidp/agentidp/platform/reqctx"
 )
 
-const (
-	// maxTokenLen is the largest token looked at; anything longer is refused before any
-	// decoding.
-	maxTokenLen = 8 << 10
-	// maxHeaderLen caps the encoded protected header.
-	maxHeaderLen = 1 << 10
-)
+// maxTokenLen is the largest token looked at; anything longer is refused before any
+// decoding.
+const maxTokenLen = 8 << 10
 
 // invalidToken is a token refused for reason; it wraps httpserver.ErrInvalidToken. The
 // reason is for logs and tests, never shown to the caller in more detail than "invalid".
@@ -34,10 +32,8 @@ func (e *invalidToken) Unwrap() error { return httpserver.ErrInvalidToken }
 // The reasons a token is refused (preallocated: refusing costs no allocation).
 var (
 	errTooLong       = &invalidToken{"token too long"}
-	errSegments      = &invalidToken{"not a compact JWS (3 segments)"}
-	errEncoding      = &invalidToken{"bad base64url"}
-	errHeader        = &invalidToken{"malformed header"}
-	errHeaderParam   = &invalidToken{"header carries a key reference or critical parameter"}
+	errFormat        = &invalidToken{"not a compact JWS with a valid protected header"}
+	errHeaderParam   = &invalidToken{"header carries a key, a key reference or a parameter this server does not set"}
 	errAlg           = &invalidToken{"algorithm not accepted"}
 	errTyp           = &invalidToken{"typ is not at+jwt"}
 	errKID           = &invalidToken{"unknown kid"}
@@ -53,25 +49,10 @@ var (
 	errCredential    = &invalidToken{"credential not active"}
 )
 
-// jwsHeader is the protected header. Key references and critical parameters are decoded
-// only to refuse them: the key is always ours, chosen by kid.
-type jwsHeader struct {
-	Alg  string          `json:"alg"`
-	Kid  string          `json:"kid"`
-	Typ  string          `json:"typ"`
-	Jku  json.RawMessage `json:"jku"`
-	Jwk  json.RawMessage `json:"jwk"`
-	X5u  json.RawMessage `json:"x5u"`
-	X5c  json.RawMessage `json:"x5c"`
-	Crit json.RawMessage `json:"crit"`
-	Enc  json.RawMessage `json:"enc"`
-	Zip  json.RawMessage `json:"zip"`
-	B64  json.RawMessage `json:"b64"`
-}
-
-// supportedAlgs are the algorithms a header may name at all; the key's own algorithm must
-// then match exactly.
-func supportedAlg(alg string) bool { return alg == AlgRS256 || alg == AlgES256 || alg == AlgEdDSA }
+// acceptedAlgs are the algorithms a header may name at all (anything else, none and the
+// HMAC family included, is refused by go-jose before any key is looked at); the key the
+// kid names must then have been made for exactly that algorithm.
+var acceptedAlgs = []jose.SignatureAlgorithm{jose.RS256, jose.ES256, jose.EdDSA}
 
 // verified is a token whose signature and claims checked out.
 type verified struct {
@@ -120,7 +101,7 @@ func (v *validator) validate(ctx context.Context, token, aud string) (*verified,
 	if err != nil {
 		return nil, err
 	}
-	if aud != "" && !t.claims.hasAudience(aud) {
+	if aud != "" && !t.claims.Audience.Contains(aud) {
 		return t, errAudience
 	}
 	return t, v.alive(ctx, t.claims, now)
@@ -143,66 +124,46 @@ func (v *validator) authentic(ctx context.Context, token string, now time.Time) 
 	if err != nil {
 		return nil, err
 	}
-	v.cache.put(token, t, t.claims.Expiry)
+	v.cache.put(token, t, t.claims.expiry())
 	return t, nil
 }
 
-// parse runs every check that depends on the token alone, in this order: segments, header
-// (algorithm, typ, no key references), kid → our key pinned to its algorithm, signature,
-// claims.
+// parse runs every check that depends on the token alone, through go-jose: the compact
+// form and an accepted algorithm (jwt.ParseSigned), the protected header (only alg, kid
+// and typ at+jwt), kid → our key, whose own algorithm must be the header's, the signature
+// with that key, then the claims.
 func (v *validator) parse(ctx context.Context, token string, now time.Time) (*verified, error) {
-	dot1 := strings.IndexByte(token, '.')
-	dot2 := strings.LastIndexByte(token, '.')
-	if dot1 <= 0 || dot2 == dot1 || dot2 == len(token)-1 || strings.IndexByte(token[dot1+1:dot2], '.') >= 0 {
-		return nil, errSegments
-	}
-	if dot1 > maxHeaderLen {
-		return nil, errHeader
-	}
-	var hb [maxHeaderLen]byte
-	hn, err := b64.Strict().Decode(hb[:], []byte(token[:dot1]))
+	jws, err := jwt.ParseSigned(token, acceptedAlgs)
 	if err != nil {
-		return nil, errEncoding
+		var alg *jose.ErrUnexpectedSignatureAlgorithm
+		if errors.As(err, &alg) {
+			return nil, errAlg
+		}
+		return nil, errFormat
 	}
-	var h jwsHeader
-	if json.Unmarshal(hb[:hn], &h) != nil {
-		return nil, errHeader
+	h := jws.Headers[0] // a compact JWS has exactly one signature
+	if err := checkHeader(&h); err != nil {
+		return nil, err
 	}
-	if h.Jku != nil || h.Jwk != nil || h.X5u != nil || h.X5c != nil || h.Crit != nil || h.Enc != nil || h.Zip != nil || h.B64 != nil {
-		return nil, errHeaderParam
-	}
-	if !supportedAlg(h.Alg) {
-		return nil, errAlg
-	}
-	if !isAccessTokenType(h.Typ) {
-		return nil, errTyp
-	}
-	key := v.ring.verificationKey(ctx, h.Kid, now)
+	key := v.ring.verificationKey(ctx, h.KeyID, now)
 	if key == nil {
 		return nil, errKID
 	}
-	if key.alg != h.Alg {
+	if key.alg != h.Algorithm {
 		return nil, errAlg
 	}
-	sig, err := b64.Strict().DecodeString(token[dot2+1:])
-	if err != nil {
-		return nil, errEncoding
-	}
-	if !key.verify([]byte(token[:dot2]), sig) {
-		return nil, errSignature
-	}
-	payload, err := b64.Strict().DecodeString(token[dot1+1 : dot2])
-	if err != nil {
-		return nil, errEncoding
-	}
-	c, err := parseClaims(payload)
-	if err != nil {
+	c := &claims{}
+	if err := jws.Claims(key.public, c); err != nil {
+		if errors.Is(err, jose.ErrCryptoFailure) {
+			return nil, errSignature
+		}
 		return nil, errMalformed
 	}
 	if c.Issuer != v.issuer {
 		return nil, errIssuer
 	}
-	if c.Subject == "" || c.ClientID != c.Subject || !isUUID(c.ID) || c.CredentialID == "" || len(c.Audience) == 0 {
+	if c.Subject == "" || c.ClientID != c.Subject || !isUUID(c.ID) || c.CredentialID == "" ||
+		len(c.Audience) == 0 || c.Expiry == nil || c.IssuedAt == nil {
 		return nil, errMalformed
 	}
 	if err := checkTimes(c, now); err != nil {
@@ -213,17 +174,39 @@ func (v *validator) parse(ctx context.Context, token string, now time.Time) (*ve
 	}}, nil
 }
 
-// checkTimes applies exp, nbf and iat with the leeway.
-func checkTimes(c *claims, now time.Time) error {
-	lw := int64(leeway / time.Second)
-	n := now.Unix()
-	switch {
-	case n >= c.Expiry+lw:
-		return errExpired
-	case c.NotBefore != 0 && n+lw < c.NotBefore, n+lw < c.IssuedAt:
-		return errNotYetValid
+// checkHeader accepts exactly the protected header this server writes: alg, kid and typ
+// (at+jwt or application/at+jwt, any case). A key (jwk), a key or certificate reference
+// (jku, x5u, x5c, x5t), crit and anything else refuse the token: the key is always ours,
+// chosen by kid, and nothing named in a token is ever fetched.
+func checkHeader(h *jose.Header) error {
+	if h.JSONWebKey != nil || h.Nonce != "" {
+		return errHeaderParam
+	}
+	if _, err := h.Certificates(x509.VerifyOptions{}); !errors.Is(err, jose.ErrMissingX5cHeader) {
+		return errHeaderParam
+	}
+	for k := range h.ExtraHeaders {
+		if k != jose.HeaderType {
+			return errHeaderParam
+		}
+	}
+	typ, _ := h.ExtraHeaders[jose.HeaderType].(string)
+	if !isAccessTokenType(typ) {
+		return errTyp
 	}
 	return nil
+}
+
+// checkTimes applies exp, nbf and iat with the leeway (go-jose's rules).
+func checkTimes(c *claims, now time.Time) error {
+	switch c.Claims.ValidateWithLeeway(jwt.Expected{Time: now}, leeway) {
+	case nil:
+		return nil
+	case jwt.ErrExpired:
+		return errExpired
+	default: // nbf or iat in the future
+		return errNotYetValid
+	}
 }
 
 // alive checks what can change during a token's life: revocation, the agent (status, and
@@ -244,7 +227,7 @@ func (v *validator) alive(ctx context.Context, c *claims, now time.Time) error {
 		return unavailable("cannot check the token's agent; retry shortly", err)
 	case a.Status != agents.StatusActive:
 		return errAgentInactive
-	case !a.TokensNotBefore.IsZero() && c.IssuedAt <= a.TokensNotBefore.Unix():
+	case !a.TokensNotBefore.IsZero() && c.issuedAt() <= a.TokensNotBefore.Unix():
 		return errAgentCutoff
 	}
 	st, err := v.creds.State(ctx, c.CredentialID)

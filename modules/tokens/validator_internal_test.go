@@ -2,17 +2,23 @@ package tokens
 
 import (
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
 	"crypto/hmac"
 	"crypto/rand"
 	"crypto/rsa"
 	"crypto/sha256"
+	"crypto/x509"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"math/big"
 	"strings"
 	"testing"
 	"time"
 
 	jose "github.com/go-jose/go-jose/v4"
+	"github.com/go-jose/go-jose/v4/jwt"
 
 	"github.com/agentidp/agentidp/modules/agents"
 	"github.com/agentidp/agentidp/modules/credentials"
@@ -54,17 +60,24 @@ func TestValidatorReasons(t *testing.T) {
 	}
 	withClaim := func(k string, v any) string {
 		c := u.claims()
+		date := func() *jwt.NumericDate {
+			if v == nil {
+				return nil
+			}
+			d := jwt.NumericDate(v.(int64))
+			return &d
+		}
 		switch k {
 		case "exp":
-			c.Expiry = v.(int64)
+			c.Expiry = date()
 		case "nbf":
-			c.NotBefore = v.(int64)
+			c.NotBefore = date()
 		case "iat":
-			c.IssuedAt = v.(int64)
+			c.IssuedAt = date()
 		case "iss":
 			c.Issuer = v.(string)
 		case "aud":
-			c.Audience = []string{v.(string)}
+			c.Audience = jwt.Audience{v.(string)}
 		case "jti":
 			c.ID = v.(string)
 		}
@@ -85,20 +98,28 @@ func TestValidatorReasons(t *testing.T) {
 		want  error
 	}{
 		{"oversized", good + strings.Repeat("A", maxTokenLen), errTooLong},
-		{"JWE, 5 segments", parts[0] + ".a.b." + parts[1] + "." + parts[2], errSegments},
-		{"alg none, empty signature", rawToken(map[string]any{"alg": "none", "kid": kid, "typ": "at+jwt"}, payload, nil), errSegments},
+		{"JWE, 5 segments", parts[0] + ".a.b." + parts[1] + "." + parts[2], errFormat},
+		{"alg none, empty signature", rawToken(map[string]any{"alg": "none", "kid": kid, "typ": "at+jwt"}, payload, nil), errAlg},
 		{"alg none, some signature", rawToken(map[string]any{"alg": "none", "kid": kid, "typ": "at+jwt"}, payload, []byte("x")), errAlg},
 		{"HS256 keyed with the public JWK", hs256(), errAlg},
 		{"ES256 header, RSA kid", rawToken(map[string]any{"alg": "ES256", "kid": kid, "typ": "at+jwt"}, payload, make([]byte, 64)), errAlg},
 		{"jku", rawToken(map[string]any{"alg": "RS256", "kid": kid, "typ": "at+jwt", "jku": "https://evil/"}, payload, []byte("x")), errHeaderParam},
-		{"jwk", rawToken(map[string]any{"alg": "RS256", "kid": kid, "typ": "at+jwt", "jwk": map[string]any{"kty": "oct"}}, payload, []byte("x")), errHeaderParam},
-		{"x5c", rawToken(map[string]any{"alg": "RS256", "kid": kid, "typ": "at+jwt", "x5c": []string{"MII"}}, payload, []byte("x")), errHeaderParam},
+		{"jwk, symmetric", rawToken(map[string]any{"alg": "RS256", "kid": kid, "typ": "at+jwt", "jwk": map[string]any{"kty": "oct", "k": "AAAA"}}, payload, []byte("x")), errFormat},
+		{"jwk, public", rawToken(map[string]any{"alg": "RS256", "kid": kid, "typ": "at+jwt", "jwk": jose.JSONWebKey{Key: foreign.Public()}}, payload, []byte("x")), errHeaderParam},
+		{"x5c, not a certificate", rawToken(map[string]any{"alg": "RS256", "kid": kid, "typ": "at+jwt", "x5c": []string{"MII"}}, payload, []byte("x")), errFormat},
+		{"x5c, a certificate", rawToken(map[string]any{"alg": "RS256", "kid": kid, "typ": "at+jwt", "x5c": []string{selfSigned(t)}}, payload, []byte("x")), errHeaderParam},
+		{"x5u", rawToken(map[string]any{"alg": "RS256", "kid": kid, "typ": "at+jwt", "x5u": "https://evil/"}, payload, []byte("x")), errHeaderParam},
+		{"crit", rawToken(map[string]any{"alg": "RS256", "kid": kid, "typ": "at+jwt", "crit": []string{"exp"}}, payload, []byte("x")), errHeaderParam},
+		{"nonce", rawToken(map[string]any{"alg": "RS256", "kid": kid, "typ": "at+jwt", "nonce": "n"}, payload, []byte("x")), errHeaderParam},
+		{"no typ", rawToken(map[string]any{"alg": "RS256", "kid": kid}, payload, []byte("x")), errTyp},
+		{"no exp", withClaim("exp", nil), errMalformed},
 		{"typ JWT", rawToken(map[string]any{"alg": "RS256", "kid": kid, "typ": "JWT"}, payload, []byte("x")), errTyp},
 		{"unknown kid", rawToken(map[string]any{"alg": "RS256", "kid": "../../etc/passwd", "typ": "at+jwt"}, payload, []byte("x")), errKID},
 		{"foreign key, our kid", foreignTok, errSignature},
 		{"tampered payload", parts[0] + "." + b64.EncodeToString([]byte(strings.Replace(string(raw), "agents:read", "keys:admin", 1))) + "." + parts[2], errSignature},
-		{"header not JSON", b64.EncodeToString([]byte("{")) + "." + parts[1] + "." + parts[2], errHeader},
-		{"bad base64", "!!!." + parts[1] + "." + parts[2], errEncoding},
+		{"header not JSON", b64.EncodeToString([]byte("{")) + "." + parts[1] + "." + parts[2], errFormat},
+		{"bad base64", "!!!." + parts[1] + "." + parts[2], errFormat},
+		{"padded signature", good + "==", errFormat},
 		{"expired", withClaim("exp", now-61), errExpired},
 		{"nbf in the future", withClaim("nbf", now+120), errNotYetValid},
 		{"iat in the future", withClaim("iat", now+120), errNotYetValid},
@@ -150,12 +171,10 @@ func TestValidatorLiveness(t *testing.T) {
 		t.Fatalf("after reactivation: %v", err)
 	}
 	// A token issued after the cut-off (issuedAt dates it past the cut-off second).
-	c := u.claims()
 	u.agents.mu.Lock()
-	c.IssuedAt = issuedAt(time.Now(), u.agents.m[u.agent])
+	iat := issuedAt(time.Now(), u.agents.m[u.agent])
 	u.agents.mu.Unlock()
-	c.Expiry = c.IssuedAt + 3600
-	c.ID = "0191f0a4-1c2d-4e3f-8a4b-5c6d7e8f9a04"
+	c := newClaims(testIssuer, u.agent, u.cred, testIssuer, "agents:read", "0191f0a4-1c2d-4e3f-8a4b-5c6d7e8f9a04", iat, time.Hour)
 	fresh := u.sign(t, c)
 	if _, err := u.val.Verify(ctx, fresh); err != nil {
 		t.Fatalf("token after the cut-off: %v", err)
@@ -183,4 +202,19 @@ func TestVerifiedCacheNeedsTheExactToken(t *testing.T) {
 	if u.val.cache.get(forged) != nil {
 		t.Fatal("the forged token was cached")
 	}
+}
+
+// selfSigned is a self-signed certificate, base64 DER as in x5c.
+func selfSigned(t *testing.T) string {
+	t.Helper()
+	k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour)}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, k.Public(), k)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return base64.StdEncoding.EncodeToString(der)
 }
