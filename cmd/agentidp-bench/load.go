@@ -6,7 +6,6 @@ import (
 	"net/http"
 	"slices"
 	"sync"
-	"sync/atomic"
 	"time"
 )
 
@@ -16,39 +15,45 @@ type request func(worker int) (*http.Request, error)
 // result is what one scenario measured.
 type result struct {
 	Name      string
-	Requests  int64
+	Requests  int64 // successful responses completed in the measured window
 	Errors    int64
 	PerSecond float64
 	P50, P99  time.Duration
 	FirstErr  string
+	Window    time.Duration
+	CPU       cpuUsage // CPU time spent in the measured window
+}
+
+// perRequest is the CPU time of one part per successful request of the window, in µs.
+func (r result) perRequest(seconds float64) float64 { return perRequest(seconds, r.Requests) }
+
+// completion is one answered (or failed) request: when it completed and how long it took.
+type completion struct {
+	done int64 // UnixNano
+	lat  time.Duration
+	err  string // "" for a 2xx answer
 }
 
 // drive runs conns workers, each on its own keep-alive connection, sending requests back to
 // back: first for warmup (not counted), then for duration. A non-2xx answer is an error.
-func drive(ctx context.Context, name string, conns int, warmup, duration time.Duration, mk request) result {
+// When the warm-up ends it samples m's CPU counters, and again when the duration has passed,
+// before stopping the workers; only requests completed between the two samples are counted,
+// so the CPU time and the requests cover the same window.
+func drive(ctx context.Context, name string, conns int, warmup, duration time.Duration, m *meter, mk request) result {
 	tr := &http.Transport{MaxIdleConns: conns * 2, MaxIdleConnsPerHost: conns * 2, MaxConnsPerHost: conns, IdleConnTimeout: time.Minute}
 	defer tr.CloseIdleConnections()
 	client := &http.Client{Transport: tr, Timeout: 10 * time.Second}
 
-	var measuring atomic.Bool
-	var errs atomic.Int64
-	var firstErr atomic.Value
-	lat := make([][]time.Duration, conns)
-	deadline := time.Now().Add(warmup + duration)
-	runCtx, cancel := context.WithDeadline(ctx, deadline)
+	runCtx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	time.AfterFunc(warmup, func() { measuring.Store(true) })
-	var start time.Time
-	var startOnce sync.Once
-
+	done := make([][]completion, conns)
 	var wg sync.WaitGroup
 	for w := range conns {
 		wg.Go(func() {
 			for runCtx.Err() == nil {
 				req, err := mk(w)
 				if err != nil {
-					firstErr.CompareAndSwap(nil, err.Error())
-					errs.Add(1)
+					done[w] = append(done[w], completion{done: time.Now().UnixNano(), err: err.Error()})
 					continue
 				}
 				t0 := time.Now()
@@ -57,38 +62,59 @@ func drive(ctx context.Context, name string, conns int, warmup, duration time.Du
 					_, _ = io.Copy(io.Discard, resp.Body)
 					_ = resp.Body.Close()
 				}
-				if !measuring.Load() {
-					continue
+				t1 := time.Now()
+				c := completion{done: t1.UnixNano(), lat: t1.Sub(t0)}
+				switch {
+				case err != nil:
+					c.err = err.Error()
+				case resp.StatusCode/100 != 2:
+					c.err = resp.Status
 				}
-				startOnce.Do(func() { start = t0 })
-				if runCtx.Err() != nil {
-					return // cut off by the deadline: not a server error
-				}
-				if err != nil || resp.StatusCode/100 != 2 {
-					errs.Add(1)
-					if err != nil {
-						firstErr.CompareAndSwap(nil, err.Error())
-					} else {
-						firstErr.CompareAndSwap(nil, resp.Status)
-					}
-					continue
-				}
-				lat[w] = append(lat[w], time.Since(t0))
+				done[w] = append(done[w], c)
 			}
 		})
 	}
-	wg.Wait()
-	all := slices.Concat(lat...)
-	slices.Sort(all)
-	r := result{Name: name, Requests: int64(len(all)), Errors: errs.Load()}
-	if s, ok := firstErr.Load().(string); ok {
-		r.FirstErr = s
+
+	wait := func(d time.Duration) {
+		t := time.NewTimer(d)
+		defer t.Stop()
+		select {
+		case <-ctx.Done():
+		case <-t.C:
+		}
 	}
-	if len(all) > 0 {
-		elapsed := deadline.Sub(start)
-		r.PerSecond = float64(len(all)) / elapsed.Seconds()
-		r.P50 = all[len(all)/2]
-		r.P99 = all[len(all)*99/100]
+	wait(warmup)
+	start := time.Now()
+	before := m.sample(ctx, start)
+	wait(time.Until(start.Add(duration)))
+	end := time.Now()
+	after := m.sample(ctx, end)
+	cancel() // requests cut off now complete after end: not counted
+	wg.Wait()
+
+	r := result{Name: name, Window: end.Sub(start), CPU: usage(before, after)}
+	var lat []time.Duration
+	var firstErrAt int64
+	for _, cs := range done {
+		for _, c := range cs {
+			if c.done < start.UnixNano() || c.done >= end.UnixNano() {
+				continue
+			}
+			if c.err != "" {
+				if r.Errors++; r.FirstErr == "" || c.done < firstErrAt {
+					r.FirstErr, firstErrAt = c.err, c.done
+				}
+				continue
+			}
+			lat = append(lat, c.lat)
+		}
+	}
+	slices.Sort(lat)
+	r.Requests = int64(len(lat))
+	if len(lat) > 0 {
+		r.PerSecond = float64(len(lat)) / r.Window.Seconds()
+		r.P50 = lat[len(lat)/2]
+		r.P99 = lat[len(lat)*99/100]
 	}
 	return r
 }

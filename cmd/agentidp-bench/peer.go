@@ -13,6 +13,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/redis/go-redis/v9"
 )
 
 // peerDir holds the peers' setups, relative to the repository root (the bench runs from it,
@@ -27,7 +29,7 @@ const peerDir = "cmd/agentidp-bench/peers"
 //     tokens (RS256 only: the EdDSA run skips it), its default settings otherwise.
 //
 // It returns ok false when the peer has nothing to measure for alg.
-func measurePeer(ctx context.Context, o options, name, alg string, ceiling float64) (row, bool, error) {
+func measurePeer(ctx context.Context, o options, name, alg string, ceiling float64, rdb *redis.Client) (row, bool, error) {
 	var (
 		pe  *peerEndpoint
 		err error
@@ -47,7 +49,7 @@ func measurePeer(ctx context.Context, o options, name, alg string, ceiling float
 		return row{}, false, fmt.Errorf("peer %s: %w", name, err)
 	}
 	defer pe.stop()
-	r := drive(ctx, "peer: "+pe.label+" ("+alg+")", o.conns, o.warmup, o.duration, func(int) (*http.Request, error) {
+	r := drive(ctx, "peer: "+pe.label+" ("+alg+")", o.conns, o.warmup, o.duration, &meter{pid: pe.proc.pid(), db: pe.db, rdb: rdb}, func(int) (*http.Request, error) {
 		req, err := http.NewRequest(http.MethodPost, pe.tokenURL, strings.NewReader("grant_type=client_credentials&scope=agents%3Aread"))
 		if err != nil {
 			return nil, err
@@ -56,12 +58,13 @@ func measurePeer(ctx context.Context, o options, name, alg string, ceiling float
 		req.SetBasicAuth(url.QueryEscape(pe.clientID), url.QueryEscape(pe.secret))
 		return req, nil
 	})
-	return row{result: r, ceiling: ceiling, rssMiB: pe.proc.peakRSS()}, true, nil
+	return row{result: r, ceiling: ceiling, rssMiB: pe.proc.peakRSS(), group: r.Name}, true, nil
 }
 
 // peerEndpoint is a started peer: its process, token endpoint and client.
 type peerEndpoint struct {
 	label, tokenURL, clientID, secret string
+	db                                string // its PostgreSQL database, if any
 	proc                              *process
 	cleanup                           func()
 }
@@ -172,7 +175,7 @@ func startHydra(ctx context.Context, o options) (*peerEndpoint, error) {
 		return fail(fmt.Errorf("creating the hydra client: %s", resp.Status))
 	}
 	pe := &peerEndpoint{label: "Ory Hydra POST /oauth2/token", tokenURL: "http://" + public + "/oauth2/token",
-		clientID: id, secret: secret, proc: p, cleanup: drop}
+		clientID: id, secret: secret, db: dbName(dsn), proc: p, cleanup: drop}
 	// Hydra makes its signing key at the first token request; concurrent first requests
 	// race to create it and fail, so one request goes first.
 	if err := firstToken(pe); err != nil {

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"math"
 	"net/http"
 	"net/url"
 	"os"
@@ -13,64 +14,109 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/redis/go-redis/v9"
 )
 
-// run measures, for each algorithm of -algs, its ceiling, then the server's scenarios of
-// -scenarios (introspection and the read with the first algorithm only), and the peers
-// (-peers).
+// run measures -rounds rounds; each measures, for each algorithm of -algs, its ceiling, then
+// every binary of -binary in turn on the scenarios of -scenarios (introspection and the read
+// with the first algorithm only), and the peers (-peers). It prints each round's rows, and
+// with several rounds or binaries a summary of all of them.
 func run(ctx context.Context, o options) error {
 	dir, err := os.MkdirTemp("", "agentidp-bench-")
 	if err != nil {
 		return err
 	}
 	defer os.RemoveAll(dir)
-	bin, err := buildServer(ctx, o, dir)
+	builds, err := buildServers(ctx, o, dir)
 	if err != nil {
 		return fmt.Errorf("building the server: %w", err)
 	}
-	fmt.Printf("agentidp-bench: %d connections, %s per scenario (+%s warm-up), %d agents, %d CPUs, %s\n\n",
+	rdb := redisClient(o.redisURL)
+	if rdb != nil {
+		defer rdb.Close()
+	}
+	fmt.Printf("agentidp-bench: %d connections, %s per scenario (+%s warm-up), %d agents, %d CPUs, %s\n",
 		o.conns, o.duration, o.warmup, o.agents, runtime.NumCPU(), runtime.Version())
+	multi := len(builds) > 1
+	if multi || o.rounds > 1 {
+		var names []string
+		for _, b := range builds {
+			names = append(names, b.label+"="+b.path)
+		}
+		fmt.Printf("%d round(s), each per algorithm: its ceiling, then %s\n", o.rounds, strings.Join(names, ", "))
+	}
+	fmt.Printf("CPU time per successful request over the measured window (%.0f clock ticks/s; Redis from INFO cpu)\n\n", clkTck())
 
-	var rows []row
-	for i, alg := range o.algs {
-		ceiling, err := measureCeiling(ctx, o, alg)
-		if err != nil {
-			return err
-		}
-		rows = append(rows, row{result: ceiling, ceiling: ceiling.PerSecond})
-		server, err := measureServer(ctx, o, bin, alg, ceiling.PerSecond, i == 0)
-		if err != nil {
-			return err
-		}
-		rows = append(rows, server...)
-		for _, name := range o.peers {
-			peer, ok, err := measurePeer(ctx, o, name, alg, ceiling.PerSecond)
+	var all []row
+	for round := 1; round <= o.rounds; round++ {
+		var rows []row
+		for i, alg := range o.algs {
+			ceiling, err := measureCeiling(ctx, o, alg, rdb)
 			if err != nil {
 				return err
 			}
-			if ok {
-				rows = append(rows, peer)
+			rows = append(rows, row{result: ceiling, ceiling: ceiling.PerSecond, group: ceiling.Name})
+			for _, b := range builds {
+				sr := serverRun{build: b, multi: multi, round: round, alg: alg, ceiling: ceiling.PerSecond, reads: i == 0, rdb: rdb}
+				server, err := measureServer(ctx, o, sr)
+				if err != nil {
+					return err
+				}
+				rows = append(rows, server...)
+			}
+			for _, name := range o.peers {
+				peer, ok, err := measurePeer(ctx, o, name, alg, ceiling.PerSecond, rdb)
+				if err != nil {
+					return err
+				}
+				if ok {
+					rows = append(rows, peer)
+				}
 			}
 		}
+		if o.rounds > 1 {
+			fmt.Printf("Round %d of %d:\n\n", round, o.rounds)
+		}
+		printTable(rows)
+		fmt.Println()
+		all = append(all, rows...)
 	}
-	printTable(rows)
+	if multi || o.rounds > 1 {
+		fmt.Printf("Summary over %d round(s): median (min–max)\n\n", o.rounds)
+		printSummary(summarize(all))
+	}
 	return nil
+}
+
+// redisClient is a client of -redis-url for INFO cpu, or nil (no Redis column) if it does
+// not parse.
+func redisClient(u string) *redis.Client {
+	opt, err := redis.ParseURL(u)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "agentidp-bench: no Redis CPU column:", err)
+		return nil
+	}
+	opt.PoolSize = 1
+	return redis.NewClient(opt)
 }
 
 type row struct {
 	result
 	ceiling float64 // the ceiling this figure is compared with
 	rssMiB  float64
+	group   string // the scenario, the same for every binary: rows of a group and build are summarized together
+	build   string // the binary's label, "" for ceilings and peers
 }
 
-func measureCeiling(ctx context.Context, o options, alg string) (result, error) {
+func measureCeiling(ctx context.Context, o options, alg string, rdb *redis.Client) (result, error) {
 	p, err := startCeiling(ctx, alg)
 	if err != nil {
 		return result{}, err
 	}
 	defer p.stop()
 	u := "http://" + p.addr + "/token"
-	r := drive(ctx, "ceiling: bare handler signing "+alg, o.conns, o.warmup, o.duration, func(int) (*http.Request, error) {
+	r := drive(ctx, "ceiling: bare handler signing "+alg, o.conns, o.warmup, o.duration, &meter{pid: p.pid(), rdb: rdb}, func(int) (*http.Request, error) {
 		return http.NewRequest(http.MethodPost, u, strings.NewReader("grant_type=client_credentials"))
 	})
 	return r, nil
@@ -78,13 +124,25 @@ func measureCeiling(ctx context.Context, o options, alg string) (result, error) 
 
 type agentCred struct{ id, secret, token string }
 
-func measureServer(ctx context.Context, o options, bin, alg string, ceiling float64, reads bool) ([]row, error) {
+// serverRun is one run of a binary on one algorithm's scenarios.
+type serverRun struct {
+	build
+	multi   bool // several binaries: their label names the rows
+	round   int
+	alg     string
+	ceiling float64
+	reads   bool // introspection and the read too
+	rdb     *redis.Client
+}
+
+func measureServer(ctx context.Context, o options, sr serverRun) ([]row, error) {
+	alg, ceiling := sr.alg, sr.ceiling
 	dbURL, drop, err := benchDatabase(ctx, o.databaseURL)
 	if err != nil {
 		return nil, err
 	}
 	defer drop()
-	env := serverEnv{bin: bin, databaseURL: dbURL, redisURL: o.redisURL, redisPrefix: "agentidp-bench:" + randHex(4) + ":",
+	env := serverEnv{bin: sr.path, databaseURL: dbURL, redisURL: o.redisURL, redisPrefix: "agentidp-bench:" + randHex(4) + ":",
 		alg: alg, adminID: newUUID(), adminSecret: newSecret(), masterKey: randKey(), pepper: randKey()}
 	if o.pprofDir != "" {
 		port, err := freePort()
@@ -110,65 +168,67 @@ func measureServer(ctx context.Context, o options, bin, alg string, ceiling floa
 			return nil, err
 		}
 	}
-	profiled := func(name string, run func() result) result {
-		if env.pprofAddr == "" {
-			return run()
+	m := &meter{pid: p.pid(), db: dbName(dbURL), rdb: sr.rdb}
+	prefix := "server"
+	if sr.multi {
+		prefix += " " + sr.label
+	}
+	// scenario drives one scenario, profiled with -pprof-dir, into a row.
+	scenario := func(file, what string, mk request) row {
+		if sr.multi || o.rounds > 1 {
+			file = fmt.Sprintf("%s-r%d-%s", sr.label, sr.round, file)
 		}
-		done := profile(ctx, env.pprofAddr, o.warmup, o.duration, filepath.Join(o.pprofDir, slug(name)+".pprof"))
-		r := run()
-		<-done
-		return r
+		var done <-chan struct{}
+		if env.pprofAddr != "" {
+			done = profile(ctx, env.pprofAddr, o.warmup, o.duration, filepath.Join(o.pprofDir, slug(file)+".pprof"))
+		}
+		r := drive(ctx, prefix+": "+what, o.conns, o.warmup, o.duration, m, mk)
+		if done != nil {
+			<-done
+		}
+		return row{result: r, ceiling: ceiling, group: "server: " + what, build: sr.label}
 	}
 	tokenURL := base + "/api/v1/token"
 	var rows []row
 	if o.wants("token") {
-		issue := profiled("token-"+alg, func() result {
-			return drive(ctx, "server: POST /api/v1/token ("+alg+")", o.conns, o.warmup, o.duration, func(w int) (*http.Request, error) {
-				a := agents[w%len(agents)]
-				req, err := http.NewRequest(http.MethodPost, tokenURL, strings.NewReader("grant_type=client_credentials"))
-				if err != nil {
-					return nil, err
-				}
-				req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-				req.SetBasicAuth(url.QueryEscape(a.id), url.QueryEscape(a.secret))
-				return req, nil
-			})
-		})
-		rows = append(rows, row{result: issue, ceiling: ceiling})
+		rows = append(rows, scenario("token-"+alg, "POST /api/v1/token ("+alg+")", func(w int) (*http.Request, error) {
+			a := agents[w%len(agents)]
+			req, err := http.NewRequest(http.MethodPost, tokenURL, strings.NewReader("grant_type=client_credentials"))
+			if err != nil {
+				return nil, err
+			}
+			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+			req.SetBasicAuth(url.QueryEscape(a.id), url.QueryEscape(a.secret))
+			return req, nil
+		}))
 		if a, err := scrapeAudit(base); err == nil {
-			fmt.Fprintf(os.Stderr, "audit group commit (%s run, whole server life): %.0f batches, mean %.1f events, mean write %.2f ms\n",
-				alg, a.batches, a.meanSize(), a.meanWriteMillis())
+			fmt.Fprintf(os.Stderr, "audit group commit (%s %s run, whole server life): %.0f batches, mean %.1f events, mean write %.2f ms\n",
+				sr.label, alg, a.batches, a.meanSize(), a.meanWriteMillis())
 		}
 	}
-	if reads && o.wants("introspect") {
+	if sr.reads && o.wants("introspect") {
 		introspectURL := base + "/api/v1/token/introspect"
-		rows = append(rows, row{ceiling: ceiling, result: profiled("introspect", func() result {
-			return drive(ctx, "server: POST /api/v1/token/introspect", o.conns, o.warmup, o.duration,
-				func(w int) (*http.Request, error) {
-					body := "token=" + url.QueryEscape(agents[w%len(agents)].token)
-					req, err := http.NewRequest(http.MethodPost, introspectURL, strings.NewReader(body))
-					if err != nil {
-						return nil, err
-					}
-					req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-					req.Header.Set("Authorization", "Bearer "+admin)
-					return req, nil
-				})
-		})})
+		rows = append(rows, scenario("introspect", "POST /api/v1/token/introspect", func(w int) (*http.Request, error) {
+			body := "token=" + url.QueryEscape(agents[w%len(agents)].token)
+			req, err := http.NewRequest(http.MethodPost, introspectURL, strings.NewReader(body))
+			if err != nil {
+				return nil, err
+			}
+			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+			req.Header.Set("Authorization", "Bearer "+admin)
+			return req, nil
+		}))
 	}
-	if reads && o.wants("get") {
-		rows = append(rows, row{ceiling: ceiling, result: profiled("get-agent", func() result {
-			return drive(ctx, "server: GET /api/v1/agents/{agent_id}", o.conns, o.warmup, o.duration,
-				func(w int) (*http.Request, error) {
-					a := agents[w%len(agents)]
-					req, err := http.NewRequest(http.MethodGet, base+"/api/v1/agents/"+a.id, nil)
-					if err != nil {
-						return nil, err
-					}
-					req.Header.Set("Authorization", "Bearer "+admin)
-					return req, nil
-				})
-		})})
+	if sr.reads && o.wants("get") {
+		rows = append(rows, scenario("get-agent", "GET /api/v1/agents/{agent_id}", func(w int) (*http.Request, error) {
+			a := agents[w%len(agents)]
+			req, err := http.NewRequest(http.MethodGet, base+"/api/v1/agents/"+a.id, nil)
+			if err != nil {
+				return nil, err
+			}
+			req.Header.Set("Authorization", "Bearer "+admin)
+			return req, nil
+		}))
 	}
 	if len(rows) > 0 {
 		rows[len(rows)-1].rssMiB = p.peakRSS()
@@ -269,8 +329,8 @@ func call(req *http.Request, want int, out any) error {
 }
 
 func printTable(rows []row) {
-	fmt.Println("| scenario | req/s | p50 | p99 | errors | × ceiling | peak RSS |")
-	fmt.Println("| --- | ---: | ---: | ---: | ---: | ---: | ---: |")
+	fmt.Println("| scenario | requests | req/s | p50 | p99 | errors | × ceiling | server µs/req | PostgreSQL µs/req | (bench db) | Redis µs/req | total µs/req | load gen µs/req | idle | peak RSS |")
+	fmt.Println("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
 	for _, r := range rows {
 		ratio := "-"
 		if r.ceiling > 0 {
@@ -280,11 +340,36 @@ func printTable(rows []row) {
 		if r.rssMiB > 0 {
 			rss = fmt.Sprintf("%.0f MiB", r.rssMiB)
 		}
-		fmt.Printf("| %s | %.0f | %s | %s | %d | %s | %s |\n", r.Name, r.PerSecond, round(r.P50), round(r.P99), r.Errors, ratio, rss)
+		idle := "-"
+		if !math.IsNaN(r.CPU.Idle) {
+			idle = fmt.Sprintf("%.0f %%", 100*r.CPU.Idle)
+		}
+		fmt.Printf("| %s | %d | %.0f | %s | %s | %d | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", r.Name, r.Requests, r.PerSecond,
+			round(r.P50), round(r.P99), r.Errors, ratio,
+			micros(r.perRequest(r.CPU.Server)), micros(r.perRequest(r.CPU.Postgres)), micros(r.perRequest(r.CPU.PostgresDB)),
+			micros(r.perRequest(r.CPU.Redis)),
+			micros(r.perRequest(r.CPU.total())), micros(r.perRequest(r.CPU.Bench)), idle, rss)
 		if r.FirstErr != "" {
-			fmt.Printf("|   first error: %s | | | | | | |\n", r.FirstErr)
+			fmt.Printf("|   first error: %s | | | | | | | | | | | | | | |\n", r.FirstErr)
 		}
 	}
+}
+
+// dbName is the database of a PostgreSQL URL.
+func dbName(databaseURL string) string {
+	u, err := url.Parse(databaseURL)
+	if err != nil {
+		return ""
+	}
+	return strings.TrimPrefix(u.Path, "/")
+}
+
+// micros formats a CPU time per request in µs, "-" when unknown.
+func micros(v float64) string {
+	if math.IsNaN(v) || math.IsInf(v, 0) {
+		return "-"
+	}
+	return fmt.Sprintf("%.1f", v)
 }
 
 func round(d time.Duration) string {

@@ -42,6 +42,13 @@ func (p *process) stop() {
 	}
 }
 
+func (p *process) pid() int {
+	if p == nil || p.cmd.Process == nil {
+		return 0
+	}
+	return p.cmd.Process.Pid
+}
+
 // peakRSS is the process's high-water resident set (VmHWM), in MiB.
 func (p *process) peakRSS() float64 {
 	raw, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", p.cmd.Process.Pid))
@@ -57,15 +64,47 @@ func (p *process) peakRSS() float64 {
 	return 0
 }
 
-// buildServer compiles the server binary into dir unless one was given.
-func buildServer(ctx context.Context, o options, dir string) (string, error) {
-	if o.binary != "" {
-		return o.binary, nil
+// build is one server binary to measure; label names it in the tables.
+type build struct{ label, path string }
+
+// parseBuilds parses -binary: comma-separated paths, each optionally label=path; a path's
+// label is its file name. Labels must differ.
+func parseBuilds(v string) ([]build, error) {
+	var out []build
+	seen := map[string]bool{}
+	for _, item := range list(v) {
+		label, path, ok := strings.Cut(item, "=")
+		if !ok {
+			label, path = filepath.Base(item), item
+		}
+		label, path = strings.TrimSpace(label), strings.TrimSpace(path)
+		if label == "" || path == "" {
+			return nil, fmt.Errorf("-binary %q: want path or label=path", item)
+		}
+		if seen[label] {
+			return nil, fmt.Errorf("-binary: two binaries labelled %q (name them: label=path)", label)
+		}
+		seen[label] = true
+		out = append(out, build{label: label, path: path})
+	}
+	return out, nil
+}
+
+// buildServers returns the binaries of -binary, checked to exist, or compiles the server
+// into dir when none was given.
+func buildServers(ctx context.Context, o options, dir string) ([]build, error) {
+	if len(o.builds) > 0 {
+		for _, b := range o.builds {
+			if _, err := exec.LookPath(b.path); err != nil {
+				return nil, fmt.Errorf("-binary %s: %w", b.label, err)
+			}
+		}
+		return o.builds, nil
 	}
 	bin := filepath.Join(dir, "agentidp")
 	cmd := exec.CommandContext(ctx, "go", "build", "-o", bin, "./cmd/agentidp")
 	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
-	return bin, cmd.Run()
+	return []build{{label: "agentidp", path: bin}}, cmd.Run()
 }
 
 // benchDatabase creates a fresh PostgreSQL database and returns its URL and a dropper.
