@@ -3,8 +3,12 @@
 # Input:
 #   method    HTTP method, upper case ("GET")
 #   path      gorilla/mux route template ("/api/v1/agents/{agent_id}")
-#   scopes    scopes held by the caller's access token (array of strings)
-#   agent_id  the calling agent (not used by the rules yet; kept for audit and future rules)
+#   scopes    the caller's scopes (array of strings): its access token's, or, when it
+#             authenticated with its client credentials, its agent's allowed scopes
+#   agent_id  the calling agent
+#   via       how the caller authenticated: "bearer" or "client_credentials"
+#   target    for an object-level decision, the object acted on: {agent_id} (the agent it
+#             belongs to; for a token, its subject); absent for the route-level decision
 #
 # Data (policies/data/scopes.json, mounted at data.scopes):
 #   routes    {"METHOD /template": ["scope", ...]}; the caller needs ALL listed scopes
@@ -28,6 +32,33 @@ missing_scopes contains s if {
 }
 
 allow if {
+	not client_revocation
 	required_scopes
 	count(missing_scopes) == 0
+}
+
+# Token revocation (RFC 7009 §2.1). A client that authenticated with its own client
+# credentials may call the endpoint whatever its scopes, and revokes only its own tokens,
+# whatever its scopes too; a bearer token needs the route's scope (tokens:revoke), which
+# revokes any token. The service asks once before it reads the token (no target), then
+# with the token's subject as the target; a refused target is ignored (200, as RFC 7009
+# wants).
+revocation if {
+	input.method == "POST"
+	input.path == "/api/v1/token/revoke"
+}
+
+client_revocation if {
+	revocation
+	input.via == "client_credentials"
+}
+
+allow if {
+	client_revocation
+	not input.target
+}
+
+allow if {
+	client_revocation
+	input.target.agent_id == input.agent_id
 }

@@ -90,3 +90,52 @@ test_injected_data_replaces_real_routes if {
 	not authz.allow with data.scopes.routes as multi_routes
 		with input as {"method": "GET", "path": "/api/v1/agents", "scopes": ["agents:read"]}
 }
+
+# Introspection: the route's scope, held by a bearer token or by a client's agent.
+test_introspection_needs_the_scope_as_bearer_or_client if {
+	authz.allow with input as {"method": "POST", "path": "/api/v1/token/introspect", "scopes": ["tokens:introspect"], "via": "bearer"}
+	authz.allow with input as {"method": "POST", "path": "/api/v1/token/introspect", "scopes": ["tokens:introspect"], "via": "client_credentials"}
+	not authz.allow with input as {"method": "POST", "path": "/api/v1/token/introspect", "scopes": ["agents:read"], "via": "client_credentials"}
+	authz.missing_scopes == {"tokens:introspect"} with input as {"method": "POST", "path": "/api/v1/token/introspect", "scopes": [], "via": "bearer"}
+}
+
+revoke(via, scopes, target) := {"method": "POST", "path": "/api/v1/token/revoke", "scopes": scopes, "agent_id": "a1", "via": via, "target": target}
+
+revoke_route(via, scopes) := {"method": "POST", "path": "/api/v1/token/revoke", "scopes": scopes, "agent_id": "a1", "via": via}
+
+test_revocation_route_open_to_clients_whatever_their_scopes if {
+	authz.allow with input as revoke_route("client_credentials", [])
+}
+
+test_revocation_route_needs_the_scope_as_bearer if {
+	not authz.allow with input as revoke_route("bearer", ["agents:read"])
+	authz.missing_scopes == {"tokens:revoke"} with input as revoke_route("bearer", [])
+	authz.allow with input as revoke_route("bearer", ["tokens:revoke"])
+}
+
+test_client_revokes_its_own_token if {
+	authz.allow with input as revoke("client_credentials", [], {"agent_id": "a1"})
+}
+
+test_client_without_scope_cannot_revoke_another_agents_token if {
+	not authz.allow with input as revoke("client_credentials", ["agents:write"], {"agent_id": "a2"})
+}
+
+test_bearer_with_revoke_scope_revokes_any_token if {
+	authz.allow with input as revoke("bearer", ["tokens:revoke"], {"agent_id": "a2"})
+	authz.allow with input as revoke("bearer", ["tokens:revoke"], {"agent_id": "a1"})
+}
+
+test_client_revokes_only_its_own_tokens_whatever_its_scopes if {
+	not authz.allow with input as revoke("client_credentials", ["tokens:revoke"], {"agent_id": "a2"})
+	authz.allow with input as revoke("client_credentials", ["tokens:revoke"], {"agent_id": "a1"})
+}
+
+test_bearer_without_scope_cannot_revoke_even_its_own_token if {
+	not authz.allow with input as revoke("bearer", [], {"agent_id": "a1"})
+}
+
+test_the_client_rule_is_only_for_revocation if {
+	not authz.allow with input as {"method": "POST", "path": "/api/v1/token/introspect", "scopes": [], "agent_id": "a1", "via": "client_credentials"}
+	not authz.allow with input as {"method": "GET", "path": "/api/v1/keys", "scopes": [], "agent_id": "a1", "via": "client_credentials", "target": {"agent_id": "a1"}}
+}

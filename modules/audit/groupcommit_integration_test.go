@@ -318,7 +318,7 @@ func TestIntegrationWriterOutlivesHTTPServer(t *testing.T) {
 	testenv.ForEachBackend(t, func(t *testing.T, b testenv.Backend) {
 		entered, proceed := make(chan struct{}), make(chan struct{})
 		slow := httpserver.AsRoutes(func(rec audittrail.Recorder) []httpserver.Route {
-			return []httpserver.Route{{Method: http.MethodPost, Path: "/test/slow", Public: true,
+			return []httpserver.Route{{Method: http.MethodPost, Path: "/test/slow", Auth: httpserver.AuthNone,
 				Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 					close(entered)
 					<-proceed

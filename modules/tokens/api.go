@@ -56,13 +56,6 @@ const (
 	PathKeysRotate = "/api/v1/keys/rotate"
 )
 
-// Scopes that open introspection (to a bearer, or to a client whose agent is allowed it)
-// and the revocation of any token (to a bearer).
-const (
-	ScopeIntrospect = "tokens:introspect"
-	ScopeRevoke     = "tokens:revoke"
-)
-
 // Audit actions the module records.
 const (
 	ActionTokenIssued       = "token.issued"

@@ -17,17 +17,19 @@ type handler struct {
 	log  *zap.Logger
 }
 
-// routes are the module's routes. The OAuth endpoints and the discovery documents are
-// public (they authenticate callers themselves, or need none); the key administration is
-// protected (keys:admin, see policies/data/scopes.json).
+// routes are the module's routes. The token endpoint and the discovery documents are
+// public (the token endpoint authenticates clients itself); introspection and revocation
+// authenticate their caller themselves (client credentials or a bearer token) and ask the
+// policy (AuthInHandler); the key administration is behind the bearer middleware
+// (keys:admin). Every route but the public ones has its entry in policies/data/scopes.json.
 func routes(h *handler) []httpserver.Route {
 	return []httpserver.Route{
-		{Method: http.MethodPost, Path: PathToken, Public: true, Handler: http.HandlerFunc(h.token)},
-		{Method: http.MethodPost, Path: PathIntrospect, Public: true, Handler: http.HandlerFunc(h.introspect)},
-		{Method: http.MethodPost, Path: PathRevoke, Public: true, Handler: http.HandlerFunc(h.revoke)},
-		{Method: http.MethodGet, Path: PathJWKS, Public: true, Handler: http.HandlerFunc(h.jwks)},
-		{Method: http.MethodGet, Path: PathOAuthMeta, Public: true, Handler: http.HandlerFunc(h.metadata)},
-		{Method: http.MethodGet, Path: PathOIDCMeta, Public: true, Handler: http.HandlerFunc(h.metadata)},
+		{Method: http.MethodPost, Path: PathToken, Auth: httpserver.AuthNone, Handler: http.HandlerFunc(h.token)},
+		{Method: http.MethodPost, Path: PathIntrospect, Auth: httpserver.AuthInHandler, Handler: http.HandlerFunc(h.introspect)},
+		{Method: http.MethodPost, Path: PathRevoke, Auth: httpserver.AuthInHandler, Handler: http.HandlerFunc(h.revoke)},
+		{Method: http.MethodGet, Path: PathJWKS, Auth: httpserver.AuthNone, Handler: http.HandlerFunc(h.jwks)},
+		{Method: http.MethodGet, Path: PathOAuthMeta, Auth: httpserver.AuthNone, Handler: http.HandlerFunc(h.metadata)},
+		{Method: http.MethodGet, Path: PathOIDCMeta, Auth: httpserver.AuthNone, Handler: http.HandlerFunc(h.metadata)},
 		{Method: http.MethodGet, Path: PathKeys, Handler: http.HandlerFunc(h.listKeys)},
 		{Method: http.MethodPost, Path: PathKeysRotate, Handler: http.HandlerFunc(h.rotateKey)},
 	}

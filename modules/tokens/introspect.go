@@ -31,11 +31,12 @@ type introspection struct {
 	TokenType string       `json:"token_type,omitempty"`
 }
 
-// Introspect answers whether token is active for a caller allowed tokens:introspect. Any
-// audience counts (a resource server asks about tokens issued for it); everything else is
-// validated as for the API. Malformed, foreign, expired and dead tokens are {active:false}.
+// Introspect answers whether token is active, for a caller the policy lets introspect
+// (tokens:introspect). Any audience counts (a resource server asks about tokens issued for
+// it); everything else is validated as for the API. Malformed, foreign, expired and dead
+// tokens are {active:false}.
 func (s *service) Introspect(ctx context.Context, c *caller, token string) (introspection, error) {
-	if err := c.require(ScopeIntrospect); err != nil {
+	if err := s.authorize(ctx, c, PathIntrospect); err != nil {
 		return introspection{}, err
 	}
 	t, err := s.val.validate(ctx, token, "")

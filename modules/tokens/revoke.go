@@ -9,22 +9,23 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/agentidp/agentidp/platform/audittrail"
+	"github.com/agentidp/agentidp/platform/policy"
 )
 
-// Revoke revokes token (RFC 7009). A client authenticated with its credentials may revoke
-// only its own tokens, whatever its scopes; a bearer caller needs tokens:revoke and may
-// revoke any. A token that is malformed, foreign, expired or someone else's is ignored:
-// the answer is the same success, so the endpoint tells nothing about tokens.
+// Revoke revokes token (RFC 7009). The policy decides twice: whether the caller may call
+// revocation at all (a client with its own credentials may, whatever its scopes; a bearer
+// needs tokens:revoke: else 403), then whether it may revoke this token (its own, or any
+// with tokens:revoke). A token that is malformed, foreign, expired or one the caller may
+// not revoke is ignored: the answer is the same success, so the endpoint tells nothing
+// about tokens.
 //
 // The revocation row and its token.revoked event commit in one transaction (the audit
 // event of a change is written with the change), so the revocation is never acknowledged
 // without its event and never takes effect without it. Then the cache, the in-process set
 // and the other replicas learn of it (revocationList.announce).
 func (s *service) Revoke(ctx context.Context, c *caller, token string) error {
-	if !c.ViaClient {
-		if err := c.require(ScopeRevoke); err != nil {
-			return err
-		}
+	if err := s.authorize(ctx, c, PathRevoke); err != nil {
+		return err
 	}
 	now := s.now()
 	t, err := s.val.authentic(ctx, token, now)
@@ -35,16 +36,18 @@ func (s *service) Revoke(ctx context.Context, c *caller, token string) error {
 		return nil
 	case err != nil:
 		return err
-	case c.ViaClient && t.claims.Subject != c.AgentID:
-		s.log.Debug("a client asked to revoke another client's token; ignored", zap.String("caller", c.AgentID))
+	}
+	d, err := s.decide(ctx, c, PathRevoke, &policy.Target{AgentID: t.claims.Subject})
+	if err != nil {
+		return err
+	}
+	if !d.Allow {
+		s.log.Debug("the policy refuses this caller that token; ignored", zap.String("caller", c.AgentID))
 		return nil
 	}
 	cl := t.claims
 	exp := time.Unix(cl.expiry(), 0).UTC()
-	via := "bearer"
-	if c.ViaClient {
-		via = "client_credentials"
-	}
+	via := c.Via
 	inserted := false
 	err = s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
 		ok, err := s.repo.insertRevocation(ctx, tx, &revocationRow{JTI: cl.ID, AgentID: cl.Subject, ExpiresAt: exp,

@@ -4,7 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
-	"slices"
+	"strings"
 	"time"
 
 	"github.com/uptrace/bun"
@@ -16,6 +16,7 @@ import (
 	"github.com/agentidp/agentidp/modules/metering"
 	"github.com/agentidp/agentidp/platform/audittrail"
 	"github.com/agentidp/agentidp/platform/config"
+	"github.com/agentidp/agentidp/platform/policy"
 	"github.com/agentidp/agentidp/platform/reqctx"
 )
 
@@ -37,6 +38,7 @@ type service struct {
 	log      *zap.Logger
 	now      func() time.Time
 	sampler  *introspectionSampler
+	policy   policy.Engine
 }
 
 type serviceParams struct {
@@ -52,6 +54,7 @@ type serviceParams struct {
 	Meter     metering.Meter
 	Recorder  audittrail.Recorder
 	Metrics   *tokenMetrics
+	Policy    policy.Engine
 	Log       *zap.Logger
 }
 
@@ -60,7 +63,7 @@ func newService(p serviceParams) *service {
 		issuer: p.Config.Issuer, ttl: p.Config.TokenTTL, db: p.DB, repo: p.Repo, ring: p.Ring,
 		val: p.Validator, revs: p.Revs, agents: p.Agents, verifier: p.Verifier, meter: p.Meter,
 		rec: p.Recorder, metrics: p.Metrics, log: p.Log, now: time.Now,
-		sampler: newIntrospectionSampler(introspectionAuditEvery),
+		sampler: newIntrospectionSampler(introspectionAuditEvery), policy: p.Policy,
 	}
 }
 
@@ -93,11 +96,11 @@ func (s *service) authenticateClient(ctx context.Context, cc *clientCredentials)
 	return a, v, "", nil
 }
 
-// caller is who calls introspection or revocation.
+// caller is who calls introspection or revocation: the policy's facts about it.
 type caller struct {
-	AgentID   string
-	ViaClient bool // client credentials (else a bearer token)
-	HasScope  func(string) bool
+	AgentID string
+	Via     string   // policy.ViaClient or policy.ViaBearer
+	Scopes  []string // the agent's allowed scopes (client credentials) or the token's
 }
 
 // authenticateCaller authenticates the caller of introspection or revocation: client
@@ -109,7 +112,7 @@ func (s *service) authenticateCaller(ctx context.Context, cc *clientCredentials,
 		if err != nil {
 			return nil, err
 		}
-		return &caller{AgentID: a.ID, ViaClient: true, HasScope: func(sc string) bool { return slices.Contains(a.AllowedScopes, sc) }}, nil
+		return &caller{AgentID: a.ID, Via: policy.ViaClient, Scopes: a.AllowedScopes}, nil
 	}
 	if bearer != "" {
 		p, err := s.val.Verify(ctx, bearer)
@@ -122,22 +125,34 @@ func (s *service) authenticateCaller(ctx context.Context, cc *clientCredentials,
 			}
 			return nil, err
 		}
-		return &caller{AgentID: p.AgentID, HasScope: p.HasScope}, nil
+		return &caller{AgentID: p.AgentID, Via: policy.ViaBearer, Scopes: p.Scopes}, nil
 	}
 	return nil, &oauthError{Status: http.StatusUnauthorized, Code: "invalid_client",
 		Description: "authenticate with client credentials or a bearer access token",
 		Challenge:   "Basic " + realm + ", Bearer " + realm}
 }
 
-// require answers 403 insufficient_scope unless the caller holds scope (for a client: its
-// agent's allowed scopes; for a bearer: the token's scopes).
-func (c *caller) require(scope string) error {
-	if c.HasScope(scope) {
+// decide asks the policy whether c may call the route at path (POST), about target when
+// it is not nil (an object-level decision).
+func (s *service) decide(ctx context.Context, c *caller, path string, target *policy.Target) (policy.Decision, error) {
+	return s.policy.Decide(ctx, policy.Input{Method: http.MethodPost, Path: path, Scopes: c.Scopes,
+		AgentID: c.AgentID, Via: c.Via, Target: target})
+}
+
+// authorize is the route-level decision: 403 insufficient_scope, naming what is missing,
+// when the policy refuses.
+func (s *service) authorize(ctx context.Context, c *caller, path string) error {
+	d, err := s.decide(ctx, c, path, nil)
+	if err != nil {
+		return err
+	}
+	if d.Allow {
 		return nil
 	}
+	scope := strings.Join(d.MissingScopes, " ")
 	e := &oauthError{Status: http.StatusForbidden, Code: "insufficient_scope",
 		Description: "this call needs the scope " + scope}
-	if !c.ViaClient {
+	if c.Via == policy.ViaBearer {
 		e.Challenge = `Bearer ` + realm + `, error="insufficient_scope", scope="` + scope + `"`
 	}
 	return e

@@ -63,7 +63,7 @@ func protect(route Route, v Verifier, pol policy.Engine, log *zap.Logger) http.H
 			WriteError(w, r, log, err)
 			return
 		}
-		d, err := pol.Decide(r.Context(), policy.Input{Method: route.Method, Path: route.Path, Scopes: p.Scopes, AgentID: p.AgentID})
+		d, err := pol.Decide(r.Context(), policy.Input{Method: route.Method, Path: route.Path, Scopes: p.Scopes, AgentID: p.AgentID, Via: policy.ViaBearer})
 		if err != nil {
 			WriteError(w, r, log, err)
 			return

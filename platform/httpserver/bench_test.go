@@ -21,7 +21,7 @@ func BenchmarkMiddlewareChain(b *testing.B) {
 	f := newFixture(t, func(_ *config.Config, p *httpserver.Params) {
 		p.Log = zap.NewNop()
 		p.Routes = append(p.Routes,
-			httpserver.Route{Method: "GET", Path: "/empty", Public: true, Handler: empty},
+			httpserver.Route{Method: "GET", Path: "/empty", Auth: httpserver.AuthNone, Handler: empty},
 			httpserver.Route{Method: "GET", Path: "/api/v1/agents", Handler: empty},
 		)
 	})

@@ -19,11 +19,26 @@ type Route struct {
 	// of the route's metrics and the key of its policy entry (policies/data/scopes.json).
 	Path    string
 	Handler http.Handler
-	// Public routes skip bearer authentication and the policy (the OAuth endpoints, which
-	// authenticate clients themselves, and the discovery documents). Every other route
-	// needs a valid token and the policy's consent.
-	Public bool
+	// Auth says who authenticates the route's callers before the policy decides. Every
+	// route but an AuthNone one has a policy entry; the server refuses to start otherwise.
+	Auth Auth
 }
+
+// Auth is how a route's callers are authenticated.
+type Auth int
+
+const (
+	// AuthBearer (the default): the server verifies the bearer token and asks the policy
+	// before the handler runs.
+	AuthBearer Auth = iota
+	// AuthInHandler: the handler authenticates the caller itself (OAuth client
+	// authentication, or a bearer token) and asks the policy with what it learned
+	// (introspection, revocation).
+	AuthInHandler
+	// AuthNone: public, no authentication and no policy (the token endpoint, which
+	// authenticates clients itself, the discovery documents, health).
+	AuthNone
+)
 
 // AsRoutes annotates a constructor returning []Route so that its routes join the group.
 func AsRoutes(f any) any { return fx.Annotate(f, fx.ResultTags(RoutesGroup)) }

@@ -42,10 +42,11 @@ type Params struct {
 
 // Server is the running HTTP server.
 type Server struct {
-	handler http.Handler
-	srv     *http.Server
-	cfg     *config.Config
-	log     *zap.Logger
+	handler   http.Handler
+	srv       *http.Server
+	cfg       *config.Config
+	log       *zap.Logger
+	protected map[string]bool // "METHOD /template" of every route with a policy entry
 
 	mu   sync.Mutex
 	addr net.Addr
@@ -74,14 +75,21 @@ func New(p Params) (*Server, error) {
 	routes := append(platformRoutes(p), p.Routes...)
 	sortRoutes(routes)
 	seen := map[string]bool{}
+	protected := map[string]bool{}
 	for _, rt := range routes {
 		key := rt.Method + " " + rt.Path
 		if seen[key] {
 			return nil, fmt.Errorf("httpserver: route %s registered twice", key)
 		}
 		seen[key] = true
+		if rt.Auth != AuthNone {
+			if _, ok := p.Policy.RouteScopes(rt.Method, rt.Path); !ok {
+				return nil, fmt.Errorf("httpserver: route %s is protected but has no entry in the policy's route table (policies/data/scopes.json)", key)
+			}
+			protected[key] = true
+		}
 		h := rt.Handler
-		if !rt.Public {
+		if rt.Auth == AuthBearer {
 			h = protect(rt, verifier, p.Policy, log)
 		}
 		if err := table.handle(rt.Method, rt.Path, labelled(rt.Path, h)); err != nil {
@@ -109,7 +117,7 @@ func New(p Params) (*Server, error) {
 	handler = &frontDoor{next: handler, log: log, metrics: m,
 		proxies: ParsePrefixes(p.Config.TrustedProxies), hsts: p.Config.TLS()}
 
-	s := &Server{handler: handler, cfg: p.Config, log: log}
+	s := &Server{handler: handler, cfg: p.Config, log: log, protected: protected}
 	s.srv = &http.Server{
 		Handler:           handler,
 		ReadHeaderTimeout: 10 * time.Second,
@@ -202,9 +210,9 @@ func (s *Server) URL() string {
 // platformRoutes are the server's own public routes.
 func platformRoutes(p Params) []Route {
 	return []Route{
-		{Method: http.MethodGet, Path: "/healthz", Public: true, Handler: http.HandlerFunc(healthz)},
-		{Method: http.MethodGet, Path: "/readyz", Public: true, Handler: readyz(p.Checks, p.Log.Named("readyz"))},
-		{Method: http.MethodGet, Path: "/metrics", Public: true, Handler: metrics.Handler(p.Registry, p.Config.MetricsToken)},
+		{Method: http.MethodGet, Path: "/healthz", Auth: AuthNone, Handler: http.HandlerFunc(healthz)},
+		{Method: http.MethodGet, Path: "/readyz", Auth: AuthNone, Handler: readyz(p.Checks, p.Log.Named("readyz"))},
+		{Method: http.MethodGet, Path: "/metrics", Auth: AuthNone, Handler: metrics.Handler(p.Registry, p.Config.MetricsToken)},
 	}
 }
 
@@ -213,3 +221,21 @@ var Module = fx.Module("httpserver",
 	fx.Provide(New),
 	fx.Invoke(func(*Server) {}, startPprof),
 )
+
+// EveryPolicyRouteMounted fails the start when the policy has an entry for a route that
+// no module mounted (a typo, or a route that was removed): the full server app includes
+// it; graphs that mount only some modules' routes (module tests) do not.
+var EveryPolicyRouteMounted = fx.Invoke(func(s *Server, pol policy.Engine) error {
+	return s.CheckPolicyRoutes(pol)
+})
+
+// CheckPolicyRoutes reports the policy entries that name no protected route of s.
+func (s *Server) CheckPolicyRoutes(pol policy.Engine) error {
+	var errs []error
+	for _, key := range pol.Routes() {
+		if !s.protected[key] {
+			errs = append(errs, fmt.Errorf("httpserver: the policy's route table (policies/data/scopes.json) has an entry for %s, which no module mounts as a protected route", key))
+		}
+	}
+	return errors.Join(errs...)
+}

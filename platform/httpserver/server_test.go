@@ -50,7 +50,7 @@ func newFixture(t *testing.T, mutate func(*config.Config, *httpserver.Params)) *
 			{Method: http.MethodGet, Path: "/api/v1/agents/{agent_id}", Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 				httpserver.WriteJSON(w, 200, map[string]string{"caller": reqctx.ActorID(r.Context())})
 			})},
-			{Method: http.MethodPost, Path: "/echo", Public: true, Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			{Method: http.MethodPost, Path: "/echo", Auth: httpserver.AuthNone, Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 				var body struct {
 					Name string `json:"name"`
 					N    int    `json:"n"`
@@ -61,12 +61,12 @@ func newFixture(t *testing.T, mutate func(*config.Config, *httpserver.Params)) *
 				}
 				httpserver.WriteJSON(w, 200, body)
 			})},
-			{Method: http.MethodGet, Path: "/panic", Public: true, Handler: http.HandlerFunc(func(http.ResponseWriter, *http.Request) {
+			{Method: http.MethodGet, Path: "/panic", Auth: httpserver.AuthNone, Handler: http.HandlerFunc(func(http.ResponseWriter, *http.Request) {
 				panic("secret internal detail")
 			})},
-			{Method: http.MethodGet, Path: "/audit/{id}", Public: true, Handler: text("variable")},
-			{Method: http.MethodGet, Path: "/audit/export", Public: true, Handler: text("literal")},
-			{Method: http.MethodGet, Path: "/fail", Public: true, Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			{Method: http.MethodGet, Path: "/audit/{id}", Auth: httpserver.AuthNone, Handler: text("variable")},
+			{Method: http.MethodGet, Path: "/audit/export", Auth: httpserver.AuthNone, Handler: text("literal")},
+			{Method: http.MethodGet, Path: "/fail", Auth: httpserver.AuthNone, Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 				httpserver.WriteError(w, r, nil, errors.New("pq: password authentication failed for db at 10.0.0.1"))
 			})},
 		},
@@ -340,7 +340,7 @@ func TestTrustedProxyClientIP(t *testing.T) {
 	var seen string
 	f := newFixture(t, func(c *config.Config, p *httpserver.Params) {
 		c.TrustedProxies = []string{"192.0.2.0/24"}
-		p.Routes = append(p.Routes, httpserver.Route{Method: "GET", Path: "/ip", Public: true, Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		p.Routes = append(p.Routes, httpserver.Route{Method: "GET", Path: "/ip", Auth: httpserver.AuthNone, Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			seen = reqctx.InfoFrom(r.Context()).ClientIP
 		})})
 	})
@@ -358,4 +358,71 @@ func TestTrustedProxyClientIP(t *testing.T) {
 	if seen != "198.51.100.99" {
 		t.Fatalf("untrusted peer's header believed: %q", seen)
 	}
+}
+
+// A protected route without an entry in the policy's route table fails the start, whether
+// the server or the handler authenticates its callers; a public one needs none.
+func TestProtectedRouteWithoutPolicyEntryFailsStart(t *testing.T) {
+	for _, auth := range []httpserver.Auth{httpserver.AuthBearer, httpserver.AuthInHandler} {
+		_, err := newServer(t, func(p *httpserver.Params) {
+			p.Routes = append(p.Routes, httpserver.Route{Method: http.MethodGet, Path: "/api/v1/unlisted", Auth: auth, Handler: text("x")})
+		})
+		if err == nil || !strings.Contains(err.Error(), "GET /api/v1/unlisted") {
+			t.Fatalf("auth %d: %v", auth, err)
+		}
+	}
+	if _, err := newServer(t, func(p *httpserver.Params) {
+		p.Routes = append(p.Routes, httpserver.Route{Method: http.MethodGet, Path: "/api/v1/unlisted", Auth: httpserver.AuthNone, Handler: text("x")})
+	}); err != nil {
+		t.Fatalf("public route: %v", err)
+	}
+}
+
+// An entry of the policy's route table that names no mounted protected route fails the
+// full app's start (EveryPolicyRouteMounted): here every entry is mounted but one, which
+// the error names, and a public route does not count as mounting it.
+func TestPolicyEntryWithoutRouteFailsStart(t *testing.T) {
+	pol, err := policy.New(zaptest.NewLogger(t), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	all := pol.Routes()
+	mount := func(skip string, skipAuth httpserver.Auth) *httpserver.Server {
+		s, err := newServer(t, func(p *httpserver.Params) {
+			p.Routes = nil
+			for _, key := range all {
+				method, path, _ := strings.Cut(key, " ")
+				rt := httpserver.Route{Method: method, Path: path, Handler: text("x")}
+				if key == skip {
+					rt.Auth = skipAuth
+				}
+				p.Routes = append(p.Routes, rt)
+			}
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	if err := mount("", 0).CheckPolicyRoutes(pol); err != nil {
+		t.Fatalf("every entry mounted: %v", err)
+	}
+	missing := "POST /api/v1/token/revoke"
+	err = mount(missing, httpserver.AuthNone).CheckPolicyRoutes(pol)
+	if err == nil || !strings.Contains(err.Error(), missing) || strings.Count(err.Error(), "\n") != 0 {
+		t.Fatalf("one entry mounted as public: %v", err)
+	}
+}
+
+// newServer builds a server like newFixture, returning New's error.
+func newServer(t *testing.T, mutate func(*httpserver.Params)) (*httpserver.Server, error) {
+	t.Helper()
+	pol, err := policy.New(zaptest.NewLogger(t), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := httpserver.Params{Lifecycle: fxtest.NewLifecycle(t), Config: testenv.Config(t), Log: zaptest.NewLogger(t),
+		Registry: metrics.NewRegistry(), Policy: pol, Verifier: testenv.NewBearers()}
+	mutate(&p)
+	return httpserver.New(p)
 }

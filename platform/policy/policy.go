@@ -9,7 +9,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -26,6 +28,16 @@ import (
 	"github.com/agentidp/agentidp/policies"
 )
 
+// How a caller authenticated (Input.Via).
+const (
+	// ViaBearer: an access token of this server (the API's auth middleware, or a bearer
+	// token at introspection and revocation).
+	ViaBearer = "bearer"
+	// ViaClient: the agent's own client credentials at an OAuth endpoint (introspection,
+	// revocation); Scopes are then the agent's allowed scopes.
+	ViaClient = "client_credentials"
+)
+
 // Input is what a decision is made on.
 type Input struct {
 	// Method is the HTTP method, upper case ("GET").
@@ -33,9 +45,21 @@ type Input struct {
 	// Path is the gorilla/mux route template ("/api/v1/agents/{agent_id}"),
 	// not the request path.
 	Path string
-	// Scopes are the scopes of the caller's access token.
+	// Scopes are the caller's scopes: its access token's, or (ViaClient) its agent's
+	// allowed scopes.
 	Scopes []string
 	// AgentID is the calling agent.
+	AgentID string
+	// Via is how the caller authenticated: ViaBearer or ViaClient.
+	Via string
+	// Target describes the object the call acts on, for an object-level decision; nil for
+	// the route-level decision made before the object is known.
+	Target *Target
+}
+
+// Target is what the policy knows of the object a call acts on.
+type Target struct {
+	// AgentID is the agent the object belongs to (for a token: its subject).
 	AgentID string
 }
 
@@ -50,8 +74,8 @@ type Decision struct {
 
 // Engine makes authorization decisions. It is safe for concurrent use.
 type Engine interface {
-	// Decide evaluates the policy, or returns the memoized answer to the same
-	// method, path and set of scopes. On error the decision denies.
+	// Decide evaluates the policy, or returns the memoized answer to the same input.
+	// On error the decision denies.
 	Decide(ctx context.Context, in Input) (Decision, error)
 	// KnownScopes returns the scopes the server knows, in the order of
 	// policies/data/scopes.json.
@@ -59,6 +83,9 @@ type Engine interface {
 	// RouteScopes returns the scopes a route needs, and false for an
 	// unknown route.
 	RouteScopes(method, path string) ([]string, bool)
+	// Routes returns every route the policy has an entry for, as "METHOD /template",
+	// sorted.
+	Routes() []string
 }
 
 const (
@@ -151,18 +178,15 @@ func (c catalog) validate() error {
 // memo is emptied and refilled.
 const memoLimit = 4096
 
-// inputKeys are the input fields the memo key covers. A policy that reads any
-// other field (or input as a whole) is not memoized.
-var inputKeys = map[string]bool{"method": true, "path": true, "scopes": true}
-
 type engine struct {
 	query  rego.PreparedEvalQuery
 	cancel topdown.Cancel // never cancelled: Decide checks ctx itself
 	known  []string
 	routes map[string][]string
 
-	// memo caches decisions by method, path and the set of scopes; nil when
-	// the policy reads other input. The data is embedded and never changes.
+	// memo caches decisions by the whole input (a decision is a function of the
+	// input alone: the data is embedded and never changes); nil in tests that
+	// measure evaluation.
 	memo *memo
 
 	allowed, denied, failed prometheus.Observer
@@ -205,8 +229,7 @@ func newEngine(log *zap.Logger, reg prometheus.Registerer, useMemo bool) (*engin
 		denied:  hist.WithLabelValues("deny"),
 		failed:  hist.WithLabelValues("error"),
 	}
-	memoizable := readsOnly(b.modules, inputKeys)
-	if useMemo && memoizable {
+	if useMemo {
 		e.memo = &memo{m: make(map[string]Decision)}
 	}
 	log.Info("policy loaded",
@@ -214,38 +237,6 @@ func newEngine(log *zap.Logger, reg prometheus.Registerer, useMemo bool) (*engin
 		zap.Int("scopes", len(b.catalog.Scopes)),
 		zap.Bool("memoized", e.memo != nil))
 	return e, nil
-}
-
-// readsOnly reports whether the modules read no input but input.<k> for k in
-// keys: then a decision depends on those fields alone.
-func readsOnly(modules map[string]*ast.Module, keys map[string]bool) bool {
-	ok := true
-	heads := map[*ast.Term]bool{}
-	for _, mod := range modules {
-		ast.WalkTerms(mod, func(t *ast.Term) bool {
-			switch v := t.Value.(type) {
-			case ast.Ref:
-				if !v[0].Equal(ast.InputRootDocument) {
-					return false
-				}
-				heads[v[0]] = true
-				if len(v) < 2 {
-					ok = false
-					return false
-				}
-				k, isStr := v[1].Value.(ast.String)
-				if !isStr || !keys[string(k)] {
-					ok = false
-				}
-			case ast.Var:
-				if v.Equal(ast.InputRootDocument.Value) && !heads[t] {
-					ok = false // input as a whole
-				}
-			}
-			return false
-		})
-	}
-	return ok
 }
 
 func registerHistogram(reg prometheus.Registerer) (*prometheus.HistogramVec, error) {
@@ -351,12 +342,19 @@ func (in Input) value() ast.Value {
 	for i, s := range in.Scopes {
 		scopes[i] = ast.StringTerm(s)
 	}
-	return ast.NewObject(
+	items := [][2]*ast.Term{
 		ast.Item(ast.InternedTerm("method"), ast.StringTerm(in.Method)),
 		ast.Item(ast.InternedTerm("path"), ast.StringTerm(in.Path)),
 		ast.Item(ast.InternedTerm("scopes"), ast.ArrayTerm(scopes...)),
 		ast.Item(ast.InternedTerm("agent_id"), ast.StringTerm(in.AgentID)),
-	)
+		ast.Item(ast.InternedTerm("via"), ast.StringTerm(in.Via)),
+	}
+	if in.Target != nil {
+		items = append(items, ast.Item(ast.InternedTerm("target"), ast.ObjectTerm(
+			ast.Item(ast.InternedTerm("agent_id"), ast.StringTerm(in.Target.AgentID)),
+		)))
+	}
+	return ast.NewObject(items...)
 }
 
 func (d Decision) clone() Decision {
@@ -364,19 +362,25 @@ func (d Decision) clone() Decision {
 	return d
 }
 
-// memoKey identifies a decision by what the policy reads: method, path and
-// the set of scopes (the policy ignores their order and repeats).
+// memoKey identifies a decision by its whole input; the scopes count as a set
+// (the policy ignores their order and repeats). Every field is length-prefixed,
+// so no value can pass for another field's.
 func memoKey(in Input) string {
-	var sb strings.Builder
-	n := len(in.Method) + len(in.Path) + 2
-	for _, s := range in.Scopes {
-		n += len(s) + 1
+	b := make([]byte, 0, 128)
+	field := func(s string) {
+		b = strconv.AppendInt(b, int64(len(s)), 10)
+		b = append(b, ':')
+		b = append(b, s...)
 	}
-	sb.Grow(n)
-	sb.WriteString(in.Method)
-	sb.WriteByte(0)
-	sb.WriteString(in.Path)
-	sb.WriteByte(0)
+	field(in.Method)
+	field(in.Path)
+	field(in.AgentID)
+	field(in.Via)
+	if in.Target != nil {
+		b = append(b, 't')
+		field(in.Target.AgentID)
+	}
+	b = append(b, 's')
 	scopes := in.Scopes
 	if !slices.IsSorted(scopes) {
 		scopes = slices.Sorted(slices.Values(scopes))
@@ -385,10 +389,9 @@ func memoKey(in Input) string {
 		if i > 0 && s == scopes[i-1] {
 			continue
 		}
-		sb.WriteString(s)
-		sb.WriteByte(0)
+		field(s)
 	}
-	return sb.String()
+	return string(b)
 }
 
 type memo struct {
@@ -421,4 +424,8 @@ func (e *engine) KnownScopes() []string { return slices.Clone(e.known) }
 func (e *engine) RouteScopes(method, path string) ([]string, bool) {
 	s, ok := e.routes[method+" "+path]
 	return slices.Clone(s), ok
+}
+
+func (e *engine) Routes() []string {
+	return slices.Sorted(maps.Keys(e.routes))
 }

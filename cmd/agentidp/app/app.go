@@ -14,6 +14,7 @@ import (
 	"github.com/agentidp/agentidp/modules/tokens"
 	"github.com/agentidp/agentidp/platform/app"
 	"github.com/agentidp/agentidp/platform/config"
+	"github.com/agentidp/agentidp/platform/httpserver"
 )
 
 // Modules are the bounded contexts, one line each.
@@ -34,8 +35,11 @@ var ServeOnly = fx.Options(
 var Dashboard = fx.Provide(fx.Annotate(dashboard.Handler, fx.ResultTags(`name:"dashboard"`)))
 
 // Options is the server for cfg: platform, modules, serve-only hooks, plus extra options.
+// With every module's routes mounted, the start also checks that every entry of the
+// policy's route table names a mounted route.
 func Options(cfg *config.Config, extra ...fx.Option) fx.Option {
-	return fx.Options(app.Supply(cfg), app.Platform, Modules, ServeOnly, Dashboard, fx.Options(extra...))
+	return fx.Options(app.Supply(cfg), app.Platform, Modules, ServeOnly, Dashboard,
+		httpserver.EveryPolicyRouteMounted, fx.Options(extra...))
 }
 
 // Command is the application without the HTTP server, for CLI commands: start it, use
