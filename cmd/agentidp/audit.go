@@ -11,8 +11,6 @@ import (
 	"github.com/agentidp/agentidp/modules/audit"
 )
 
-func init() { moduleCommands = append(moduleCommands, auditCmd) }
-
 // errChainBroken makes `agentidp audit verify` exit 1 after printing its report.
 var errChainBroken = errors.New("the audit chain is broken (see the report above)")
 

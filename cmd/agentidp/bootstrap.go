@@ -11,8 +11,6 @@ import (
 	"github.com/agentidp/agentidp/platform/config"
 )
 
-func init() { moduleCommands = append(moduleCommands, bootstrapCmd) }
-
 func bootstrapCmd() *cobra.Command {
 	return &cobra.Command{
 		Use:   "bootstrap",

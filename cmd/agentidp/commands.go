@@ -10,10 +10,6 @@ import (
 	"github.com/agentidp/agentidp/cmd/agentidp/app"
 )
 
-// moduleCommands are the subcommands that modules' files in this package add from init
-// (bootstrap, keys, audit), so each lives in a file of its own.
-var moduleCommands []func() *cobra.Command
-
 // withApp loads the configuration, starts the application without the HTTP server (so
 // migrations, flushers and caches run as in the server), runs fn with the values populated
 // by targets (pointers, as for fx.Populate), and stops the application, flushing pending

@@ -13,8 +13,6 @@ import (
 	"github.com/agentidp/agentidp/modules/tokens"
 )
 
-func init() { moduleCommands = append(moduleCommands, keysCmd) }
-
 func keysCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "keys",

@@ -31,10 +31,8 @@ server runs on SQLite and in-process caches in ./data.`,
 		SilenceErrors: true,
 	}
 	root.PersistentFlags().String("config", "", "YAML configuration file (keys as in config/agentidp.example.yaml)")
-	root.AddCommand(serveCmd(), migrateCmd(), versionCmd())
-	for _, c := range moduleCommands {
-		root.AddCommand(c())
-	}
+	// One file per command: serve.go, migrate.go, bootstrap.go, keys.go, audit.go, version.go.
+	root.AddCommand(serveCmd(), migrateCmd(), bootstrapCmd(), keysCmd(), auditCmd(), versionCmd())
 	return root
 }
 

@@ -73,16 +73,6 @@ func Unavailable(detail string, cause error) *Error {
 		RetryAfter: 5 * time.Second, Cause: cause}
 }
 
-// TooMany is a 429 with Retry-After.
-func TooMany(code, detail string, retryAfter time.Duration) *Error {
-	return &Error{Status: http.StatusTooManyRequests, Code: code, Detail: detail, RetryAfter: retryAfter}
-}
-
-// Forbidden is a 403.
-func Forbidden(code, detail string) *Error {
-	return &Error{Status: http.StatusForbidden, Code: code, Detail: detail}
-}
-
 // Fields accumulates field errors during validation.
 type Fields []FieldError
 

@@ -95,18 +95,6 @@ var knownVars = func() map[string]string {
 
 func knownVar(name string) bool { _, ok := knownVars[name]; return ok }
 
-// Names lists every configuration variable, sorted as declared, for docs and tests.
-func Names() []string {
-	t := reflect.TypeFor[Config]()
-	var out []string
-	for i := range t.NumField() {
-		if name := t.Field(i).Tag.Get("env"); name != "" && name != "-" {
-			out = append(out, name)
-		}
-	}
-	return out
-}
-
 // translateParseError turns the env library's field-named errors into one line naming the
 // environment variable.
 func translateParseError(err error) error {

@@ -22,10 +22,6 @@ var sensitiveKeys = []string{
 // "Bearer …"/"Basic …" credentials.
 var secretValue = regexp.MustCompile(`sk_live_[A-Za-z0-9_-]{8,}|eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]*\.[A-Za-z0-9_-]*|(?i:bearer|basic)\s+[A-Za-z0-9._~+/=-]{8,}`)
 
-// Secret is a field whose value is always written redacted: zap.String's safe twin for
-// code that must name a secret-bearing field at all.
-func Secret(key string, _ string) zap.Field { return zap.String(key, Redacted) }
-
 // SensitiveKey reports whether a field name marks its value as secret.
 func SensitiveKey(key string) bool {
 	k := strings.ToLower(key)

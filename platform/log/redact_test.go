@@ -35,7 +35,6 @@ func TestRedaction(t *testing.T) {
 				zap.Error(errors.New("bad token "+jwt)), zap.String("basic", "Basic dXNlcjpwYXNzd29yZA=="))
 			l.With(zap.String("access_token", "plain-value-4")).Info("with")
 			l.Info("message carries " + secret)
-			l.Info("secret helper", Secret("anything", "plain-value-5"))
 			out := buf.String()
 			for _, leaked := range []string{"plain-value-", secret, jwt, "dXNlcjpwYXNzd29yZA=="} {
 				if strings.Contains(out, leaked) {

@@ -12,7 +12,7 @@ import (
 	"github.com/agentidp/agentidp/modules/credentials"
 	"github.com/agentidp/agentidp/modules/metering"
 	"github.com/agentidp/agentidp/modules/tokens"
-	"github.com/agentidp/agentidp/platform/app"
+	"github.com/agentidp/agentidp/platform/bundle"
 	"github.com/agentidp/agentidp/platform/config"
 	"github.com/agentidp/agentidp/platform/httpserver"
 )
@@ -38,13 +38,13 @@ var Dashboard = fx.Provide(fx.Annotate(dashboard.Handler, fx.ResultTags(`name:"d
 // With every module's routes mounted, the start also checks that every entry of the
 // policy's route table names a mounted route.
 func Options(cfg *config.Config, extra ...fx.Option) fx.Option {
-	return fx.Options(app.Supply(cfg), app.Platform, Modules, ServeOnly, Dashboard,
+	return fx.Options(bundle.Supply(cfg), bundle.Platform, Modules, ServeOnly, Dashboard,
 		httpserver.EveryPolicyRouteMounted, fx.Options(extra...))
 }
 
 // Command is the application without the HTTP server, for CLI commands: start it, use
 // what extra populates, stop it. Fx's own event log is silenced.
 func Command(cfg *config.Config, extra ...fx.Option) fx.Option {
-	return fx.Options(app.Supply(cfg), app.Core, Modules, fx.Options(extra...),
+	return fx.Options(bundle.Supply(cfg), bundle.Core, Modules, fx.Options(extra...),
 		fx.WithLogger(func() fxevent.Logger { return fxevent.NopLogger }))
 }

@@ -1,7 +1,7 @@
-// Package app bundles the platform's Fx modules. The binary's assembly
+// Package bundle groups the platform's Fx modules. The binary's assembly
 // (cmd/agentidp/app) adds the bounded-context modules to it; platform/ itself never
 // imports modules/.
-package app
+package bundle
 
 import (
 	"go.uber.org/fx"
