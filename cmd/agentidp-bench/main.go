@@ -35,6 +35,7 @@ type options struct {
 	hydraBin    string
 	algs        []string
 	scenarios   map[string]bool
+	revocations int
 }
 
 // wants reports whether scenario (token, introspect, get) was asked for.
@@ -50,6 +51,7 @@ func main() {
 	flag.DurationVar(&o.warmup, "warmup", 2*time.Second, "warm-up time per scenario (not measured)")
 	flag.IntVar(&o.conns, "conns", 32, "concurrent connections")
 	flag.IntVar(&o.agents, "agents", 32, "agents created (token requests spread over them)")
+	flag.IntVar(&o.revocations, "revocations", 0, "unexpired token revocations written to the server's database before the scenarios (what every replica keeps in memory)")
 	binary := flag.String("binary", "", "agentidp binaries to run, comma-separated, each path or label=path (default: go build ./cmd/agentidp)")
 	flag.IntVar(&o.rounds, "rounds", 1, "rounds: each measures every ceiling once and every binary of -binary in turn (A B A B …), then a summary table")
 	flag.StringVar(&o.databaseURL, "database-url", envOr("AGENTIDP_TEST_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable"),

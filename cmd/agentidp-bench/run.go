@@ -168,6 +168,11 @@ func measureServer(ctx context.Context, o options, sr serverRun) ([]row, error) 
 			return nil, err
 		}
 	}
+	if o.revocations > 0 {
+		if err := seedRevocations(ctx, dbURL, o.revocations); err != nil {
+			return nil, err
+		}
+	}
 	m := &meter{pid: p.pid(), db: dbName(dbURL), rdb: sr.rdb}
 	prefix := "server"
 	if sr.multi {

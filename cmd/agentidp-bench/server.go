@@ -127,6 +127,23 @@ func benchDatabase(ctx context.Context, adminURL string) (string, func(), error)
 	return u.String(), drop, nil
 }
 
+// seedRevocations writes n revocations of unknown tokens, unexpired for an hour, into the
+// server's database, and waits until the server has had time to load them.
+func seedRevocations(ctx context.Context, dbURL string, n int) error {
+	db, err := sql.Open("pgx", dbURL)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	if _, err := db.ExecContext(ctx, `INSERT INTO token_revocations (jti, agent_id, expires_at, revoked_at)
+		SELECT gen_random_uuid(), gen_random_uuid(), now() + interval '1 hour', now()
+		FROM generate_series(1, $1)`, n); err != nil {
+		return fmt.Errorf("seeding revocations: %w", err)
+	}
+	time.Sleep(3 * time.Second)
+	return nil
+}
+
 // serverEnv is the environment of one benchmarked server.
 type serverEnv struct {
 	bin, databaseURL, redisURL, redisPrefix, alg string
