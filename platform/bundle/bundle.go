@@ -31,7 +31,8 @@ var Core = fx.Options(
 	),
 )
 
-// Platform is Core plus the HTTP server (what `agentidp serve` runs).
+// Platform is Core plus the HTTP server's provider (what `agentidp serve` runs); the app
+// adds httpserver.Serve last, so that the server listens only after every other start hook.
 var Platform = fx.Options(Core, httpserver.Module)
 
 // vaultCheck contributes the "vault" readiness check only when Vault mode is on.

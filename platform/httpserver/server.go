@@ -216,11 +216,15 @@ func platformRoutes(p Params) []Route {
 	}
 }
 
-// Module provides *Server and starts it with the app.
-var Module = fx.Module("httpserver",
-	fx.Provide(New),
-	fx.Invoke(func(*Server) {}, startPprof),
-)
+// Module provides *Server. Serve starts it with the app.
+var Module = fx.Module("httpserver", fx.Provide(New))
+
+// Serve builds the Server (and, through its routes, every module that contributes one) and
+// starts it: it listens in its start hook, which comes after the hooks of everything built
+// before it. Put it last in the app, at the root, after every option whose start hook must
+// have run before the first request is served (migrations, the first signing key, the
+// bootstrap admin): a module's own invokes run before the root's, whatever the order.
+var Serve = fx.Invoke(func(*Server) {}, startPprof)
 
 // EveryPolicyRouteMounted fails the start when the policy has an entry for a route that
 // no module mounted (a typo, or a route that was removed): the full server app includes

@@ -98,6 +98,7 @@ func NewApp(t testing.TB, cfg *config.Config, b Backend, opts ...fx.Option) *App
 		httpserver.Module,
 		fx.Provide(health.AsCheck(func(c cache.Cache) health.Check { return health.Check{Name: "cache", Check: c.Ping} })),
 		fx.Options(opts...),
+		httpserver.Serve,
 		fx.Populate(&srv),
 	)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)

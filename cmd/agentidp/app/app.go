@@ -34,12 +34,14 @@ var ServeOnly = fx.Options(
 // Dashboard serves the embedded web console at /dashboard/ (the HTTP server mounts it last).
 var Dashboard = fx.Provide(fx.Annotate(dashboard.Handler, fx.ResultTags(`name:"dashboard"`)))
 
-// Options is the server for cfg: platform, modules, serve-only hooks, plus extra options.
-// With every module's routes mounted, the start also checks that every entry of the
-// policy's route table names a mounted route.
+// Options is the server for cfg: platform, modules, serve-only hooks, plus extra options,
+// and the HTTP server last (httpserver.Serve), so that it listens only once the migrations,
+// the first signing key and the bootstrap admin are in place: whoever sees /readyz answer
+// finds the admin there. With every module's routes mounted, the start also checks that
+// every entry of the policy's route table names a mounted route.
 func Options(cfg *config.Config, extra ...fx.Option) fx.Option {
 	return fx.Options(bundle.Supply(cfg), bundle.Platform, Modules, ServeOnly, Dashboard,
-		httpserver.EveryPolicyRouteMounted, fx.Options(extra...))
+		fx.Options(extra...), httpserver.Serve, httpserver.EveryPolicyRouteMounted)
 }
 
 // Command is the application without the HTTP server, for CLI commands: start it, use
