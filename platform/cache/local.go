@@ -32,7 +32,7 @@ func ttlMillis(ttl time.Duration) int64 {
 // doubles of Redis's Lua (2^52 µs is 142 years; a limit that slow is a configuration error).
 const maxTolerance = 1 << 52
 
-// gcraParams turns a Limit into the GCRA emission interval (the time one event "costs") and
+// gcraParams checks a Limit and turns it into the GCRA emission interval (the time one event "costs") and
 // tolerance (Burst intervals: how far ahead of now the theoretical arrival time may run),
 // both in units of unit. A Limit with Rate +Inf is unlimited.
 func gcraParams(l Limit, unit time.Duration) (interval, tolerance int64, unlimited bool, err error) {
@@ -50,20 +50,6 @@ func gcraParams(l Limit, unit time.Duration) (interval, tolerance int64, unlimit
 		iv = math.Max(math.Floor(tol/float64(l.Burst)), 1)
 	}
 	return int64(iv), int64(tol), false, nil
-}
-
-// gcra is the generic cell rate algorithm, the token bucket expressed as one timestamp: tat,
-// the theoretical arrival time of the next event, 0 (or anything ≤ now) for a full bucket.
-// It returns the tat to store when the event is allowed (and consumed), and the decision.
-// Every time is in the same unit, as returned by gcraParams; retryAfter is in that unit too.
-// The Lua script in redis.go is the same function; keep the two in step.
-func gcra(tat, now, interval, tolerance int64) (newTAT int64, allowed bool, remaining int, retryAfter int64) {
-	tat = max(tat, now)
-	newTAT = tat + interval
-	if allowAt := newTAT - tolerance; now < allowAt {
-		return 0, false, 0, allowAt - now
-	}
-	return newTAT, true, int((tolerance - (newTAT - now)) / interval), 0
 }
 
 // subscriber is one local Subscribe call.

@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"sync"
 	"time"
+
+	"golang.org/x/time/rate"
 )
 
 const (
@@ -17,7 +19,8 @@ const (
 
 // Memory is the in-process Cache, used when AGENTIDP_REDIS_URL is not set. It behaves as the
 // Redis backend does (the contract suite checks both): keys and counters share one keyspace
-// and expire lazily on access and by a periodic sweep; the rate limiter is the same GCRA;
+// and expire lazily on access and by a periodic sweep; the rate limiter is a token bucket per
+// key (golang.org/x/time/rate), which the Redis backend's GCRA script computes the same way;
 // broadcasts reach this process's subscribers only, on one delivery goroutine.
 //
 // Its methods never return ErrUnavailable, and they ignore ctx: they do not block.
@@ -37,7 +40,7 @@ type Memory struct {
 type memShard struct {
 	mu      sync.Mutex
 	kv      map[string]memEntry
-	buckets map[string]int64 // rate limiter: key → theoretical arrival time (ns since base)
+	buckets map[string]*rate.Limiter // rate limiter: one token bucket per key
 	_       [40]byte
 }
 
@@ -65,7 +68,7 @@ func NewMemory() *Memory {
 	}
 	for i := range m.shards {
 		m.shards[i].kv = make(map[string]memEntry)
-		m.shards[i].buckets = make(map[string]int64)
+		m.shards[i].buckets = make(map[string]*rate.Limiter)
 	}
 	m.wg.Add(2)
 	go m.sweepLoop()
@@ -258,26 +261,31 @@ func add(a, b int64) (int64, bool) {
 
 // Allow implements RateLimiter.
 func (m *Memory) Allow(_ context.Context, key string, limit Limit) (Decision, error) {
-	interval, tolerance, unlimited, err := gcraParams(limit, time.Nanosecond)
-	if err != nil {
-		return Decision{}, err
-	}
-	if unlimited {
-		return Decision{Allowed: true, Remaining: limit.Burst}, nil
+	if _, _, unlimited, err := gcraParams(limit, time.Nanosecond); err != nil || unlimited {
+		return Decision{Allowed: err == nil, Remaining: limit.Burst}, err
 	}
 	s := m.shard(key)
 	s.mu.Lock()
-	now := m.now()
-	tat, allowed, remaining, retry := gcra(s.buckets[key], now, interval, tolerance)
-	if allowed {
-		s.buckets[key] = tat
+	defer s.mu.Unlock()
+	now := time.Now()
+	b := s.buckets[key]
+	switch {
+	case b == nil:
+		b = rate.NewLimiter(rate.Limit(limit.Rate), limit.Burst)
+		s.buckets[key] = b
+	case b.Limit() != rate.Limit(limit.Rate) || b.Burst() != limit.Burst:
+		b.SetLimitAt(now, rate.Limit(limit.Rate))
+		b.SetBurstAt(now, limit.Burst)
 	}
-	s.mu.Unlock()
-	return Decision{Allowed: allowed, Remaining: remaining, RetryAfter: time.Duration(retry)}, nil
+	r := b.ReserveN(now, 1)
+	if wait := r.DelayFrom(now); wait > 0 {
+		r.CancelAt(now)
+		return Decision{RetryAfter: wait}, nil
+	}
+	return Decision{Allowed: true, Remaining: int(b.TokensAt(now))}, nil
 }
 
-// AllowIncrUpTo implements Admitter: Allow, then IncrUpTo when allowed. No invariant spans
-// the two keys, so two atomic steps give the same answers as Redis's one script.
+// AllowIncrUpTo implements Admitter.
 func (m *Memory) AllowIncrUpTo(ctx context.Context, rateKey string, limit Limit, counterKey string,
 	n, max int64, ttl time.Duration) (Decision, int64, bool, error) {
 	d, err := m.Allow(ctx, rateKey, limit)
@@ -357,8 +365,9 @@ func (m *Memory) sweep() {
 				delete(s.kv, k)
 			}
 		}
-		for k, tat := range s.buckets {
-			if tat <= now {
+		wall := time.Now()
+		for k, b := range s.buckets {
+			if b.TokensAt(wall) >= float64(b.Burst()) {
 				delete(s.buckets, k)
 			}
 		}

@@ -232,11 +232,14 @@ func (r *Redis) SetCountIfAbsent(ctx context.Context, key string, value int64, t
 	return ok, nil
 }
 
-// gcraLua defines gcra(key, interval, tolerance): gcra (local.go) in Lua, in
-// microseconds of Redis's own clock (one clock for every replica). The key holds the
-// theoretical arrival time and expires when the bucket is full again. Returns {allowed 1|0,
-// remaining, retry after µs}. Redis ≥ 5 replicates the SET, not the script, so calling TIME
-// before a write is allowed.
+// gcraLua defines gcra(key, interval, tolerance): the generic cell rate algorithm, the
+// token bucket expressed as one timestamp (the theoretical arrival time of the next event,
+// tat), in microseconds of Redis's own clock (one clock for every replica): an event is
+// allowed when tat + interval - tolerance <= now, and then tat advances by interval. The key
+// holds tat and expires when the bucket is full again. Returns {allowed 1|0, remaining,
+// retry after µs}. The in-process backend's token bucket (golang.org/x/time/rate) gives the
+// same decisions; the contract suite checks both. Redis ≥ 5 replicates the SET, not the
+// script, so calling TIME before a write is allowed.
 const gcraLua = `
 local function gcra(key, interval, tolerance)
   local t = redis.call('TIME')
