@@ -158,7 +158,13 @@ func measureServer(ctx context.Context, o options, sr serverRun) ([]row, error) 
 	defer p.stop()
 	base := "http://" + p.addr
 
+	// Builds before 2026-12-04 listened before their bootstrap admin existed: the first
+	// token request could meet a 401; retry it for a few seconds.
 	admin, err := getToken(base, env.adminID, env.adminSecret, "")
+	for deadline := time.Now().Add(5 * time.Second); err != nil && time.Now().Before(deadline); {
+		time.Sleep(100 * time.Millisecond)
+		admin, err = getToken(base, env.adminID, env.adminSecret, "")
+	}
 	if err != nil {
 		return nil, fmt.Errorf("admin token: %w", err)
 	}
