@@ -22,10 +22,35 @@ type result struct {
 	FirstErr  string
 	Window    time.Duration
 	CPU       cpuUsage // CPU time spent in the measured window
+	// Idle: no requests were sent (the idle scenario); the per-request columns then hold
+	// the CPU time per second of the window, in µs: the background work's cost.
+	Idle bool
 }
 
-// perRequest is the CPU time of one part per successful request of the window, in µs.
-func (r result) perRequest(seconds float64) float64 { return perRequest(seconds, r.Requests) }
+// perRequest is the CPU time of one part per successful request of the window, in µs (per
+// second of the window for an idle result).
+func (r result) perRequest(seconds float64) float64 {
+	if r.Idle {
+		return seconds * 1e6 / r.Window.Seconds()
+	}
+	return perRequest(seconds, r.Requests)
+}
+
+// idle measures m's CPU over duration with no requests at all (after warmup).
+func idle(ctx context.Context, name string, warmup, duration time.Duration, m *meter) result {
+	pause := func(d time.Duration) {
+		select {
+		case <-ctx.Done():
+		case <-time.After(d):
+		}
+	}
+	pause(warmup)
+	start := time.Now()
+	before := m.sample(ctx, start)
+	pause(duration)
+	end := time.Now()
+	return result{Name: name, Window: end.Sub(start), CPU: usage(before, m.sample(ctx, end)), Idle: true}
+}
 
 // completion is one answered (or failed) request: when it completed and how long it took.
 type completion struct {

@@ -61,7 +61,7 @@ func main() {
 	peers := flag.String("peers", "", "comma-separated other servers to measure the same way: oidc-provider (needs Node), hydra (needs -hydra-bin)")
 	flag.StringVar(&o.hydraBin, "hydra-bin", "", "Ory Hydra v2 binary for -peers hydra")
 	algs := flag.String("algs", "RS256,EdDSA", "signing algorithms to measure, each with its own ceiling; introspection and the read run with the first")
-	scenarios := flag.String("scenarios", "token,introspect,get", "server scenarios to measure: token, introspect, get")
+	scenarios := flag.String("scenarios", "token,introspect,get", "server scenarios to measure: token, introspect, get, idle (no requests: the background work's CPU per second)")
 	flag.Parse()
 	o.peers, o.algs = list(*peers), list(*algs)
 	var err error

@@ -241,6 +241,10 @@ func measureServer(ctx context.Context, o options, sr serverRun) ([]row, error) 
 			return req, nil
 		}))
 	}
+	if o.wants("idle") {
+		r := idle(ctx, prefix+": idle, CPU µs per second (no requests)", o.warmup, o.duration, m)
+		rows = append(rows, row{result: r, ceiling: 0, group: "server: idle, CPU µs per second", build: sr.label})
+	}
 	if len(rows) > 0 {
 		rows[len(rows)-1].rssMiB = p.peakRSS()
 	}
