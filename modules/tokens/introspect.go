@@ -3,10 +3,10 @@ package tokens
 import (
 	"context"
 	"errors"
-	"sync"
 	"time"
 
 	"github.com/go-jose/go-jose/v4/jwt"
+	"github.com/hashicorp/golang-lru/v2/expirable"
 	"go.uber.org/zap"
 
 	"github.com/agentidp/agentidp/platform/audittrail"
@@ -57,7 +57,7 @@ func (s *service) Introspect(ctx context.Context, c *caller, token string) (intr
 		// token, the answer does not.
 		subject, jti = t.claims.Subject, t.claims.ID
 	}
-	if s.sampler.due(c.AgentID, jti, s.now()) {
+	if s.sampler.due(c.AgentID, jti) {
 		e := audittrail.Event{Action: ActionTokenIntrospected, AgentID: subject, ActorID: c.AgentID,
 			TargetType: audittrail.TargetToken, TargetID: jti,
 			Details: map[string]any{"active": res.Active}}
@@ -78,46 +78,31 @@ func boolLabel(b bool) string {
 	return "false"
 }
 
-// introspectionSampler remembers which (caller, jti) pairs were audited recently.
+// introspectionSampler remembers which (caller, jti) pairs were audited in the last
+// introspectionAuditEvery; past maxSamplerEntries the oldest are forgotten (more events,
+// never fewer).
 type introspectionSampler struct {
-	every time.Duration
-	mu    sync.Mutex
-	seen  map[string]time.Time
-	swept time.Time
+	seen *expirable.LRU[string, struct{}]
 }
 
-// maxSamplerEntries bounds the sampler; past it, it is cleared (more events, never fewer).
+// maxSamplerEntries bounds the sampler.
 const maxSamplerEntries = 100_000
 
 func newIntrospectionSampler(every time.Duration) *introspectionSampler {
-	return &introspectionSampler{every: every, seen: map[string]time.Time{}}
+	return &introspectionSampler{seen: expirable.NewLRU[string, struct{}](maxSamplerEntries, nil, every)}
 }
 
-// due reports whether this introspection is to be audited, and if so marks it.
-func (s *introspectionSampler) due(callerID, jti string, now time.Time) bool {
+// due reports whether this introspection is to be audited, and if so marks it. Two
+// introspections racing may both be audited.
+func (s *introspectionSampler) due(callerID, jti string) bool {
 	key := callerID + "|" + jti
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if now.Sub(s.swept) > s.every {
-		for k, at := range s.seen {
-			if now.Sub(at) >= s.every {
-				delete(s.seen, k)
-			}
-		}
-		s.swept = now
-	}
-	if at, ok := s.seen[key]; ok && now.Sub(at) < s.every {
+	if s.seen.Contains(key) {
 		return false
 	}
-	if len(s.seen) >= maxSamplerEntries {
-		clear(s.seen)
-	}
-	s.seen[key] = now
+	s.seen.Add(key, struct{}{})
 	return true
 }
 
 func (s *introspectionSampler) forget(callerID, jti string) {
-	s.mu.Lock()
-	delete(s.seen, callerID+"|"+jti)
-	s.mu.Unlock()
+	s.seen.Remove(callerID + "|" + jti)
 }

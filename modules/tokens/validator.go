@@ -10,6 +10,7 @@ import (
 	jose "github.com/go-jose/go-jose/v4"
 	"github.com/go-jose/go-jose/v4/jwt"
 	"github.com/google/uuid"
+	"github.com/hashicorp/golang-lru/v2/expirable"
 
 	"github.com/agentidp/agentidp/modules/agents"
 	"github.com/agentidp/agentidp/modules/credentials"
@@ -21,6 +22,17 @@ import (
 // maxTokenLen is the largest token looked at; anything longer is refused before any
 // decoding.
 const maxTokenLen = 8 << 10
+
+// The verified cache remembers tokens that passed the signature and claim checks, keyed by
+// the exact token string: only the very same bytes hit, so a hit proves what the signature
+// proved, and on a hit the key must still be published and the times are checked again. It
+// never remembers a verdict on revocation, agent or credential: those are checked on every
+// use. It spares the parsing and the signature check of a token presented again, which is
+// most of a protected request's cost with RS256 (docs/performance.md).
+const (
+	verifiedCacheSize = 8192 // tokens, about 1 KiB each
+	verifiedCacheTTL  = 10 * time.Minute
+)
 
 // invalidToken is a token refused for reason; it wraps httpserver.ErrInvalidToken. The
 // reason is for logs and tests, never shown to the caller in more detail than "invalid".
@@ -69,13 +81,13 @@ type validator struct {
 	revs   *revocationList
 	agents agents.Directory
 	creds  credentials.Directory
-	cache  *verifiedCache
+	cache  *expirable.LRU[string, *verified] // see authentic
 	now    func() time.Time
 }
 
 func newValidator(issuer string, ring *keyRing, revs *revocationList, ad agents.Directory, cd credentials.Directory) *validator {
 	return &validator{issuer: issuer, ring: ring, revs: revs, agents: ad, creds: cd,
-		cache: newVerifiedCache(verifiedCacheSize), now: time.Now}
+		cache: expirable.NewLRU[string, *verified](verifiedCacheSize, nil, verifiedCacheTTL), now: time.Now}
 }
 
 // Verify implements httpserver.Verifier: a token for this server's own audience whose
@@ -114,7 +126,7 @@ func (v *validator) authentic(ctx context.Context, token string, now time.Time) 
 	if len(token) > maxTokenLen {
 		return nil, errTooLong
 	}
-	if t := v.cache.get(token); t != nil {
+	if t, ok := v.cache.Get(token); ok {
 		if v.ring.published(t.kid, now) == nil {
 			return nil, errKID
 		}
@@ -124,7 +136,7 @@ func (v *validator) authentic(ctx context.Context, token string, now time.Time) 
 	if err != nil {
 		return nil, err
 	}
-	v.cache.put(token, t, t.claims.expiry())
+	v.cache.Add(strings.Clone(token), t) // a copy: token may be a slice of a larger request body
 	return t, nil
 }
 

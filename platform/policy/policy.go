@@ -13,9 +13,9 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
+	lru "github.com/hashicorp/golang-lru/v2"
 	"github.com/open-policy-agent/opa/v1/ast"
 	"github.com/open-policy-agent/opa/v1/metrics"
 	"github.com/open-policy-agent/opa/v1/rego"
@@ -173,10 +173,10 @@ func (c catalog) validate() error {
 	return errors.Join(errs...)
 }
 
-// memoLimit bounds the decision memo. Route templates are few and tokens carry
-// subsets of the known scopes, so real traffic stays far below it; past it the
-// memo is emptied and refilled.
-const memoLimit = 4096
+// memoLimit bounds the decision memo: the least recently used decisions are
+// forgotten past it. The input names the calling agent, so real traffic needs
+// about one entry per active agent and route it calls.
+const memoLimit = 16384
 
 type engine struct {
 	query  rego.PreparedEvalQuery
@@ -187,7 +187,7 @@ type engine struct {
 	// memo caches decisions by the whole input (a decision is a function of the
 	// input alone: the data is embedded and never changes); nil in tests that
 	// measure evaluation.
-	memo *memo
+	memo *lru.Cache[string, Decision]
 
 	allowed, denied, failed prometheus.Observer
 }
@@ -230,7 +230,7 @@ func newEngine(log *zap.Logger, reg prometheus.Registerer, useMemo bool) (*engin
 		failed:  hist.WithLabelValues("error"),
 	}
 	if useMemo {
-		e.memo = &memo{m: make(map[string]Decision)}
+		e.memo, _ = lru.New[string, Decision](memoLimit) // only a size ≤ 0 fails
 	}
 	log.Info("policy loaded",
 		zap.Int("routes", len(b.catalog.Routes)),
@@ -285,14 +285,14 @@ func (e *engine) decide(ctx context.Context, in Input) (Decision, error) {
 		return e.eval(ctx, in)
 	}
 	key := memoKey(in)
-	if d, ok := e.memo.get(key); ok {
-		return d, nil
+	if d, ok := e.memo.Get(key); ok {
+		return d.clone(), nil // a copy: callers cannot alter a cached decision
 	}
 	d, err := e.eval(ctx, in)
 	if err != nil {
 		return Decision{}, err
 	}
-	e.memo.put(key, d)
+	e.memo.Add(key, d)
 	return d.clone(), nil
 }
 
@@ -392,31 +392,6 @@ func memoKey(in Input) string {
 		field(s)
 	}
 	return string(b)
-}
-
-type memo struct {
-	mu sync.RWMutex
-	m  map[string]Decision
-}
-
-// get returns a copy, so callers cannot alter a cached decision.
-func (m *memo) get(key string) (Decision, bool) {
-	m.mu.RLock()
-	d, ok := m.m[key]
-	m.mu.RUnlock()
-	if !ok {
-		return Decision{}, false
-	}
-	return d.clone(), true
-}
-
-func (m *memo) put(key string, d Decision) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if len(m.m) >= memoLimit {
-		clear(m.m)
-	}
-	m.m[key] = d
 }
 
 func (e *engine) KnownScopes() []string { return slices.Clone(e.known) }

@@ -434,11 +434,16 @@ func TestMemoReturnsCopies(t *testing.T) {
 }
 
 func TestMemoIsBounded(t *testing.T) {
-	m := &memo{m: map[string]Decision{}}
-	for i := range memoLimit + 10 {
-		m.put(strconv.Itoa(i), Decision{})
+	e, err := newEngine(zap.NewNop(), nil, true)
+	if err != nil {
+		t.Fatal(err)
 	}
-	if n := len(m.m); n > memoLimit {
+	for i := range memoLimit + 10 {
+		if _, err := e.Decide(context.Background(), Input{Method: "GET", Path: "/api/v1/keys", AgentID: strconv.Itoa(i)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := e.memo.Len(); n > memoLimit {
 		t.Errorf("memo holds %d entries, limit %d", n, memoLimit)
 	}
 }
