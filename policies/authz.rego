@@ -1,4 +1,4 @@
-# Route authorization for the AgentIdP HTTP API (SPEC §4).
+# Route authorization for the AgentIdP HTTP API (docs/api.md, "Scopes and authorization").
 #
 # Input:
 #   method    HTTP method, upper case ("GET")

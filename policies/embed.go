@@ -1,6 +1,7 @@
 // Package policies holds the Rego authorization policy and its route→scope
-// data, embedded so the binary carries them (SPEC §4). platform/policy loads
-// them; nothing else should parse these files.
+// data, embedded so the binary carries them (docs/api.md, "Scopes and
+// authorization"). platform/policy loads them; nothing else should parse these
+// files.
 package policies
 
 import "embed"

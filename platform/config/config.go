@@ -1,6 +1,7 @@
 // Package config loads AgentIdP's configuration from the environment and an optional YAML
-// file (the environment wins), applies the defaults of SPEC §6 and validates every value,
-// so that a bad one stops the start with one line naming the variable.
+// file (the environment wins), applies the defaults (docs/operations.md, "Configuration")
+// and validates every value, so that a bad one stops the start with one line naming the
+// variable.
 package config
 
 import (

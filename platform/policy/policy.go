@@ -1,7 +1,7 @@
-// Package policy decides whether a caller may use a route (SPEC §4). It
-// evaluates the embedded Rego policy (policies/authz.rego) against the
-// embedded route→scope table (policies/data/scopes.json) in process with
-// OPA's Go API; the query is prepared once, in New.
+// Package policy decides whether a caller may use a route (docs/api.md, "Scopes and
+// authorization"). It evaluates the embedded Rego policy (policies/authz.rego) against
+// the embedded route→scope table (policies/data/scopes.json) in process with OPA's Go
+// API; the query is prepared once, in New.
 package policy
 
 import (

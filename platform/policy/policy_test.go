@@ -159,7 +159,7 @@ func TestRoutesUseKnownScopes(t *testing.T) {
 		"tokens:introspect", "tokens:revoke", "audit:read", "usage:read", "keys:admin",
 	}
 	if !slices.Equal(known, wantKnown) {
-		t.Errorf("KnownScopes = %v, want %v (SPEC §4)", known, wantKnown)
+		t.Errorf("KnownScopes = %v, want %v (docs/api.md, Scopes and authorization)", known, wantKnown)
 	}
 	for route, scopes := range b.catalog.Routes {
 		if len(scopes) == 0 {

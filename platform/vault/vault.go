@@ -1,6 +1,6 @@
 // Package vault is AgentIdP's HashiCorp Vault client: a small KV version 2 interface over
-// github.com/hashicorp/vault/api, on only when VAULT_ADDR is set (SPEC §2). In Vault mode the
-// credentials module keeps each plain client secret at
+// github.com/hashicorp/vault/api, on only when VAULT_ADDR is set (docs/operations.md,
+// "Vault"). In Vault mode the credentials module keeps each plain client secret at
 // <mount>/agentidp/credentials/<agent_id>/<credential_id> (mount from AGENTIDP_VAULT_MOUNT,
 // default "secret"); otherwise New provides Disabled, and modules ask Enabled(kv) first.
 //

@@ -104,7 +104,7 @@ interface RequestOptions {
 
 const enc = encodeURIComponent;
 
-/** Typed client for the AgentIdP management API (SPEC §5). */
+/** Typed client for the AgentIdP management API (docs/api.md). */
 export class ApiClient {
   private readonly baseUrl: string;
   private readonly doFetch: FetchLike;

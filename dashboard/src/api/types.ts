@@ -1,4 +1,4 @@
-// Types for the AgentIdP HTTP API (SPEC §5). Field names are the wire names.
+// Types for the AgentIdP HTTP API (docs/api.md). Field names are the wire names.
 
 export const KNOWN_SCOPES = [
   'agents:read',
