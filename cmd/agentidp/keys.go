@@ -18,8 +18,8 @@ func keysCmd() *cobra.Command {
 		Use:   "keys",
 		Short: "List and rotate the token signing keys",
 		Long: `Signing keys sign the access tokens (JWS, RFC 9068). Their private parts are stored
-encrypted under AGENTIDP_MASTER_KEY and are never shown; these commands work against the
-configured database, like the server.`,
+encrypted under AGENTIDP_MASTER_KEY, or in Vault when Vault mode is on (VAULT_ADDR), and are
+never shown; these commands work against the configured database, like the server.`,
 	}
 	var asJSON bool
 	list := &cobra.Command{
