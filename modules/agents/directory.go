@@ -49,9 +49,6 @@ type directory struct {
 	entries sync.Map     // canonical agent id → *dirEntry
 	size    atomic.Int64
 	gen     atomic.Uint64
-
-	unsubscribe func()
-	stop, done  chan struct{}
 }
 
 var _ Directory = (*directory)(nil)
@@ -145,46 +142,24 @@ func (d *directory) changed(ctx context.Context, id string) {
 	}
 }
 
-// start subscribes to ChangedChannel and starts the janitor that sweeps expired entries.
-func (d *directory) start(context.Context) error {
-	d.unsubscribe = d.bc.Subscribe(ChangedChannel, func(payload []byte) {
-		if id, ok := canonicalID(string(payload)); ok {
-			d.invalidate(id)
-		}
-	})
-	d.stop, d.done = make(chan struct{}), make(chan struct{})
-	go d.sweepLoop()
+// onChanged is the ChangedChannel handler: another replica (or this one) changed an agent.
+func (d *directory) onChanged(payload []byte) {
+	if id, ok := canonicalID(string(payload)); ok {
+		d.invalidate(id)
+	}
+}
+
+// sweepEvery is the janitor's interval: the TTL, at least a second.
+func (d *directory) sweepEvery() time.Duration { return max(time.Duration(d.ttl.Load()), time.Second) }
+
+// sweep drops the entries expired when it runs (the janitor, every sweepEvery).
+func (d *directory) sweep(context.Context) error {
+	d.sweepAt(time.Now())
 	return nil
 }
 
-// shutdown unsubscribes and waits for the janitor.
-func (d *directory) shutdown(context.Context) error {
-	if d.unsubscribe != nil {
-		d.unsubscribe()
-	}
-	if d.stop != nil {
-		close(d.stop)
-		<-d.done
-	}
-	return nil
-}
-
-func (d *directory) sweepLoop() {
-	defer close(d.done)
-	t := time.NewTicker(max(time.Duration(d.ttl.Load()), time.Second))
-	defer t.Stop()
-	for {
-		select {
-		case <-d.stop:
-			return
-		case now := <-t.C:
-			d.sweep(now)
-		}
-	}
-}
-
-// sweep drops entries expired at now.
-func (d *directory) sweep(now time.Time) {
+// sweepAt drops entries expired at now.
+func (d *directory) sweepAt(now time.Time) {
 	d.entries.Range(func(k, v any) bool {
 		if !now.Before(v.(*dirEntry).expires) && d.entries.CompareAndDelete(k, v) {
 			d.size.Add(-1)

@@ -96,7 +96,7 @@ func TestDirectoryCachesHitsAndMisses(t *testing.T) {
 		t.Error("an outage was cached")
 	}
 	// The janitor's sweep drops expired entries.
-	d.sweep(time.Now().Add(time.Hour))
+	d.sweepAt(time.Now().Add(time.Hour))
 	if d.size.Load() != 0 {
 		t.Errorf("%d entries after the sweep", d.size.Load())
 	}

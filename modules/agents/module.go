@@ -12,6 +12,7 @@ import (
 	"github.com/agentidp/agentidp/platform/config"
 	"github.com/agentidp/agentidp/platform/httpserver"
 	"github.com/agentidp/agentidp/platform/policy"
+	"github.com/agentidp/agentidp/platform/worker"
 )
 
 // Module is the agents bounded context. It provides Directory, Lifecycle, Provisioner and Census
@@ -36,11 +37,16 @@ var Module = fx.Module("agents",
 	),
 )
 
-// newModuleDirectory builds the Directory and ties its subscription and janitor to the
-// app's lifecycle.
+// newModuleDirectory builds the Directory and its worker: the subscription to
+// ChangedChannel that drops an agent changed on any replica, and the janitor that sweeps
+// expired entries every TTL (5 s).
 func newModuleDirectory(lc fx.Lifecycle, db *bun.DB, repo repository, c cache.Cache, log *zap.Logger) *directory {
-	d := newDirectory(db, repo, c, log.Named("agents"))
-	lc.Append(fx.Hook{OnStart: d.start, OnStop: d.shutdown})
+	log = log.Named("agents")
+	d := newDirectory(db, repo, c, log)
+	lc.Append(worker.Hook(log, worker.Spec{
+		Name: "directory invalidation and sweep", Every: d.sweepEvery(), Run: d.sweep,
+		Subscribe: &worker.Subscription{Bus: c, Channel: ChangedChannel, Handle: d.onChanged},
+	}))
 	return d
 }
 
