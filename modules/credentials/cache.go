@@ -7,7 +7,53 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/uptrace/bun"
+
+	"github.com/agentidp/agentidp/platform/config"
 )
+
+// Bounds and lifetimes of the caches.
+const (
+	cacheTTL       = 30 * time.Second // an agent's credentials stay in memory this long
+	cacheMaxAgents = 100_000
+	memoMax        = 100_000
+)
+
+// caches are the verifier's in-memory state: an agent's live credentials, the memo of slow
+// verifications, the digests of Vault-held secrets, and for State the dead credentials and
+// the owners of live ones. The invalidator drops an agent from them.
+type caches struct {
+	agents *credCache
+	memo   *memo
+	vault  *vaultDigests
+	dead   *boundedMap[State]     // final states of revoked and expired credentials
+	owners *boundedMap[uuid.UUID] // credential id → agent id, for State
+}
+
+// newCaches builds the caches; an agent's credentials are loaded from repo on a miss.
+func newCaches(cfg *config.Config, db *bun.DB, repo repository) *caches {
+	vaultTTL := cfg.VaultCacheTTL
+	if vaultTTL <= 0 {
+		vaultTTL = time.Second
+	}
+	return &caches{
+		agents: newCredCache(cacheTTL, cacheMaxAgents, time.Now, func(ctx context.Context, agentID string) ([]credentialRow, error) {
+			return repo.live(ctx, db, agentID, time.Now(), maxLive)
+		}),
+		memo:   newMemo(memoMax),
+		vault:  newVaultDigests(vaultTTL, memoMax),
+		dead:   newBoundedMap[State](memoMax),
+		owners: newBoundedMap[uuid.UUID](memoMax),
+	}
+}
+
+// drop forgets the agent's live credentials, memos and Vault digests (dead states are
+// final, and a credential's owner never changes: both are kept).
+func (c *caches) drop(id uuid.UUID) {
+	c.agents.invalidate(id)
+	c.memo.dropAgent(id)
+	c.vault.dropAgent(id)
+}
 
 // liveCred is what verification needs of one usable credential row, decoded once at load.
 type liveCred struct {
