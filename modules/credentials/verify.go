@@ -125,13 +125,13 @@ func (s *verifier) verifySlow(ctx context.Context, agent uuid.UUID, e *agentEntr
 		if c.hash.kind != kindVault || !c.usable(now) {
 			continue
 		}
-		vd, err := s.vaultDigest(ctx, agent, c, now)
+		vd, err := s.vaultDigest(ctx, c)
 		if err != nil {
 			vaultErr = err
 			continue
 		}
 		if equalDigest(d, &vd) {
-			s.caches.memo.put(d, memoHit{agent: agent, credID: c.id, expires: now.Add(s.cfg.VaultCacheTTL)})
+			s.caches.memo.put(d, agent, memoHit{credID: c.id, expires: now.Add(s.cfg.VaultCacheTTL)})
 			return i, nil
 		}
 	}
@@ -144,7 +144,7 @@ func (s *verifier) verifySlow(ctx context.Context, agent uuid.UUID, e *agentEntr
 			continue
 		}
 		if bcryptMatches(c.hash.bcrypt, secret) {
-			s.caches.memo.put(d, memoHit{agent: agent, credID: c.id})
+			s.caches.memo.put(d, agent, memoHit{credID: c.id})
 			return i, nil
 		}
 	}
@@ -152,8 +152,8 @@ func (s *verifier) verifySlow(ctx context.Context, agent uuid.UUID, e *agentEntr
 }
 
 // vaultDigest returns the digest of the secret Vault holds for c.
-func (s *verifier) vaultDigest(ctx context.Context, agent uuid.UUID, c *liveCred, now time.Time) (digest, error) {
-	if d, ok := s.caches.vault.get(c.id, now); ok {
+func (s *verifier) vaultDigest(ctx context.Context, c *liveCred) (digest, error) {
+	if d, ok := s.caches.vault.Get(c.id); ok {
 		return d, nil
 	}
 	if !s.vaultOn {
@@ -174,7 +174,7 @@ func (s *verifier) vaultDigest(ctx context.Context, agent uuid.UUID, c *liveCred
 		return digest{}, nil
 	}
 	vd := s.hasher.sum(plain)
-	s.caches.vault.put(c.id, agent, vd, now)
+	s.caches.vault.Add(c.id, vd)
 	return vd, nil
 }
 
@@ -199,10 +199,10 @@ func (s *verifier) State(ctx context.Context, credentialID string) (State, error
 	}
 	key := id.String()
 	now := s.now()
-	if st, ok := s.caches.dead.get(key); ok {
+	if st, ok := s.caches.dead.Get(key); ok {
 		return st, nil
 	}
-	if agent, ok := s.caches.owners.get(key); ok {
+	if agent, ok := s.caches.owners.Get(key); ok {
 		e, err := s.caches.agents.get(ctx, agent)
 		if err != nil {
 			return State{}, s.storeFailure(ctx, err)
@@ -224,10 +224,10 @@ func (s *verifier) State(ctx context.Context, credentialID string) (State, error
 	st := rowState(row, now)
 	if st.Status == StatusActive {
 		if agent, err := uuid.Parse(row.AgentID); err == nil {
-			s.caches.owners.put(key, agent)
+			s.caches.owners.Add(key, agent)
 		}
 	} else {
-		s.caches.dead.put(key, st)
+		s.caches.dead.Add(key, st)
 	}
 	return st, nil
 }
