@@ -2,6 +2,7 @@ package credentials
 
 import (
 	"context"
+	"fmt"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -132,14 +133,21 @@ func (c *credCache) get(ctx context.Context, id uuid.UUID) (*agentEntry, error) 
 	}
 }
 
-// fill loads the agent's rows and stores them unless an invalidation ran meanwhile.
-func (c *credCache) fill(ctx context.Context, id uuid.UUID, agentID string) (*agentEntry, error) {
+// fill loads the agent's rows and stores them unless an invalidation ran meanwhile. It runs
+// on singleflight's goroutine, which cannot hand a panic to the callers (DoChan re-panics
+// where nothing recovers): a load that panics fails its callers with an error instead.
+func (c *credCache) fill(ctx context.Context, id uuid.UUID, agentID string) (e *agentEntry, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			e, err = nil, fmt.Errorf("credentials: loading the credentials of agent %s panicked: %v", agentID, r)
+		}
+	}()
 	gen := c.gen.Load()
 	rows, err := c.load(ctx, agentID)
 	if err != nil {
 		return nil, err
 	}
-	e := newAgentEntry(agentID, rows)
+	e = newAgentEntry(agentID, rows)
 	c.mu.Lock()
 	if c.gen.Load() == gen {
 		c.entries.Add(id, e)

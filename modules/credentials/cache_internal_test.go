@@ -273,3 +273,21 @@ func TestCachesDropOneAgent(t *testing.T) {
 		t.Error("b's entry was dropped with a")
 	}
 }
+
+// A load that panics fails its callers with an error (nothing is stored), and the next get
+// loads again.
+func TestCredCacheLoadThatPanicsIsAnError(t *testing.T) {
+	var calls atomic.Int64
+	c := newCredCache(time.Hour, 10, func(context.Context, string) ([]credentialRow, error) {
+		if calls.Add(1) == 1 {
+			panic("driver bug")
+		}
+		return credRows("c1"), nil
+	})
+	if _, err := c.get(context.Background(), testAgent); err == nil {
+		t.Fatal("a load that panicked answered without an error")
+	}
+	if e, err := c.get(context.Background(), testAgent); err != nil || len(e.creds) != 1 {
+		t.Fatalf("the next get: %+v %v", e, err)
+	}
+}

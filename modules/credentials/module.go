@@ -45,8 +45,9 @@ var Module = fx.Module("credentials",
 func newModuleHasher(cfg *config.Config) (*hasher, error) { return newHasher(cfg.SecretPepper) }
 
 // newModuleUsage builds the last_used_at tracker and its worker: a flush every
-// usageFlushInterval (5 s) and a last one on stop. The verifier depends on it, so the
-// worker starts before the HTTP server and stops after it has drained.
+// usageFlushInterval (5 s) and a last one on stop. The verifier depends on it and the token
+// routes on the verifier, so in the server the worker starts before the HTTP server and
+// stops after it has drained the requests that verify.
 func newModuleUsage(lc fx.Lifecycle, repo repository, log *zap.Logger) *usageTracker {
 	u := newUsageTracker(repo, log)
 	lc.Append(worker.Hook(log, worker.Spec{
