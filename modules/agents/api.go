@@ -70,9 +70,19 @@ type LifecycleEvent struct {
 // or not at all. A hook must only touch its own module's tables.
 type LifecycleHook func(ctx context.Context, tx bun.Tx, ev LifecycleEvent) error
 
+// AfterCommitHook runs once the status change's transaction has committed, before the
+// change returns to its caller; never for a change that rolled back or changed nothing. It
+// is the place for what must see the committed state, e.g. dropping cached rows that a read
+// racing with the transaction may have loaded from before it. Its context is not cancelled
+// with the caller's. It returns nothing: the change is committed whatever it does.
+type AfterCommitHook func(ctx context.Context, ev LifecycleEvent)
+
 // Lifecycle lets other modules subscribe to status changes (call during construction).
 type Lifecycle interface {
+	// OnStatusChange adds a hook run inside the change's transaction.
 	OnStatusChange(h LifecycleHook)
+	// AfterStatusChange adds a hook run after the change's transaction committed.
+	AfterStatusChange(h AfterCommitHook)
 }
 
 // NewAgent describes an agent created by another module (bootstrap).

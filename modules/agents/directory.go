@@ -7,6 +7,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/hashicorp/golang-lru/v2/expirable"
 	"github.com/uptrace/bun"
 	"go.uber.org/zap"
 
@@ -22,44 +23,35 @@ const (
 	// defaultLookupTTL bounds how long a replica that missed a broadcast serves a stale
 	// agent.
 	defaultLookupTTL = 5 * time.Second
-	// maxDirectoryEntries caps the cache; past it, lookups go to the database uncached
-	// until the janitor has swept expired entries.
+	// maxDirectoryEntries caps the cache; past it, the least recently used entry goes.
 	maxDirectoryEntries = 100_000
 	// publishTimeout bounds the broadcast after a change; a lost message is covered by
 	// the TTL.
 	publishTimeout = 2 * time.Second
 )
 
-// dirEntry is a cached lookup; a nil agent caches "not found".
-type dirEntry struct {
-	agent   *Agent
-	expires time.Time
-}
-
-// directory is the cached Directory. Entries expire after ttl and are dropped on every
-// replica when the agent changes (ChangedChannel). A generation counter keeps a lookup
-// that raced with an invalidation from caching what it read before the change.
+// directory is the cached Directory: an expirable LRU of lookups ("not found" included, as
+// a nil agent) that live for ttl and are dropped on every replica when the agent changes
+// (ChangedChannel). A generation counter keeps a lookup that raced with an invalidation from
+// caching what it read before the change.
 type directory struct {
 	db   *bun.DB
 	repo repository
 	bc   cache.Broadcaster
 	log  *zap.Logger
 
-	ttl     atomic.Int64 // time.Duration
-	entries sync.Map     // canonical agent id → *dirEntry
-	size    atomic.Int64
+	entries *expirable.LRU[string, *Agent] // canonical agent id → agent (nil: not found)
+	mu      sync.Mutex                     // orders a load's generation check and store against invalidate
 	gen     atomic.Uint64
-
-	unsubscribe func()
-	stop, done  chan struct{}
 }
 
 var _ Directory = (*directory)(nil)
 
-func newDirectory(db *bun.DB, repo repository, bc cache.Broadcaster, log *zap.Logger) *directory {
-	d := &directory{db: db, repo: repo, bc: bc, log: log}
-	d.ttl.Store(int64(defaultLookupTTL))
-	return d
+// newDirectory builds the Directory: entries live for ttl, at most maxEntries of them. The
+// LRU's own goroutine drops expired entries.
+func newDirectory(db *bun.DB, repo repository, bc cache.Broadcaster, log *zap.Logger, ttl time.Duration, maxEntries int) *directory {
+	return &directory{db: db, repo: repo, bc: bc, log: log,
+		entries: expirable.NewLRU[string, *Agent](maxEntries, nil, ttl)}
 }
 
 // Lookup implements Directory. The returned Agent is shared with other callers and must
@@ -82,18 +74,14 @@ func (d *directory) Lookup(ctx context.Context, agentID string) (*Agent, error) 
 
 // cached answers from an unexpired entry.
 func (d *directory) cached(id string) (*Agent, error, bool) {
-	v, ok := d.entries.Load(id)
-	if !ok {
+	a, ok := d.entries.Get(id)
+	switch {
+	case !ok:
 		return nil, nil, false
-	}
-	e := v.(*dirEntry)
-	if !time.Now().Before(e.expires) {
-		return nil, nil, false
-	}
-	if e.agent == nil {
+	case a == nil:
 		return nil, ErrNotFound, true
 	}
-	return e.agent, nil, true
+	return a, nil, true
 }
 
 func (d *directory) load(ctx context.Context, id string) (*Agent, error) {
@@ -109,16 +97,11 @@ func (d *directory) load(ctx context.Context, id string) (*Agent, error) {
 	default:
 		return nil, err
 	}
-	e := &dirEntry{agent: a, expires: time.Now().Add(time.Duration(d.ttl.Load()))}
-	if d.size.Load() < maxDirectoryEntries {
-		if _, replaced := d.entries.Swap(id, e); !replaced {
-			d.size.Add(1)
-		}
-		// An invalidation since the read may have run before the Swap: drop what we read.
-		if d.gen.Load() != gen && d.entries.CompareAndDelete(id, e) {
-			d.size.Add(-1)
-		}
+	d.mu.Lock()
+	if d.gen.Load() == gen { // else an invalidation ran since the read: drop what we read
+		d.entries.Add(id, a)
 	}
+	d.mu.Unlock()
 	if a == nil {
 		return nil, ErrNotFound
 	}
@@ -127,10 +110,10 @@ func (d *directory) load(ctx context.Context, id string) (*Agent, error) {
 
 // invalidate drops id from this replica's cache.
 func (d *directory) invalidate(id string) {
+	d.mu.Lock()
 	d.gen.Add(1)
-	if _, ok := d.entries.LoadAndDelete(id); ok {
-		d.size.Add(-1)
-	}
+	d.entries.Remove(id)
+	d.mu.Unlock()
 }
 
 // changed is called after a change to id has committed: it drops the entry here at once
@@ -145,50 +128,9 @@ func (d *directory) changed(ctx context.Context, id string) {
 	}
 }
 
-// start subscribes to ChangedChannel and starts the janitor that sweeps expired entries.
-func (d *directory) start(context.Context) error {
-	d.unsubscribe = d.bc.Subscribe(ChangedChannel, func(payload []byte) {
-		if id, ok := canonicalID(string(payload)); ok {
-			d.invalidate(id)
-		}
-	})
-	d.stop, d.done = make(chan struct{}), make(chan struct{})
-	go d.sweepLoop()
-	return nil
-}
-
-// shutdown unsubscribes and waits for the janitor.
-func (d *directory) shutdown(context.Context) error {
-	if d.unsubscribe != nil {
-		d.unsubscribe()
+// onChanged is the ChangedChannel handler: another replica (or this one) changed an agent.
+func (d *directory) onChanged(payload []byte) {
+	if id, ok := canonicalID(string(payload)); ok {
+		d.invalidate(id)
 	}
-	if d.stop != nil {
-		close(d.stop)
-		<-d.done
-	}
-	return nil
-}
-
-func (d *directory) sweepLoop() {
-	defer close(d.done)
-	t := time.NewTicker(max(time.Duration(d.ttl.Load()), time.Second))
-	defer t.Stop()
-	for {
-		select {
-		case <-d.stop:
-			return
-		case now := <-t.C:
-			d.sweep(now)
-		}
-	}
-}
-
-// sweep drops entries expired at now.
-func (d *directory) sweep(now time.Time) {
-	d.entries.Range(func(k, v any) bool {
-		if !now.Before(v.(*dirEntry).expires) && d.entries.CompareAndDelete(k, v) {
-			d.size.Add(-1)
-		}
-		return true
-	})
 }

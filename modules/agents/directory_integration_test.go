@@ -11,6 +11,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/redis/go-redis/v9"
 	"github.com/uptrace/bun"
+	"go.uber.org/fx"
 	"go.uber.org/zap/zaptest"
 
 	"github.com/agentidp/agentidp/platform/cache"
@@ -18,16 +19,13 @@ import (
 	"github.com/agentidp/agentidp/platform/testenv"
 )
 
-// neverExpire makes the Directory of e keep entries for an hour, so that only an
-// invalidation can make it see a change.
-func (e *env) neverExpire() {
-	e.dir.(*directory).ttl.Store(int64(time.Hour))
-}
+// lookupsLive makes the Directory of the env keep entries for ttl (an hour: only an
+// invalidation can make it see a change).
+func lookupsLive(ttl time.Duration) fx.Option { return fx.Supply(lookupTTL(ttl)) }
 
 func TestIntegrationDirectory(t *testing.T) {
 	testenv.ForEachBackend(t, func(t *testing.T, b testenv.Backend) {
-		e := newEnv(t, b, nil)
-		e.neverExpire()
+		e := newEnv(t, b, nil, lookupsLive(time.Hour))
 		ctx := t.Context()
 
 		for _, id := range []string{uuid.NewString(), "not-a-uuid", "", "' OR 1=1 --"} {
@@ -80,9 +78,15 @@ func TestIntegrationDirectory(t *testing.T) {
 			t.Errorf("after delete: %+v", got)
 		}
 
-		// An entry expires on its own after the TTL (a change made behind the module's
-		// back is seen only then).
-		e.dir.(*directory).ttl.Store(int64(50 * time.Millisecond))
+	})
+}
+
+// An entry expires on its own after the TTL (a change made behind the module's back is
+// seen only then).
+func TestIntegrationDirectoryEntryExpires(t *testing.T) {
+	testenv.ForEachBackend(t, func(t *testing.T, b testenv.Backend) {
+		e := newEnv(t, b, nil, lookupsLive(50*time.Millisecond))
+		ctx := t.Context()
 		b2 := e.create(map[string]any{"name": "behind"})
 		if _, err := e.dir.Lookup(ctx, b2.ID); err != nil {
 			t.Fatal(err)
@@ -121,8 +125,7 @@ func TestIntegrationDirectoryAcrossReplicas(t *testing.T) {
 	}
 	b1, b2 := replica(client1), replica(client2)
 	one := newEnv(t, b1, nil)
-	two := newEnv(t, b2, nil)
-	two.neverExpire()
+	two := newEnv(t, b2, nil, lookupsLive(time.Hour))
 	ctx := t.Context()
 
 	a := one.create(map[string]any{"name": "shared"})

@@ -3,6 +3,7 @@ package agents
 import (
 	"context"
 	"errors"
+	"sync"
 	"testing"
 	"time"
 
@@ -44,7 +45,7 @@ func TestDirectoryDoesNotCacheAReadThatRacedAnInvalidation(t *testing.T) {
 			<-proceed
 		}
 		return row, nil
-	}}, cache.NewMemory(), zap.NewNop())
+	}}, cache.NewMemory(), zap.NewNop(), time.Hour, 10)
 
 	done := make(chan *Agent)
 	go func() {
@@ -72,7 +73,7 @@ func TestDirectoryCachesHitsAndMisses(t *testing.T) {
 			return stubRow(id, "x"), nil
 		}
 		return nil, database.ErrNotFound
-	}}, cache.NewMemory(), zap.NewNop())
+	}}, cache.NewMemory(), zap.NewNop(), time.Hour, 10)
 	ctx := context.Background()
 	const unknown = "11111111-2222-4333-8444-555555555555"
 	for range 3 {
@@ -88,25 +89,55 @@ func TestDirectoryCachesHitsAndMisses(t *testing.T) {
 	}
 	// A store failure is returned, not cached as "not found".
 	d2 := newDirectory(nil, stubRepository{getFn: func(string) (*agentRow, error) { return nil, database.ErrUnavailable }},
-		cache.NewMemory(), zap.NewNop())
+		cache.NewMemory(), zap.NewNop(), time.Hour, 10)
 	if _, err := d2.Lookup(ctx, stubID); !errors.Is(err, database.ErrUnavailable) {
 		t.Errorf("outage: %v", err)
 	}
-	if d2.size.Load() != 0 {
+	if n := d2.entries.Len(); n != 0 {
 		t.Error("an outage was cached")
 	}
-	// The janitor's sweep drops expired entries.
-	d.sweep(time.Now().Add(time.Hour))
-	if d.size.Load() != 0 {
-		t.Errorf("%d entries after the sweep", d.size.Load())
+}
+
+// An entry lives for the TTL; past the bound the least recently used entry goes first.
+func TestDirectoryTTLAndBound(t *testing.T) {
+	reads := map[string]int{}
+	var mu sync.Mutex
+	repo := stubRepository{getFn: func(id string) (*agentRow, error) {
+		mu.Lock()
+		reads[id]++
+		mu.Unlock()
+		return stubRow(id, "x"), nil
+	}}
+	ctx := context.Background()
+	ids := []string{stubID, "11111111-2222-4333-8444-555555555555", "21111111-2222-4333-8444-555555555555"}
+	d := newDirectory(nil, repo, cache.NewMemory(), zap.NewNop(), time.Hour, 2)
+	for _, id := range []string{ids[0], ids[1], ids[0], ids[2], ids[0], ids[2]} { // ids[1] is the least recently used
+		if _, err := d.Lookup(ctx, id); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if reads[ids[0]] != 1 || reads[ids[1]] != 1 || reads[ids[2]] != 1 {
+		t.Fatalf("reads %v, want one each", reads)
+	}
+	if _, err := d.Lookup(ctx, ids[1]); err != nil || reads[ids[1]] != 2 {
+		t.Fatalf("the least recently used entry was kept past the bound: reads %v %v", reads, err)
+	}
+
+	short := newDirectory(nil, repo, cache.NewMemory(), zap.NewNop(), 30*time.Millisecond, 10)
+	if _, err := short.Lookup(ctx, ids[0]); err != nil {
+		t.Fatal(err)
+	}
+	before := reads[ids[0]]
+	time.Sleep(60 * time.Millisecond)
+	if _, err := short.Lookup(ctx, ids[0]); err != nil || reads[ids[0]] != before+1 {
+		t.Fatalf("an entry outlived its TTL: reads %v %v", reads, err)
 	}
 }
 
 // BenchmarkDirectoryLookupHit measures a cached Lookup, the token endpoint's hot path.
 func BenchmarkDirectoryLookupHit(b *testing.B) {
 	db := testenv.SQLite(b)
-	d := newDirectory(db, newRepository(), cache.NewMemory(), zap.NewNop())
-	d.ttl.Store(int64(time.Hour))
+	d := newDirectory(db, newRepository(), cache.NewMemory(), zap.NewNop(), time.Hour, maxDirectoryEntries)
 	a := &Agent{ID: stubID, Name: "bench", Status: StatusActive, Plan: PlanFree, CreatedAt: truncateTime(time.Now())}
 	a.UpdatedAt = a.CreatedAt
 	row, err := toRow(a, false)

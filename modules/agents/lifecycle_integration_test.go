@@ -99,13 +99,24 @@ func TestIntegrationPatch(t *testing.T) {
 func TestIntegrationLifecycle(t *testing.T) {
 	testenv.ForEachBackend(t, func(t *testing.T, b testenv.Backend) {
 		var mu sync.Mutex
-		var seen []LifecycleEvent
+		var seen, after []LifecycleEvent
+		var committedStatus []string // the status another connection reads in the after-commit hook
 		e := newEnv(t, b, nil, fx.Invoke(func(l Lifecycle) {
 			l.OnStatusChange(func(_ context.Context, _ bun.Tx, ev LifecycleEvent) error {
 				mu.Lock()
 				seen = append(seen, ev)
 				mu.Unlock()
 				return nil
+			})
+			l.AfterStatusChange(func(ctx context.Context, ev LifecycleEvent) {
+				var st string
+				if err := b.DB.NewRaw(`SELECT status FROM agents WHERE agent_id = ?`, ev.AgentID).Scan(ctx, &st); err != nil {
+					t.Errorf("after-commit hook: reading the agent: %v", err)
+				}
+				mu.Lock()
+				after = append(after, ev)
+				committedStatus = append(committedStatus, st)
+				mu.Unlock()
 			})
 		}))
 		a := e.create(map[string]any{"name": "cycler"})
@@ -181,6 +192,16 @@ func TestIntegrationLifecycle(t *testing.T) {
 				t.Errorf("hook event %d: %+v, want %+v", i, ev, w)
 			}
 		}
+		// The after-commit hooks saw the same changes (not the idempotent repeats), each
+		// after its commit: another connection already read the new status.
+		if !slices.Equal(after, seen) {
+			t.Errorf("after-commit hooks saw %+v, want %+v", after, seen)
+		}
+		for i, st := range committedStatus {
+			if i < len(wantHooks) && st != string(wantHooks[i].To) {
+				t.Errorf("after-commit hook %d read status %q, want the committed %q", i, st, wantHooks[i].To)
+			}
+		}
 
 		for _, op := range []string{"/suspend", "/reactivate"} {
 			e.do(http.MethodPost, "/api/v1/agents/0b1c2d3e-4f50-4617-8293-a4b5c6d7e8f9"+op, e.admin, nil).problem(t, 404, "not_found")
@@ -189,14 +210,16 @@ func TestIntegrationLifecycle(t *testing.T) {
 }
 
 // A hook's writes commit with the status change; a failing hook rolls back the change,
-// the other hooks' writes and the audit event.
+// the other hooks' writes and the audit event, and no after-commit hook runs.
 func TestIntegrationLifecycleHookInTransaction(t *testing.T) {
 	testenv.ForEachBackend(t, func(t *testing.T, b testenv.Backend) {
 		if _, err := b.DB.ExecContext(t.Context(), `CREATE TABLE hook_probe (agent_id TEXT NOT NULL, status TEXT NOT NULL)`); err != nil {
 			t.Fatal(err)
 		}
 		var failing atomic.Bool
+		var afterCommit atomic.Int64
 		e := newEnv(t, b, nil, fx.Invoke(func(l Lifecycle) {
+			l.AfterStatusChange(func(context.Context, LifecycleEvent) { afterCommit.Add(1) })
 			l.OnStatusChange(func(ctx context.Context, tx bun.Tx, ev LifecycleEvent) error {
 				_, err := tx.ExecContext(ctx, `INSERT INTO hook_probe (agent_id, status) VALUES (?, ?)`, ev.AgentID, string(ev.To))
 				return err
@@ -237,11 +260,17 @@ func TestIntegrationLifecycleHookInTransaction(t *testing.T) {
 		if got := e.actions(a.ID); !slices.Equal(got, []string{ActionCreated}) {
 			t.Errorf("events after failed changes: %v", got)
 		}
+		if n := afterCommit.Load(); n != 0 {
+			t.Errorf("after-commit hooks ran %d times for changes that rolled back", n)
+		}
 
 		failing.Store(false)
 		e.do(http.MethodPost, path+"/suspend", e.admin, nil).agent(t, http.StatusOK)
 		if p := probe(); !slices.Equal(p, []string{"suspended"}) {
 			t.Errorf("hook writes %v", p)
+		}
+		if n := afterCommit.Load(); n != 1 {
+			t.Errorf("after-commit hooks ran %d times after one committed change", n)
 		}
 	})
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/agentidp/agentidp/platform/config"
 	"github.com/agentidp/agentidp/platform/httpserver"
 	"github.com/agentidp/agentidp/platform/policy"
+	"github.com/agentidp/agentidp/platform/worker"
 )
 
 // Module is the agents bounded context. It provides Directory, Lifecycle, Provisioner and Census
@@ -36,11 +37,34 @@ var Module = fx.Module("agents",
 	),
 )
 
-// newModuleDirectory builds the Directory and ties its subscription and janitor to the
-// app's lifecycle.
-func newModuleDirectory(lc fx.Lifecycle, db *bun.DB, repo repository, c cache.Cache, log *zap.Logger) *directory {
-	d := newDirectory(db, repo, c, log.Named("agents"))
-	lc.Append(fx.Hook{OnStart: d.start, OnStop: d.shutdown})
+// lookupTTL overrides how long a Directory entry lives (tests only; default
+// defaultLookupTTL).
+type lookupTTL time.Duration
+
+// directoryParams are the Directory's dependencies.
+type directoryParams struct {
+	fx.In
+	Lifecycle fx.Lifecycle
+	DB        *bun.DB
+	Repo      repository
+	Cache     cache.Cache
+	Log       *zap.Logger
+	TTL       lookupTTL `optional:"true"`
+}
+
+// newModuleDirectory builds the Directory (lookups cached for 5 s, at most 100 000) and its
+// worker: the subscription to ChangedChannel that drops an agent changed on any replica.
+func newModuleDirectory(p directoryParams) *directory {
+	log := p.Log.Named("agents")
+	ttl := time.Duration(p.TTL)
+	if ttl <= 0 {
+		ttl = defaultLookupTTL
+	}
+	d := newDirectory(p.DB, p.Repo, p.Cache, log, ttl, maxDirectoryEntries)
+	p.Lifecycle.Append(worker.Hook(log, worker.Spec{
+		Name:      "directory invalidation",
+		Subscribe: &worker.Subscription{Bus: p.Cache, Channel: ChangedChannel, Handle: d.onChanged},
+	}))
 	return d
 }
 

@@ -320,10 +320,13 @@ var statusActions = map[Status]string{
 }
 
 // setStatus moves the agent to status to in one transaction with the lifecycle hooks and
-// the audit event: a failing hook or audit write leaves the agent as it was.
+// the audit event: a failing hook or audit write leaves the agent as it was. Once the
+// transaction has committed, it drops the agent from the Directory (here and, by broadcast,
+// on every replica) and runs the after-commit hooks, before it returns.
 func (s *service) setStatus(ctx context.Context, id string, to Status) (*Agent, error) {
 	var out *Agent
 	var changed bool
+	var ev LifecycleEvent
 	err := s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
 		row, err := s.repo.getForUpdate(ctx, tx, id)
 		if err != nil {
@@ -353,7 +356,8 @@ func (s *service) setStatus(ctx context.Context, id string, to Status) (*Agent, 
 		if err := s.repo.update(ctx, tx, newRow, "status", "updated_at", "tokens_not_before"); err != nil {
 			return err
 		}
-		if err := s.hooks.run(ctx, tx, LifecycleEvent{AgentID: a.ID, From: from, To: to, At: now}); err != nil {
+		ev = LifecycleEvent{AgentID: a.ID, From: from, To: to, At: now}
+		if err := s.hooks.run(ctx, tx, ev); err != nil {
 			return err
 		}
 		changed = true
@@ -364,6 +368,7 @@ func (s *service) setStatus(ctx context.Context, id string, to Status) (*Agent, 
 	}
 	if changed {
 		s.dir.changed(ctx, id)
+		s.hooks.committed(ctx, ev)
 	}
 	return out, nil
 }

@@ -56,6 +56,11 @@ type groupWriter struct {
 // newGroupWriter builds the writer and registers its lifecycle right here: constructed
 // before the HTTP server (every route that records depends on it), it starts before the
 // server listens and stops after the server has drained its requests.
+//
+// It is not a platform/worker: its goroutine is a queue consumer, told to end by closing
+// the queue and ending only once it has written every event accepted before, whereas a
+// worker's loop is cancelled and abandons what it was doing. Its stop honours the OnStop
+// context the same way.
 func newGroupWriter(lc fx.Lifecycle, db *bun.DB, log *zap.Logger, m *writerMetrics) *groupWriter {
 	w := &groupWriter{
 		db: db, log: log, metrics: m,

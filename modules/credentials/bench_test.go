@@ -37,6 +37,23 @@ func BenchmarkVerifyHit(b *testing.B) {
 	}
 }
 
+// BenchmarkVerifyHitParallel: BenchmarkVerifyHit from every core at once (the caches' locks
+// under contention).
+func BenchmarkVerifyHitParallel(b *testing.B) {
+	h, agent, c := benchSetup(b)
+	ctx := context.Background()
+	b.ReportAllocs()
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			if _, err := h.verifier.Verify(ctx, agent, c.ClientSecret); err != nil {
+				b.Error(err)
+				return
+			}
+		}
+	})
+}
+
 // BenchmarkVerifyUnknownClient: a well-formed client_id no agent has (remembered as empty
 // after its first lookup, so the database is not asked again).
 func BenchmarkVerifyUnknownClient(b *testing.B) {

@@ -90,7 +90,7 @@ func (s *service) Bootstrap(ctx context.Context) (*BootstrapResult, error) {
 		s.discard(ctx, row)
 		return nil, err
 	}
-	s.invalidate(ctx, row.AgentID)
+	s.inval.invalidate(ctx, row.AgentID)
 	return &BootstrapResult{ClientID: row.AgentID, ClientSecret: secret, CredentialID: row.ID}, nil
 }
 

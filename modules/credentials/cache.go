@@ -2,12 +2,74 @@ package credentials
 
 import (
 	"context"
+	"fmt"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/hashicorp/golang-lru/v2/expirable"
+	"github.com/uptrace/bun"
+	"golang.org/x/sync/singleflight"
+
+	"github.com/agentidp/agentidp/platform/config"
 )
+
+// Bounds and lifetimes of the caches (expirable LRUs: past its bound, a cache forgets its
+// least recently used entry).
+const (
+	cacheTTL       = 30 * time.Second // an agent's credentials stay in memory this long
+	cacheMaxAgents = 100_000
+	memoMax        = 100_000 // agents in the memo; Vault digests; dead credentials; owners
+)
+
+// caches are the verifier's in-memory state: an agent's live credentials, the memo of slow
+// verifications, the digests of Vault-held secrets, and for State the dead credentials and
+// the owners of live ones. The invalidator drops an agent from them.
+type caches struct {
+	agents *credCache
+	memo   *memo
+	// vault holds the digest of a Vault-held secret by credential id, for the Vault cache
+	// TTL: the plain secret itself is not kept in memory.
+	vault *expirable.LRU[string, digest]
+	// dead holds the final states of revoked and expired credentials (final: no TTL).
+	dead *expirable.LRU[string, State]
+	// owners maps a live credential's id to its agent's, for State (it never changes).
+	owners *expirable.LRU[string, uuid.UUID]
+}
+
+// newCaches builds the caches; an agent's credentials are loaded from repo on a miss.
+func newCaches(cfg *config.Config, db *bun.DB, repo repository) *caches {
+	vaultTTL := cfg.VaultCacheTTL
+	if vaultTTL <= 0 {
+		vaultTTL = time.Second
+	}
+	return &caches{
+		agents: newCredCache(cacheTTL, cacheMaxAgents, func(ctx context.Context, agentID string) ([]credentialRow, error) {
+			return repo.live(ctx, db, agentID, time.Now(), maxLive)
+		}),
+		memo:   newMemo(memoMax),
+		vault:  expirable.NewLRU[string, digest](memoMax, nil, vaultTTL),
+		dead:   expirable.NewLRU[string, State](memoMax, nil, 0),
+		owners: expirable.NewLRU[string, uuid.UUID](memoMax, nil, 0),
+	}
+}
+
+// drop forgets the agent's live credentials, its memos, and the Vault digests of the
+// credentials its cached entry lists: O(the agent's entries), no scan. (A digest whose
+// agent entry had already expired is not found this way; it expires within the Vault cache
+// TTL, and is never consulted meanwhile: only credentials live in a fresh entry are.) Dead
+// states are final and a credential's owner never changes: both are kept.
+func (c *caches) drop(id uuid.UUID) {
+	if e := c.agents.invalidate(id); e != nil {
+		for i := range e.creds {
+			if e.creds[i].hash.kind == kindVault {
+				c.vault.Remove(e.creds[i].id)
+			}
+		}
+	}
+	c.memo.dropAgent(id)
+}
 
 // liveCred is what verification needs of one usable credential row, decoded once at load.
 type liveCred struct {
@@ -29,123 +91,85 @@ func (c *liveCred) usable(now time.Time) bool {
 type agentEntry struct {
 	agentID string // canonical form
 	creds   []liveCred
-	expires time.Time
 }
 
-// flight is one load of an agent's rows that concurrent callers share.
-type flight struct {
-	done  chan struct{}
-	entry *agentEntry
-	err   error
-}
-
-// credCache holds the live credentials of recently seen agents, keyed by agent id, for
-// ttl. invalidate drops an agent at once; a load that started before an invalidation is
-// not stored (the generation check), so a stale read never outlives the change it missed.
+// credCache holds the live credentials of recently seen agents, keyed by agent id, for ttl.
+// Concurrent misses of one agent share one load (singleflight). invalidate drops an agent at
+// once and forgets its load in flight, so that later callers read again; a load that
+// started before an invalidation is not stored (the generation check), so a stale read
+// never outlives the change it missed.
 type credCache struct {
-	ttl        time.Duration
-	maxEntries int
-	load       func(ctx context.Context, agentID string) ([]credentialRow, error)
-	now        func() time.Time
+	entries *expirable.LRU[uuid.UUID, *agentEntry]
+	loads   singleflight.Group // keyed by the canonical agent id
+	load    func(ctx context.Context, agentID string) ([]credentialRow, error)
 
-	mu      sync.RWMutex
-	entries map[uuid.UUID]*agentEntry
-	flights map[uuid.UUID]*flight
-	gen     atomic.Uint64
+	mu  sync.Mutex // orders a load's generation check and store against invalidate
+	gen atomic.Uint64
 }
 
-func newCredCache(ttl time.Duration, maxEntries int, now func() time.Time,
+func newCredCache(ttl time.Duration, maxEntries int,
 	load func(ctx context.Context, agentID string) ([]credentialRow, error)) *credCache {
-	return &credCache{ttl: ttl, maxEntries: maxEntries, load: load, now: now,
-		entries: map[uuid.UUID]*agentEntry{}, flights: map[uuid.UUID]*flight{}}
+	return &credCache{entries: expirable.NewLRU[uuid.UUID, *agentEntry](maxEntries, nil, ttl), load: load}
 }
 
-// get returns the agent's entry from memory, or loads it (one load per agent at a time).
+// get returns the agent's entry from memory, or loads it (one load per agent at a time). A
+// caller whose context ends stops waiting; the load goes on for the others.
 func (c *credCache) get(ctx context.Context, id uuid.UUID) (*agentEntry, error) {
-	now := c.now()
-	c.mu.RLock()
-	e := c.entries[id]
-	c.mu.RUnlock()
-	if e != nil && now.Before(e.expires) {
+	if e, ok := c.entries.Get(id); ok {
 		return e, nil
 	}
-
-	c.mu.Lock()
-	if e := c.entries[id]; e != nil && now.Before(e.expires) {
-		c.mu.Unlock()
-		return e, nil
-	}
-	f := c.flights[id]
-	if f == nil {
-		f = &flight{done: make(chan struct{})}
-		c.flights[id] = f
-		c.mu.Unlock()
-		c.fill(ctx, id, f)
-	} else {
-		c.mu.Unlock()
-	}
+	agentID := id.String()
+	// The load outlives a caller that gives up: others may be waiting on it.
+	loadCtx := context.WithoutCancel(ctx)
+	ch := c.loads.DoChan(agentID, func() (any, error) { return c.fill(loadCtx, id, agentID) })
 	select {
-	case <-f.done:
-		return f.entry, f.err
+	case r := <-ch:
+		if r.Err != nil {
+			return nil, r.Err
+		}
+		return r.Val.(*agentEntry), nil
 	case <-ctx.Done():
 		return nil, ctx.Err()
 	}
 }
 
-// fill runs a load for f and publishes its result.
-func (c *credCache) fill(ctx context.Context, id uuid.UUID, f *flight) {
+// fill loads the agent's rows and stores them unless an invalidation ran meanwhile. It runs
+// on singleflight's goroutine, which cannot hand a panic to the callers (DoChan re-panics
+// where nothing recovers): a load that panics fails its callers with an error instead.
+func (c *credCache) fill(ctx context.Context, id uuid.UUID, agentID string) (e *agentEntry, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			e, err = nil, fmt.Errorf("credentials: loading the credentials of agent %s panicked: %v", agentID, r)
+		}
+	}()
 	gen := c.gen.Load()
-	agentID := id.String()
-	// The load outlives a caller that gives up: others may be waiting on it.
-	rows, err := c.load(context.WithoutCancel(ctx), agentID)
-	if err == nil {
-		f.entry = newAgentEntry(agentID, rows, c.now().Add(c.ttl))
+	rows, err := c.load(ctx, agentID)
+	if err != nil {
+		return nil, err
 	}
-	f.err = err
-
+	e = newAgentEntry(agentID, rows)
 	c.mu.Lock()
-	if c.flights[id] == f {
-		delete(c.flights, id)
-	}
-	if err == nil && c.gen.Load() == gen {
-		if len(c.entries) >= c.maxEntries {
-			c.evictLocked()
-		}
-		c.entries[id] = f.entry
+	if c.gen.Load() == gen {
+		c.entries.Add(id, e)
 	}
 	c.mu.Unlock()
-	close(f.done)
+	return e, nil
 }
 
-// evictLocked drops expired entries, or one arbitrary entry when none is expired.
-func (c *credCache) evictLocked() {
-	now := c.now()
-	for k, e := range c.entries {
-		if !now.Before(e.expires) {
-			delete(c.entries, k)
-		}
-	}
-	if len(c.entries) < c.maxEntries {
-		return
-	}
-	for k := range c.entries {
-		delete(c.entries, k)
-		return
-	}
-}
-
-// invalidate drops the agent's entry and detaches a load in flight, so that the next
-// caller reads the database again.
-func (c *credCache) invalidate(id uuid.UUID) {
+// invalidate drops the agent's entry and forgets a load in flight, so that the next caller
+// reads the database again; it returns the entry it dropped (nil if none was live).
+func (c *credCache) invalidate(id uuid.UUID) *agentEntry {
 	c.mu.Lock()
+	defer c.mu.Unlock()
 	c.gen.Add(1)
-	delete(c.entries, id)
-	delete(c.flights, id)
-	c.mu.Unlock()
+	e, _ := c.entries.Peek(id)
+	c.entries.Remove(id)
+	c.loads.Forget(id.String())
+	return e
 }
 
-func newAgentEntry(agentID string, rows []credentialRow, expires time.Time) *agentEntry {
-	e := &agentEntry{agentID: agentID, expires: expires, creds: make([]liveCred, 0, len(rows))}
+func newAgentEntry(agentID string, rows []credentialRow) *agentEntry {
+	e := &agentEntry{agentID: agentID, creds: make([]liveCred, 0, len(rows))}
 	for i := range rows {
 		r := &rows[i]
 		c := liveCred{id: r.ID, vaultPath: r.VaultPath}
@@ -165,125 +189,58 @@ func newAgentEntry(agentID string, rows []credentialRow, expires time.Time) *age
 	return e
 }
 
-// memo remembers, for a bounded number of digests, which credential a secret verified
-// against when that took a slow step (bcrypt) or a remote one (Vault). An entry only says
-// "this digest matched credential X"; X must still be live in the agent's entry to pass.
+// memo remembers, per agent, which credential a secret verified against when that took a
+// slow step (bcrypt) or a remote one (Vault). An entry only says "this digest matched
+// credential X"; X must still be live in the agent's entry to pass. It is an LRU of agents,
+// so that dropping an agent costs one removal; an agent's set holds at most one digest per
+// bcrypt or Vault credential of the agent (only digests that matched one are put, and the
+// set is dropped whenever the agent's credentials change).
 type memo struct {
-	max int
-	mu  sync.RWMutex
-	m   map[digest]memoHit
+	agents *expirable.LRU[uuid.UUID, *memoSet]
+}
+
+// memoSet is one agent's memos.
+type memoSet struct {
+	mu   sync.Mutex
+	hits map[digest]memoHit
 }
 
 type memoHit struct {
-	agent   uuid.UUID
 	credID  string
 	expires time.Time // zero: until the agent is invalidated
 }
 
-func newMemo(max int) *memo { return &memo{max: max, m: map[digest]memoHit{}} }
+func newMemo(maxAgents int) *memo {
+	return &memo{agents: expirable.NewLRU[uuid.UUID, *memoSet](maxAgents, nil, 0)}
+}
 
 func (m *memo) get(d *digest, agent uuid.UUID, now time.Time) (string, bool) {
-	m.mu.RLock()
-	h, ok := m.m[*d]
-	m.mu.RUnlock()
-	if !ok || h.agent != agent || (!h.expires.IsZero() && !now.Before(h.expires)) {
+	set, ok := m.agents.Get(agent)
+	if !ok {
+		return "", false
+	}
+	set.mu.Lock()
+	h, ok := set.hits[*d]
+	set.mu.Unlock()
+	if !ok || (!h.expires.IsZero() && !now.Before(h.expires)) {
 		return "", false
 	}
 	return h.credID, true
 }
 
-func (m *memo) put(d *digest, h memoHit) {
-	m.mu.Lock()
-	if len(m.m) >= m.max {
-		clear(m.m)
+// put remembers h for d. A put racing with another agent's first put, or with dropAgent,
+// may land in a set that is no longer cached: that memo is lost (the slow step runs again),
+// never wrong.
+func (m *memo) put(d *digest, agent uuid.UUID, h memoHit) {
+	set, ok := m.agents.Get(agent)
+	if !ok {
+		set = &memoSet{hits: map[digest]memoHit{}}
+		m.agents.Add(agent, set)
 	}
-	m.m[*d] = h
-	m.mu.Unlock()
+	set.mu.Lock()
+	set.hits[*d] = h
+	set.mu.Unlock()
 }
 
 // dropAgent forgets every memo of agent.
-func (m *memo) dropAgent(agent uuid.UUID) {
-	m.mu.Lock()
-	for k, h := range m.m {
-		if h.agent == agent {
-			delete(m.m, k)
-		}
-	}
-	m.mu.Unlock()
-}
-
-// vaultDigests caches the digest of a Vault-held secret by credential id for the Vault
-// cache TTL: the plain secret itself is not kept in memory.
-type vaultDigests struct {
-	ttl time.Duration
-	max int
-	mu  sync.Mutex
-	m   map[string]vaultDigest
-}
-
-type vaultDigest struct {
-	agent   uuid.UUID
-	d       digest
-	expires time.Time
-}
-
-func newVaultDigests(ttl time.Duration, max int) *vaultDigests {
-	return &vaultDigests{ttl: ttl, max: max, m: map[string]vaultDigest{}}
-}
-
-func (v *vaultDigests) get(credID string, now time.Time) (digest, bool) {
-	v.mu.Lock()
-	e, ok := v.m[credID]
-	v.mu.Unlock()
-	if !ok || !now.Before(e.expires) {
-		return digest{}, false
-	}
-	return e.d, true
-}
-
-func (v *vaultDigests) put(credID string, agent uuid.UUID, d digest, now time.Time) {
-	v.mu.Lock()
-	if len(v.m) >= v.max {
-		clear(v.m)
-	}
-	v.m[credID] = vaultDigest{agent: agent, d: d, expires: now.Add(v.ttl)}
-	v.mu.Unlock()
-}
-
-func (v *vaultDigests) dropAgent(agent uuid.UUID) {
-	v.mu.Lock()
-	for k, e := range v.m {
-		if e.agent == agent {
-			delete(v.m, k)
-		}
-	}
-	v.mu.Unlock()
-}
-
-// boundedMap is a small concurrent map that forgets everything when it grows past max
-// (a cache of facts that can always be read again from the database).
-type boundedMap[V any] struct {
-	max int
-	mu  sync.RWMutex
-	m   map[string]V
-}
-
-func newBoundedMap[V any](max int) *boundedMap[V] {
-	return &boundedMap[V]{max: max, m: map[string]V{}}
-}
-
-func (b *boundedMap[V]) get(k string) (V, bool) {
-	b.mu.RLock()
-	v, ok := b.m[k]
-	b.mu.RUnlock()
-	return v, ok
-}
-
-func (b *boundedMap[V]) put(k string, v V) {
-	b.mu.Lock()
-	if len(b.m) >= b.max {
-		clear(b.m)
-	}
-	b.m[k] = v
-	b.mu.Unlock()
-}
+func (m *memo) dropAgent(agent uuid.UUID) { m.agents.Remove(agent) }

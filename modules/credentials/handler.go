@@ -30,7 +30,7 @@ type handler struct {
 
 // newRoutes contributes the module's routes; all are protected (bearer + policy).
 func newRoutes(svc *service, log *zap.Logger) []httpserver.Route {
-	h := &handler{svc: svc, log: log.Named("credentials")}
+	h := &handler{svc: svc, log: log}
 	return []httpserver.Route{
 		{Method: http.MethodPost, Path: pathCredentials, Handler: http.HandlerFunc(h.issue)},
 		{Method: http.MethodGet, Path: pathCredentials, Handler: http.HandlerFunc(h.list)},

@@ -3,15 +3,21 @@ package credentials_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"regexp"
+	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/uptrace/bun"
+	"go.uber.org/fx"
 	"golang.org/x/crypto/bcrypt"
 
+	"github.com/agentidp/agentidp/modules/agents"
 	"github.com/agentidp/agentidp/modules/credentials"
 	"github.com/agentidp/agentidp/platform/testenv"
 )
@@ -265,6 +271,69 @@ func TestIntegrationDecommissionRevokesAll(t *testing.T) {
 		}
 		h.must(http.StatusConflict, http.MethodPost, "/api/v1/agents/"+agent+"/credentials", nil)
 		h.must(http.StatusConflict, http.MethodPost, "/api/v1/agents/"+agent+"/credentials/"+c2.CredentialID+"/rotate", nil)
+		h.assertNoLeaks()
+	})
+}
+
+// A verification racing with a decommission reads the credentials from before its commit
+// (here: from inside the decommission's transaction, through another connection, as a
+// token request on another goroutine would). Once the decommission has returned, no
+// stale live credential may be left in the cache: the secret fails at once, and the
+// credential's State is no longer active.
+func TestIntegrationDecommissionRacingVerificationLeavesNothingStale(t *testing.T) {
+	testenv.ForEachBackend(t, func(t *testing.T, b testenv.Backend) {
+		var mu sync.Mutex
+		var target struct{ agent, secret, credID string }
+		var racing []error
+		// Subscribed after the credentials module's own hook, so it runs after the
+		// credentials' revocation inside the transaction, before the commit.
+		race := fx.Invoke(func(l agents.Lifecycle, v credentials.Verifier, d credentials.Directory) {
+			l.OnStatusChange(func(_ context.Context, _ bun.Tx, ev agents.LifecycleEvent) error {
+				mu.Lock()
+				tg := target
+				mu.Unlock()
+				if ev.To != agents.StatusDecommissioned || ev.AgentID != tg.agent {
+					return nil
+				}
+				_, err := v.Verify(context.Background(), tg.agent, tg.secret)
+				st, serr := d.State(context.Background(), tg.credID)
+				if serr == nil && !st.Active(time.Now()) {
+					serr = errors.New("State is not active before the commit")
+				}
+				mu.Lock()
+				racing = append(racing, err, serr)
+				mu.Unlock()
+				return nil
+			})
+		})
+		h := newHarness(t, testenv.Config(t), b, race)
+		for i := range 3 {
+			agent := h.createAgent(fmt.Sprintf("racing-%d", i))
+			c := h.issue(agent, nil)
+			verifyOK(t, h.verifier, agent, c.ClientSecret, c.CredentialID)
+			if st, err := h.dir.State(context.Background(), c.CredentialID); err != nil || !st.Active(time.Now()) {
+				t.Fatalf("State before: %+v %v", st, err)
+			}
+			mu.Lock()
+			target.agent, target.secret, target.credID = agent, c.ClientSecret, c.CredentialID
+			racing = nil
+			mu.Unlock()
+
+			h.must(http.StatusNoContent, http.MethodDelete, "/api/v1/agents/"+agent, nil)
+
+			mu.Lock()
+			raced := slices.Clone(racing)
+			mu.Unlock()
+			if len(raced) != 2 || raced[0] != nil || raced[1] != nil {
+				t.Fatalf("the racing reads did not see the credential live before the commit: %v", raced)
+			}
+			// No eventually: the decommission has returned, so it must hold now.
+			verifyFails(t, h.verifier, agent, c.ClientSecret)
+			st, err := h.dir.State(context.Background(), c.CredentialID)
+			if err != nil || st.Active(time.Now()) || st.Status != credentials.StatusRevoked {
+				t.Fatalf("State after the decommission returned: %+v %v", st, err)
+			}
+		}
 		h.assertNoLeaks()
 	})
 }

@@ -18,9 +18,22 @@ const (
 	janitorBatch    = 100
 )
 
-// sweepVault deletes the Vault entries of credentials that can no longer be used and clears
+// janitor deletes, in Vault mode, the Vault entries of credentials that can no longer be
+// used (its worker, module.go, runs sweep every janitorInterval).
+type janitor struct {
+	repo repository
+	kv   vault.KV
+	log  *zap.Logger
+	now  func() time.Time
+}
+
+func newJanitor(repo repository, kv vault.KV, log *zap.Logger) *janitor {
+	return &janitor{repo: repo, kv: kv, log: log, now: time.Now}
+}
+
+// sweep deletes the Vault entries of credentials that can no longer be used and clears
 // their vault_path. Every replica runs it; deletes are idempotent.
-func (s *service) sweepVault(ctx context.Context) error {
+func (s *janitor) sweep(ctx context.Context) error {
 	rows, err := s.repo.vaultGarbage(ctx, dbTime(s.now()), janitorBatch)
 	if err != nil {
 		return err

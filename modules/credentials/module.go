@@ -2,20 +2,85 @@ package credentials
 
 import (
 	"go.uber.org/fx"
+	"go.uber.org/zap"
 
+	"github.com/agentidp/agentidp/modules/agents"
+	"github.com/agentidp/agentidp/platform/cache"
+	"github.com/agentidp/agentidp/platform/config"
 	"github.com/agentidp/agentidp/platform/httpserver"
+	"github.com/agentidp/agentidp/platform/vault"
+	"github.com/agentidp/agentidp/platform/worker"
 )
 
-// Module is the credentials bounded context: its routes, the Verifier the token endpoint
-// uses, the Directory token validation uses, the Bootstrapper, the agents lifecycle hook
-// (decommission revokes every credential) and its background loops (last_used_at flusher,
-// Vault janitor). Add AutoBootstrap to the serving app for the first-start bootstrap.
+// Module is the credentials bounded context, in three parts:
+//
+//   - the verifier on the token path: Verifier (token, introspection and revocation
+//     endpoints) and Directory (token validation), answered from its caches;
+//   - the admin service: the routes (issue, list, rotate, revoke), the Bootstrapper, and the
+//     agents lifecycle hooks (a decommission revokes every credential in its transaction;
+//     the caches drop them once it has committed);
+//   - the workers: the last_used_at flush (every 5 s and on stop), the invalidation
+//     subscription (credentials:invalidate from every replica), and in Vault mode the
+//     janitor (every 30 s).
+//
+// Add AutoBootstrap to the serving app for the first-start bootstrap.
 var Module = fx.Module("credentials",
-	fx.Provide(fx.Private, newService),
+	fx.Decorate(func(log *zap.Logger) *zap.Logger { return log.Named("credentials") }),
+	fx.Provide(fx.Private,
+		newRepository,
+		newModuleHasher,
+		newCaches,
+		newModuleUsage,
+		newModuleInvalidator,
+		newService,
+	),
 	fx.Provide(
-		func(s *service) Verifier { return s },
-		func(s *service) Directory { return s },
+		fx.Annotate(newVerifier, fx.As(new(Verifier)), fx.As(new(Directory))),
 		func(s *service) Bootstrapper { return s },
 	),
 	fx.Provide(httpserver.AsRoutes(newRoutes)),
+	fx.Invoke(subscribeToAgents, startJanitor),
 )
+
+func newModuleHasher(cfg *config.Config) (*hasher, error) { return newHasher(cfg.SecretPepper) }
+
+// newModuleUsage builds the last_used_at tracker and its worker: a flush every
+// usageFlushInterval (5 s) and a last one on stop. The verifier depends on it and the token
+// routes on the verifier, so in the server the worker starts before the HTTP server and
+// stops after it has drained the requests that verify.
+func newModuleUsage(lc fx.Lifecycle, repo repository, log *zap.Logger) *usageTracker {
+	u := newUsageTracker(repo, log)
+	lc.Append(worker.Hook(log, worker.Spec{
+		Name: "last_used_at flush", Every: usageFlushInterval, Run: u.flush, Final: u.flush,
+	}))
+	return u
+}
+
+// newModuleInvalidator builds the invalidator and its worker, the subscription to
+// invalidateTopic through which every replica drops an agent whose credentials changed.
+func newModuleInvalidator(lc fx.Lifecycle, c *caches, bus cache.Cache, log *zap.Logger) *invalidator {
+	inv := newInvalidator(c, bus, log)
+	lc.Append(worker.Hook(log, worker.Spec{
+		Name:      "credential invalidation",
+		Subscribe: &worker.Subscription{Bus: bus, Channel: invalidateTopic, Handle: inv.onMessage},
+	}))
+	return inv
+}
+
+// subscribeToAgents registers the admin service's agents lifecycle hooks: in the status
+// change's transaction, a decommission revokes the agent's credentials; once it has
+// committed, the caches drop them.
+func subscribeToAgents(l agents.Lifecycle, s *service) {
+	l.OnStatusChange(s.revokeOnDecommission)
+	l.AfterStatusChange(s.dropAfterDecommission)
+}
+
+// startJanitor runs, in Vault mode only, the janitor's worker: every janitorInterval
+// (30 s) it deletes the Vault entries of dead credentials.
+func startJanitor(lc fx.Lifecycle, repo repository, kv vault.KV, log *zap.Logger) {
+	if !vault.Enabled(kv) {
+		return
+	}
+	j := newJanitor(repo, kv, log)
+	lc.Append(worker.Hook(log, worker.Spec{Name: "vault janitor", Every: janitorInterval, Run: j.sweep}))
+}

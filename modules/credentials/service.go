@@ -5,7 +5,6 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
-	"sync"
 	"time"
 
 	"github.com/google/uuid"
@@ -16,7 +15,6 @@ import (
 	"github.com/agentidp/agentidp/modules/agents"
 	"github.com/agentidp/agentidp/platform/apperr"
 	"github.com/agentidp/agentidp/platform/audittrail"
-	"github.com/agentidp/agentidp/platform/cache"
 	"github.com/agentidp/agentidp/platform/config"
 	"github.com/agentidp/agentidp/platform/database"
 	"github.com/agentidp/agentidp/platform/policy"
@@ -30,7 +28,7 @@ const (
 	actionRevoked = "credential.revoked"
 )
 
-// Limits and tunables.
+// Limits.
 const (
 	// MaxGracePeriod is the longest rotation grace period.
 	MaxGracePeriod = 86400 * time.Second
@@ -38,15 +36,13 @@ const (
 	DefaultPageSize = 50
 	MaxPageSize     = 200
 
-	cacheTTL        = 30 * time.Second // an agent's credentials stay in memory this long
-	cacheMaxAgents  = 100_000
-	memoMax         = 100_000
-	invalidateTopic = "credentials:invalidate"
-	vaultKey        = "client_secret"
+	vaultKey = "client_secret"
 )
 
-// service holds the rules of the module: issue, list, rotate, revoke, verification
-// (verify.go), bootstrap (bootstrap.go). It knows nothing of HTTP.
+// service is the admin side of the module: issue, list, rotate, revoke, bootstrap
+// (bootstrap.go) and the agents lifecycle hooks (lifecycle.go). It knows nothing of HTTP;
+// after every commit that changes an agent's credentials it drops them from the verifier's
+// caches on every replica (invalidator).
 type service struct {
 	cfg         *config.Config
 	db          *bun.DB
@@ -57,119 +53,35 @@ type service struct {
 	policy      policy.Engine
 	kv          vault.KV
 	vaultOn     bool
-	bus         cache.Broadcaster
+	hasher      *hasher
+	inval       *invalidator
 	log         *zap.Logger
 	now         func() time.Time
-
-	hasher     *hasher
-	cache      *credCache
-	memo       *memo
-	vaultCache *vaultDigests
-	dead       *boundedMap[State]     // final states of revoked and expired credentials
-	owners     *boundedMap[uuid.UUID] // credential id → agent id, for State
-	usage      *usageTracker
-
-	// Background work (flusher, janitor, delayed invalidations), tied to the app's life.
-	runCtx      context.Context
-	cancelRun   context.CancelFunc
-	wg          sync.WaitGroup
-	unsubscribe func()
 }
 
-// serviceParams are the module's dependencies.
+// serviceParams are the admin service's dependencies.
 type serviceParams struct {
 	fx.In
-	Lifecycle      fx.Lifecycle
-	Config         *config.Config
-	DB             *bun.DB
-	Cache          cache.Cache
-	KV             vault.KV
-	Log            *zap.Logger
-	Policy         policy.Engine
-	Audit          audittrail.Recorder
-	Agents         agents.Directory
-	AgentLifecycle agents.Lifecycle
-	Provisioner    agents.Provisioner
+	Config      *config.Config
+	DB          *bun.DB
+	Repo        repository
+	Hasher      *hasher
+	Invalidator *invalidator
+	KV          vault.KV
+	Log         *zap.Logger
+	Policy      policy.Engine
+	Audit       audittrail.Recorder
+	Agents      agents.Directory
+	Provisioner agents.Provisioner
 }
 
-func newService(p serviceParams) (*service, error) {
-	h, err := newHasher(p.Config.SecretPepper)
-	if err != nil {
-		return nil, err
-	}
-	vaultTTL := p.Config.VaultCacheTTL
-	if vaultTTL <= 0 {
-		vaultTTL = time.Second
-	}
-	s := &service{
-		cfg: p.Config, db: p.DB, repo: newRepository(p.DB),
+func newService(p serviceParams) *service {
+	return &service{
+		cfg: p.Config, db: p.DB, repo: p.Repo,
 		agents: p.Agents, provisioner: p.Provisioner, audit: p.Audit, policy: p.Policy,
-		kv: p.KV, vaultOn: vault.Enabled(p.KV), bus: p.Cache,
-		log: p.Log.Named("credentials"), now: time.Now,
-		hasher:     h,
-		memo:       newMemo(memoMax),
-		vaultCache: newVaultDigests(vaultTTL, memoMax),
-		dead:       newBoundedMap[State](memoMax),
-		owners:     newBoundedMap[uuid.UUID](memoMax),
+		kv: p.KV, vaultOn: vault.Enabled(p.KV), hasher: p.Hasher, inval: p.Invalidator,
+		log: p.Log, now: time.Now,
 	}
-	s.cache = newCredCache(cacheTTL, cacheMaxAgents, s.now, func(ctx context.Context, agentID string) ([]credentialRow, error) {
-		return s.repo.live(ctx, s.db, agentID, s.now(), maxLive)
-	})
-	s.usage = newUsageTracker(s.repo, s.log)
-	p.AgentLifecycle.OnStatusChange(s.onAgentStatus)
-	p.Lifecycle.Append(fx.Hook{OnStart: s.start, OnStop: s.stop})
-	return s, nil
-}
-
-// start subscribes to invalidations and starts the background loops.
-func (s *service) start(context.Context) error {
-	s.runCtx, s.cancelRun = context.WithCancel(context.Background())
-	s.unsubscribe = s.bus.Subscribe(invalidateTopic, s.onInvalidate)
-	s.goLoop(usageFlushInterval, s.usage.flush)
-	if s.vaultOn {
-		s.goLoop(janitorInterval, s.sweepVault)
-	}
-	return nil
-}
-
-// stop stops the loops (the flusher writes what it holds), then unsubscribes.
-func (s *service) stop(ctx context.Context) error {
-	if s.cancelRun != nil {
-		s.cancelRun()
-	}
-	done := make(chan struct{})
-	go func() { s.wg.Wait(); close(done) }()
-	select {
-	case <-done:
-	case <-ctx.Done():
-	}
-	err := s.usage.flush(ctx)
-	if s.unsubscribe != nil {
-		s.unsubscribe()
-	}
-	return err
-}
-
-// goLoop runs fn every interval until stop.
-func (s *service) goLoop(interval time.Duration, fn func(ctx context.Context) error) {
-	s.wg.Add(1)
-	go func() {
-		defer s.wg.Done()
-		t := time.NewTicker(interval)
-		defer t.Stop()
-		for {
-			select {
-			case <-s.runCtx.Done():
-				return
-			case <-t.C:
-				ctx, cancel := context.WithTimeout(s.runCtx, interval)
-				if err := fn(ctx); err != nil && s.runCtx.Err() == nil {
-					s.log.Warn("background task failed; retrying at the next tick", zap.Error(err))
-				}
-				cancel()
-			}
-		}
-	}()
 }
 
 // ---- rules shared by the operations ----
@@ -328,7 +240,7 @@ func (s *service) Issue(ctx context.Context, agentID string, expiresAt *time.Tim
 		s.discard(ctx, row)
 		return nil, err
 	}
-	s.invalidate(ctx, agentID)
+	s.inval.invalidate(ctx, agentID)
 	return s.issued(row, secret), nil
 }
 
@@ -440,7 +352,7 @@ func (s *service) Rotate(ctx context.Context, agentID, credID string, grace time
 		s.discard(ctx, row)
 		return nil, err
 	}
-	s.invalidate(ctx, agentID)
+	s.inval.invalidate(ctx, agentID)
 	if grace == 0 {
 		s.dropVault(ctx, old)
 	}
@@ -499,88 +411,7 @@ func (s *service) Revoke(ctx context.Context, agentID, credID string) error {
 	if err != nil || !changed {
 		return err
 	}
-	s.invalidate(ctx, agentID)
+	s.inval.invalidate(ctx, agentID)
 	s.dropVault(ctx, row)
 	return nil
-}
-
-// onAgentStatus is the agents lifecycle hook: decommissioning an agent revokes every one of
-// its live credentials in the agents module's transaction, each audited there too.
-func (s *service) onAgentStatus(ctx context.Context, tx bun.Tx, ev agents.LifecycleEvent) error {
-	if ev.To != agents.StatusDecommissioned {
-		return nil
-	}
-	now := s.now()
-	rows, err := s.repo.live(ctx, tx, ev.AgentID, now, 0)
-	if err != nil {
-		return err
-	}
-	if err := s.repo.revokeAgent(ctx, tx, ev.AgentID, dbTime(now)); err != nil {
-		return err
-	}
-	for i := range rows {
-		if err := s.audit.RecordTx(ctx, tx, audittrail.Event{
-			Action: actionRevoked, AgentID: ev.AgentID,
-			TargetType: audittrail.TargetCredential, TargetID: rows[i].ID,
-			Details: map[string]any{"reason": "agent_decommissioned"},
-		}); err != nil {
-			return err
-		}
-	}
-	// The hook runs before the agents module commits: drop the caches now, and again
-	// shortly after, so that a load racing with the commit is not kept for the full TTL.
-	// (Vault entries are deleted by the janitor.)
-	s.invalidate(ctx, ev.AgentID)
-	s.invalidateLater(ev.AgentID, time.Second, 5*time.Second)
-	return nil
-}
-
-// ---- cache invalidation across replicas ----
-
-// invalidate drops the agent's cached credentials here at once and tells every replica
-// (this one included) through the broadcaster. Call it after commit.
-func (s *service) invalidate(ctx context.Context, agentID string) {
-	id, err := uuid.Parse(agentID)
-	if err != nil {
-		return
-	}
-	s.drop(id)
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
-	defer cancel()
-	if err := s.bus.Publish(ctx, invalidateTopic, []byte(id.String())); err != nil {
-		s.log.Warn("could not broadcast a credential change; other replicas catch up within the cache TTL",
-			zap.String("agent_id", agentID), zap.Duration("ttl", cacheTTL), zap.Error(err))
-	}
-}
-
-// invalidateLater repeats invalidate after each delay (while the app runs).
-func (s *service) invalidateLater(agentID string, delays ...time.Duration) {
-	if s.runCtx == nil {
-		return
-	}
-	s.wg.Add(1)
-	go func() {
-		defer s.wg.Done()
-		start := time.Now()
-		for _, d := range delays {
-			select {
-			case <-s.runCtx.Done():
-				return
-			case <-time.After(time.Until(start.Add(d))):
-				s.invalidate(s.runCtx, agentID)
-			}
-		}
-	}()
-}
-
-func (s *service) onInvalidate(payload []byte) {
-	if id, err := uuid.ParseBytes(payload); err == nil {
-		s.drop(id)
-	}
-}
-
-func (s *service) drop(id uuid.UUID) {
-	s.cache.invalidate(id)
-	s.memo.dropAgent(id)
-	s.vaultCache.dropAgent(id)
 }

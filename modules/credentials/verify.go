@@ -7,12 +7,53 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/uptrace/bun"
+	"go.uber.org/fx"
 	"go.uber.org/zap"
 
 	"github.com/agentidp/agentidp/platform/apperr"
+	"github.com/agentidp/agentidp/platform/config"
 	"github.com/agentidp/agentidp/platform/database"
 	"github.com/agentidp/agentidp/platform/vault"
 )
+
+// verifier is the token path's side of the module: Verify and State, answered from the
+// caches (loaded from the database on a miss) and, in Vault mode, from Vault.
+type verifier struct {
+	cfg     *config.Config
+	db      *bun.DB
+	repo    repository
+	kv      vault.KV
+	vaultOn bool
+	hasher  *hasher
+	caches  *caches
+	usage   *usageTracker
+	log     *zap.Logger
+	now     func() time.Time
+}
+
+var (
+	_ Verifier  = (*verifier)(nil)
+	_ Directory = (*verifier)(nil)
+)
+
+// verifierParams are the verifier's dependencies.
+type verifierParams struct {
+	fx.In
+	Config *config.Config
+	DB     *bun.DB
+	Repo   repository
+	KV     vault.KV
+	Hasher *hasher
+	Caches *caches
+	Usage  *usageTracker
+	Log    *zap.Logger
+}
+
+func newVerifier(p verifierParams) *verifier {
+	return &verifier{cfg: p.Config, db: p.DB, repo: p.Repo, kv: p.KV, vaultOn: vault.Enabled(p.KV),
+		hasher: p.Hasher, caches: p.Caches, usage: p.Usage, log: p.Log, now: time.Now}
+}
 
 // errVaultModeOff is the cause when a credential kept in Vault is presented while Vault
 // mode is off: a configuration error, not the client's.
@@ -21,13 +62,13 @@ var errVaultModeOff = errors.New("credential secret is kept in Vault but Vault m
 // Verify implements Verifier. Every call computes the HMAC digest of the presented secret
 // first, whatever the input, so that a malformed or unknown client id costs what a wrong
 // secret costs. A recently seen agent's credentials come from memory: no database access.
-func (s *service) Verify(ctx context.Context, clientID, secret string) (Verified, error) {
+func (s *verifier) Verify(ctx context.Context, clientID, secret string) (Verified, error) {
 	d := s.hasher.sum(secret)
 	id, err := uuid.Parse(clientID)
 	if err != nil || len(clientID) != 36 || !wellFormedSecret(secret) {
 		return Verified{}, ErrInvalidClient
 	}
-	e, err := s.cache.get(ctx, id)
+	e, err := s.caches.agents.get(ctx, id)
 	if err != nil {
 		return Verified{}, s.storeFailure(ctx, err)
 	}
@@ -52,7 +93,7 @@ func (s *service) Verify(ctx context.Context, clientID, secret string) (Verified
 		}
 	}
 	if match < 0 && slow {
-		if credID, ok := s.memo.get(&d, id, now); ok {
+		if credID, ok := s.caches.memo.get(&d, id, now); ok {
 			for i := range e.creds {
 				if e.creds[i].id == credID && e.creds[i].usable(now) {
 					match = i
@@ -77,20 +118,20 @@ func (s *service) Verify(ctx context.Context, clientID, secret string) (Verified
 // verifySlow checks the Vault-held credentials (digest cached for the Vault cache TTL),
 // then the bcrypt ones (bcrypt runs once per secret, then the memo answers). A Vault that
 // cannot answer fails the call with an unavailable error, never a pass.
-func (s *service) verifySlow(ctx context.Context, agent uuid.UUID, e *agentEntry, secret string, d *digest, now time.Time) (int, error) {
+func (s *verifier) verifySlow(ctx context.Context, agent uuid.UUID, e *agentEntry, secret string, d *digest, now time.Time) (int, error) {
 	var vaultErr error
 	for i := range e.creds {
 		c := &e.creds[i]
 		if c.hash.kind != kindVault || !c.usable(now) {
 			continue
 		}
-		vd, err := s.vaultDigest(ctx, agent, c, now)
+		vd, err := s.vaultDigest(ctx, c)
 		if err != nil {
 			vaultErr = err
 			continue
 		}
 		if equalDigest(d, &vd) {
-			s.memo.put(d, memoHit{agent: agent, credID: c.id, expires: now.Add(s.cfg.VaultCacheTTL)})
+			s.caches.memo.put(d, agent, memoHit{credID: c.id, expires: now.Add(s.cfg.VaultCacheTTL)})
 			return i, nil
 		}
 	}
@@ -103,7 +144,7 @@ func (s *service) verifySlow(ctx context.Context, agent uuid.UUID, e *agentEntry
 			continue
 		}
 		if bcryptMatches(c.hash.bcrypt, secret) {
-			s.memo.put(d, memoHit{agent: agent, credID: c.id})
+			s.caches.memo.put(d, agent, memoHit{credID: c.id})
 			return i, nil
 		}
 	}
@@ -111,8 +152,8 @@ func (s *service) verifySlow(ctx context.Context, agent uuid.UUID, e *agentEntry
 }
 
 // vaultDigest returns the digest of the secret Vault holds for c.
-func (s *service) vaultDigest(ctx context.Context, agent uuid.UUID, c *liveCred, now time.Time) (digest, error) {
-	if d, ok := s.vaultCache.get(c.id, now); ok {
+func (s *verifier) vaultDigest(ctx context.Context, c *liveCred) (digest, error) {
+	if d, ok := s.caches.vault.Get(c.id); ok {
 		return d, nil
 	}
 	if !s.vaultOn {
@@ -133,12 +174,12 @@ func (s *service) vaultDigest(ctx context.Context, agent uuid.UUID, c *liveCred,
 		return digest{}, nil
 	}
 	vd := s.hasher.sum(plain)
-	s.vaultCache.put(c.id, agent, vd, now)
+	s.caches.vault.Add(c.id, vd)
 	return vd, nil
 }
 
 // storeFailure maps a failed load to an error callers answer 503, never ErrInvalidClient.
-func (s *service) storeFailure(ctx context.Context, err error) error {
+func (s *verifier) storeFailure(ctx context.Context, err error) error {
 	if ctx.Err() != nil {
 		return ctx.Err()
 	}
@@ -151,18 +192,18 @@ func (s *service) storeFailure(ctx context.Context, err error) error {
 
 // State implements Directory: from the owning agent's cached live credentials, from the
 // cache of dead ones (revocation and expiry are final), or from the database.
-func (s *service) State(ctx context.Context, credentialID string) (State, error) {
+func (s *verifier) State(ctx context.Context, credentialID string) (State, error) {
 	id, err := uuid.Parse(credentialID)
 	if err != nil || len(credentialID) != 36 {
 		return State{}, ErrNotFound
 	}
 	key := id.String()
 	now := s.now()
-	if st, ok := s.dead.get(key); ok {
+	if st, ok := s.caches.dead.Get(key); ok {
 		return st, nil
 	}
-	if agent, ok := s.owners.get(key); ok {
-		e, err := s.cache.get(ctx, agent)
+	if agent, ok := s.caches.owners.Get(key); ok {
+		e, err := s.caches.agents.get(ctx, agent)
 		if err != nil {
 			return State{}, s.storeFailure(ctx, err)
 		}
@@ -183,10 +224,10 @@ func (s *service) State(ctx context.Context, credentialID string) (State, error)
 	st := rowState(row, now)
 	if st.Status == StatusActive {
 		if agent, err := uuid.Parse(row.AgentID); err == nil {
-			s.owners.put(key, agent)
+			s.caches.owners.Add(key, agent)
 		}
 	} else {
-		s.dead.put(key, st)
+		s.caches.dead.Add(key, st)
 	}
 	return st, nil
 }

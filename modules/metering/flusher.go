@@ -4,8 +4,6 @@ import (
 	"context"
 	"sync"
 	"time"
-
-	"go.uber.org/zap"
 )
 
 // Flusher timing. An observation is persisted by the second periodic flush after it is made
@@ -18,62 +16,33 @@ const (
 	pruneEvery        = time.Minute
 )
 
-// flusher persists the tallies every flushEvery, and once more on stop. A failed flush keeps
-// the observations for the next one.
+// flusher persists the tallies: its worker (module.go) runs flushAged every flushEvery and
+// flushAll once on stop, and prune every pruneEvery. A failed flush keeps the observations
+// for the next one.
 type flusher struct {
 	tallies *tallies
 	repo    repository
 	once    *onceRecorder
 	metrics *meterMetrics
-	log     *zap.Logger
 	now     func() time.Time
-	every   time.Duration
+	every   time.Duration // the interval of the periodic flush
 
-	mu     sync.Mutex // serialises flushes (the loop, the stop hook, tests)
-	cancel context.CancelFunc
-	done   chan struct{}
+	mu sync.Mutex // serialises flushes (the worker, its final flush, tests)
 }
 
-func (f *flusher) start(context.Context) error {
-	ctx, cancel := context.WithCancel(context.Background())
-	f.cancel = cancel
-	f.done = make(chan struct{})
-	go f.loop(ctx)
+// flushAged is the periodic flush: the observations made before the previous one.
+func (f *flusher) flushAged(ctx context.Context) error { return f.flush(ctx, false) }
+
+// flushAll is the flush on stop: every pending observation.
+func (f *flusher) flushAll(ctx context.Context) error { return f.flush(ctx, true) }
+
+// prune drops the tallies idle for evictIdle (persisted already) and the expired audit
+// markers.
+func (f *flusher) prune(context.Context) error {
+	now := f.now()
+	f.tallies.evict(now.Add(-evictIdle))
+	f.once.prune(now)
 	return nil
-}
-
-// stop ends the loop, waits for it, and flushes what is left within ctx.
-func (f *flusher) stop(ctx context.Context) error {
-	if f.cancel != nil {
-		f.cancel()
-		<-f.done
-	}
-	return f.flush(ctx, true)
-}
-
-func (f *flusher) loop(ctx context.Context) {
-	defer close(f.done)
-	tick := time.NewTicker(f.every)
-	defer tick.Stop()
-	lastPrune := time.Now()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-tick.C:
-		}
-		fctx, cancel := context.WithTimeout(ctx, flushTimeout)
-		if err := f.flush(fctx, false); err != nil && ctx.Err() == nil {
-			f.log.Warn("persisting usage counts failed; retrying on the next flush", zap.Error(err))
-		}
-		cancel()
-		if time.Since(lastPrune) >= pruneEvery {
-			lastPrune = time.Now()
-			now := f.now()
-			f.tallies.evict(now.Add(-evictIdle))
-			f.once.prune(now)
-		}
-	}
 }
 
 // flush persists the observations held back since the flush before the last one (see

@@ -39,24 +39,10 @@ type lockouts struct {
 	mu      sync.Mutex
 	until   map[string]time.Time
 	sweepAt int
-
-	unsubscribe func()
 }
 
 func newLockouts(bc cache.Broadcaster, log *zap.Logger, now func() time.Time) *lockouts {
 	return &lockouts{bc: bc, log: log, now: now, until: map[string]time.Time{}, sweepAt: sweepFloor}
-}
-
-func (l *lockouts) start(context.Context) error {
-	l.unsubscribe = l.bc.Subscribe(lockoutChannel, l.onMessage)
-	return nil
-}
-
-func (l *lockouts) stop(context.Context) error {
-	if l.unsubscribe != nil {
-		l.unsubscribe()
-	}
-	return nil
 }
 
 // lockedFor reports how long key is still locked; 0 when it is not.
@@ -80,6 +66,7 @@ func (l *lockouts) lock(ctx context.Context, key string, until time.Time) {
 	}
 }
 
+// onMessage is the lockoutChannel handler (its worker, module.go, holds the subscription).
 func (l *lockouts) onMessage(payload []byte) {
 	ms, key, ok := bytes.Cut(payload, []byte{' '})
 	n, err := strconv.ParseInt(string(ms), 10, 64)

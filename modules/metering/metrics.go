@@ -1,9 +1,8 @@
 package metering
 
 import (
-	"fmt"
-
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promauto"
 )
 
 // Rate-limit kinds, the values of agentidp_rate_limited_total{kind} and of the rate.limited
@@ -32,25 +31,26 @@ type meterMetrics struct {
 	restores      prometheus.Counter
 }
 
-func newMetrics(reg prometheus.Registerer) (*meterMetrics, error) {
+func newMetrics(reg prometheus.Registerer) *meterMetrics {
+	f := promauto.With(reg) // each app has its own registry (platform/metrics); nil: not registered
 	m := &meterMetrics{
-		quotaRefusals: prometheus.NewCounter(prometheus.CounterOpts{
+		quotaRefusals: f.NewCounter(prometheus.CounterOpts{
 			Name: "agentidp_quota_refusals_total",
 			Help: "Token requests refused because the agent's monthly quota is used up.",
 		}),
-		rateLimited: prometheus.NewCounterVec(prometheus.CounterOpts{
+		rateLimited: f.NewCounterVec(prometheus.CounterOpts{
 			Name: "agentidp_rate_limited_total",
 			Help: "Requests refused by a rate limit, by kind (token_requests, auth_failures_client, auth_failures_ip).",
 		}, []string{"kind"}),
-		cacheErrors: prometheus.NewCounterVec(prometheus.CounterOpts{
+		cacheErrors: f.NewCounterVec(prometheus.CounterOpts{
 			Name: "agentidp_metering_cache_errors_total",
 			Help: "Metering calls that could not reach the cache, by call (quota: refused with 503; rate limits: let through).",
 		}, []string{"call"}),
-		flushErrors: prometheus.NewCounter(prometheus.CounterOpts{
+		flushErrors: f.NewCounter(prometheus.CounterOpts{
 			Name: "agentidp_metering_flush_errors_total",
 			Help: "Failed attempts to persist usage counts to the relational store (retried on the next flush).",
 		}),
-		restores: prometheus.NewCounter(prometheus.CounterOpts{
+		restores: f.NewCounter(prometheus.CounterOpts{
 			Name: "agentidp_metering_counter_restores_total",
 			Help: "Monthly counters found missing in the cache and restored from the store.",
 		}),
@@ -58,13 +58,5 @@ func newMetrics(reg prometheus.Registerer) (*meterMetrics, error) {
 	for _, k := range []string{kindTokenRequests, kindAuthClient, kindAuthIP} {
 		m.rateLimited.WithLabelValues(k)
 	}
-	if reg == nil {
-		return m, nil
-	}
-	for _, c := range []prometheus.Collector{m.quotaRefusals, m.rateLimited, m.cacheErrors, m.flushErrors, m.restores} {
-		if err := reg.Register(c); err != nil {
-			return nil, fmt.Errorf("metering: registering metrics: %w", err)
-		}
-	}
-	return m, nil
+	return m
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/agentidp/agentidp/platform/cache"
 	"github.com/agentidp/agentidp/platform/config"
 	"github.com/agentidp/agentidp/platform/httpserver"
+	"github.com/agentidp/agentidp/platform/worker"
 )
 
 // Module provides Meter (for the token endpoint) and the usage API routes, and runs the
@@ -49,7 +50,10 @@ type meterParams struct {
 	Tuning    *tuning `optional:"true"`
 }
 
-// newMeterFromParams builds the meter and registers its flusher's hooks right here.
+// newMeterFromParams builds the meter and its workers, in this order (they stop in the
+// reverse one): the lockout subscription (metering:lockouts from the other replicas), the
+// usage count flush (every second, default, and once more on stop: every pending
+// observation) and the prune of idle tallies and expired audit markers (every minute).
 func newMeterFromParams(p meterParams) *meter {
 	now, every := time.Now, defaultFlushEvery
 	if p.Tuning != nil {
@@ -64,9 +68,18 @@ func newMeterFromParams(p meterParams) *meter {
 	once := newOnceRecorder(p.Cache, p.Recorder, p.Log, p.Metrics)
 	m := newMeter(p.Config, p.Cache, p.Repo, once, t, p.Metrics, p.Log, now)
 	m.lockouts = newLockouts(p.Cache, p.Log, now)
-	p.Lifecycle.Append(fx.Hook{OnStart: m.lockouts.start, OnStop: m.lockouts.stop})
-	m.flusher = &flusher{tallies: t, repo: p.Repo, once: once, metrics: p.Metrics, log: p.Log, now: now, every: every}
-	p.Lifecycle.Append(fx.Hook{OnStart: m.flusher.start, OnStop: m.flusher.stop})
+	p.Lifecycle.Append(worker.Hook(p.Log, worker.Spec{
+		Name:      "lockout broadcast",
+		Subscribe: &worker.Subscription{Bus: p.Cache, Channel: lockoutChannel, Handle: m.lockouts.onMessage},
+	}))
+	m.flusher = &flusher{tallies: t, repo: p.Repo, once: once, metrics: p.Metrics, now: now, every: every}
+	p.Lifecycle.Append(worker.Hook(p.Log, worker.Spec{
+		Name: "usage count flush", Every: m.flusher.every, Timeout: flushTimeout,
+		Run: m.flusher.flushAged, Final: m.flusher.flushAll,
+	}))
+	p.Lifecycle.Append(worker.Hook(p.Log, worker.Spec{
+		Name: "usage tally prune", Every: pruneEvery, Run: m.flusher.prune,
+	}))
 	return m
 }
 

@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/uptrace/bun"
+	"go.uber.org/fx/fxtest"
+	"go.uber.org/zap"
 	"go.uber.org/zap/zaptest"
 
 	"github.com/agentidp/agentidp/modules/agents"
@@ -16,7 +18,33 @@ import (
 	"github.com/agentidp/agentidp/platform/audittrail"
 	"github.com/agentidp/agentidp/platform/cache"
 	"github.com/agentidp/agentidp/platform/config"
+	"github.com/agentidp/agentidp/platform/vault"
 )
+
+// startRing builds a key ring as module.go does, its worker included, and starts it (kv
+// nil: Vault mode off); it stops at the end of the test. The start's error is returned.
+func startRing(t testing.TB, cfg *config.Config, db *bun.DB, rec audittrail.Recorder, c cache.Cache,
+	kv vault.KV, log *zap.Logger) (*keyRing, error) {
+	t.Helper()
+	lc := fxtest.NewLifecycle(t)
+	r := newModuleKeyRing(lc, cfg, db, newRepository(), rec, c, kv, log)
+	if err := lc.Start(context.Background()); err != nil {
+		return nil, err
+	}
+	t.Cleanup(func() { _ = lc.Stop(context.Background()) })
+	return r, nil
+}
+
+// startRevocations builds a revocation list as module.go does, its workers included, and
+// starts it; it stops at the end of the test.
+func startRevocations(t testing.TB, db *bun.DB, c cache.Cache, log *zap.Logger) *revocationList {
+	t.Helper()
+	lc := fxtest.NewLifecycle(t)
+	l := newModuleRevocationList(lc, db, newRepository(), c, log)
+	lc.RequireStart()
+	t.Cleanup(func() { _ = lc.Stop(context.Background()) })
+	return l
+}
 
 // Fakes for the unit tests of this package. The integration tests (package tokens_test)
 // use the real modules instead.
@@ -106,17 +134,11 @@ func newUnitEnv(t testing.TB, db *bun.DB, alg string) *unitEnv {
 	u.agents = &fakeAgents{m: map[string]*agents.Agent{u.agent: {ID: u.agent, Status: agents.StatusActive,
 		AllowedScopes: []string{"agents:read"}}}}
 	u.creds = &fakeCreds{m: map[string]credentials.State{u.cred: {Status: credentials.StatusActive}}}
-	u.ring = newKeyRing(cfg, db, newRepository(), u.rec, c, nil, log)
-	u.revs = newRevocationList(db, newRepository(), c, log)
-	ctx := context.Background()
-	if err := u.ring.start(ctx); err != nil {
+	var err error
+	if u.ring, err = startRing(t, cfg, db, u.rec, c, nil, log); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { _ = u.ring.shutdown(ctx) })
-	if err := u.revs.start(ctx); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = u.revs.shutdown(ctx) })
+	u.revs = startRevocations(t, db, c, log)
 	u.val = newValidator(testIssuer, u.ring, u.revs, u.agents, u.creds)
 	return u
 }

@@ -87,7 +87,8 @@ type keyParts struct {
 }
 
 // keyRing holds the signing keys: it creates the first one, rotates, and keeps every
-// replica's view current (reload loop + KeysChangedChannel).
+// replica's view current (its reload worker, module.go: every keyRefreshEvery and at once
+// on KeysChangedChannel).
 type keyRing struct {
 	cfg       *config.Config
 	db        *bun.DB
@@ -105,10 +106,6 @@ type keyRing struct {
 	parts map[string]*keyParts
 
 	lastMissReload atomic.Int64 // unix ns
-	kick           chan struct{}
-	stop           chan struct{}
-	done           chan struct{}
-	unsubscribe    func()
 }
 
 func newKeyRing(cfg *config.Config, db *bun.DB, repo repository, rec audittrail.Recorder, bc cache.Broadcaster,
@@ -120,61 +117,9 @@ func newKeyRing(cfg *config.Config, db *bun.DB, repo repository, rec audittrail.
 		cfg: cfg, db: db, repo: repo, rec: rec, bc: bc, vault: kv, log: log, now: time.Now,
 		retention: cfg.TokenTTL + leeway,
 		parts:     map[string]*keyParts{},
-		kick:      make(chan struct{}, 1),
 	}
 	r.snap.Store(&ringSnapshot{byKID: map[string]*ringKey{}, jwks: []byte(`{"keys":[]}`)})
 	return r
-}
-
-// start loads the ring, creates the first key (or a key of the configured algorithm when
-// AGENTIDP_SIGNING_ALG changed), subscribes to KeysChangedChannel and starts the reload
-// loop. A key this replica cannot open (another master key) fails the start.
-func (r *keyRing) start(ctx context.Context) error {
-	if err := r.ensureSigningKey(ctx); err != nil {
-		return err
-	}
-	r.unsubscribe = r.bc.Subscribe(KeysChangedChannel, func([]byte) { r.trigger() })
-	r.stop, r.done = make(chan struct{}), make(chan struct{})
-	go r.loop()
-	return nil
-}
-
-// shutdown stops the loop and the subscription.
-func (r *keyRing) shutdown(context.Context) error {
-	if r.unsubscribe != nil {
-		r.unsubscribe()
-	}
-	if r.stop != nil {
-		close(r.stop)
-		<-r.done
-	}
-	return nil
-}
-
-func (r *keyRing) trigger() {
-	select {
-	case r.kick <- struct{}{}:
-	default:
-	}
-}
-
-func (r *keyRing) loop() {
-	defer close(r.done)
-	t := time.NewTicker(keyRefreshEvery)
-	defer t.Stop()
-	for {
-		select {
-		case <-r.stop:
-			return
-		case <-t.C:
-		case <-r.kick:
-		}
-		ctx, cancel := context.WithTimeout(context.Background(), dbTimeout)
-		if err := r.reload(ctx); err != nil {
-			r.log.Warn("reloading signing keys failed; keeping the keys loaded before", zap.Error(err))
-		}
-		cancel()
-	}
 }
 
 // reload reads the published keys and swaps the snapshot.
@@ -314,11 +259,12 @@ func (r *keyRing) published(kid string, now time.Time) *ringKey {
 // jwks is the JWK Set of the published keys.
 func (r *keyRing) jwks() []byte { return r.snap.Load().jwks }
 
-// ensureSigningKey makes sure a key of the configured algorithm signs now or will: on the
-// very first start it creates one that signs at once; when AGENTIDP_SIGNING_ALG names
-// another algorithm than the newest key's, it rotates to a key of that algorithm (published
-// KeyPublishDelay before it signs). Replicas starting together create one key: the check is
-// repeated under the key lock.
+// ensureSigningKey runs at start: it makes sure a key of the configured algorithm signs now
+// or will. On the very first start it creates one that signs at once; when
+// AGENTIDP_SIGNING_ALG names another algorithm than the newest key's, it rotates to a key of
+// that algorithm (published KeyPublishDelay before it signs). Replicas starting together
+// create one key: the check is repeated under the key lock. A key this replica cannot open
+// (another master key) fails the start.
 func (r *keyRing) ensureSigningKey(ctx context.Context) error {
 	if err := r.reload(ctx); err != nil {
 		return fmt.Errorf("tokens: loading signing keys: %w", err)

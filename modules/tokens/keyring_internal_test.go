@@ -31,13 +31,10 @@ func TestFirstKeyCreatedOnceAcrossReplicas(t *testing.T) {
 		for i := range rings {
 			c := cache.NewMemory()
 			t.Cleanup(func() { _ = c.Close() })
-			rings[i] = newKeyRing(cfg, db, newRepository(), &fakeRecorder{}, c, nil, zaptest.NewLogger(t))
-		}
-		for i := range rings {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				errs[i] = rings[i].start(context.Background())
+				rings[i], errs[i] = startRing(t, cfg, db, &fakeRecorder{}, c, nil, zaptest.NewLogger(t))
 			}()
 		}
 		wg.Wait()
@@ -45,7 +42,6 @@ func TestFirstKeyCreatedOnceAcrossReplicas(t *testing.T) {
 			if err != nil {
 				t.Fatalf("replica %d: %v", i, err)
 			}
-			t.Cleanup(func() { _ = rings[i].shutdown(context.Background()) })
 		}
 		keys, err := rings[0].ListKeys(context.Background())
 		if err != nil || len(keys) != 1 {
@@ -58,6 +54,35 @@ func TestFirstKeyCreatedOnceAcrossReplicas(t *testing.T) {
 			}
 		}
 	})
+}
+
+// A key rotated on one replica reaches the other's ring through the keys.changed broadcast
+// (its worker reloads at once), well before the periodic reload (every keyRefreshEvery).
+func TestKeyChangeBroadcastReloadsOtherReplicas(t *testing.T) {
+	db := testenv.SQLite(t)
+	cfg := unitConfig(t, AlgEdDSA)
+	c := cache.NewMemory() // one broadcaster shared by both replicas
+	t.Cleanup(func() { _ = c.Close() })
+	a, err := startRing(t, cfg, db, &fakeRecorder{}, c, nil, zaptest.NewLogger(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := startRing(t, cfg, db, &fakeRecorder{}, c, nil, zaptest.NewLogger(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(50 * time.Millisecond) // the subscriptions take effect
+	info, err := a.RotateKey(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(keyRefreshEvery / 2)
+	for b.published(info.KID, time.Now()) == nil {
+		if time.Now().After(deadline) {
+			t.Fatalf("replica b does not publish %s %v after the broadcast: it waits for the periodic reload", info.KID, keyRefreshEvery/2)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
 }
 
 // Two rotations in a row: exactly one key signs at any instant, the superseded pending
@@ -114,10 +139,8 @@ func TestWrongMasterKeyFailsTheStart(t *testing.T) {
 	_, _ = rand.Read(cfg.MasterKey)
 	c := cache.NewMemory()
 	defer c.Close()
-	r := newKeyRing(&cfg, db, newRepository(), &fakeRecorder{}, c, nil, zaptest.NewLogger(t))
-	err := r.start(context.Background())
+	_, err := startRing(t, &cfg, db, &fakeRecorder{}, c, nil, zaptest.NewLogger(t))
 	if err == nil {
-		_ = r.shutdown(context.Background())
 		t.Fatal("started with the wrong master key")
 	}
 	if got := err.Error(); !strings.Contains(got, "AGENTIDP_MASTER_KEY") {

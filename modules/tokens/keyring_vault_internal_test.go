@@ -24,12 +24,7 @@ func vaultRing(t *testing.T, cfg *config.Config, db *bun.DB, kv vault.KV) (*keyR
 	t.Helper()
 	c := cache.NewMemory()
 	t.Cleanup(func() { _ = c.Close() })
-	r := newKeyRing(cfg, db, newRepository(), &fakeRecorder{}, c, kv, zaptest.NewLogger(t))
-	if err := r.start(context.Background()); err != nil {
-		return nil, err
-	}
-	t.Cleanup(func() { _ = r.shutdown(context.Background()) })
-	return r, nil
+	return startRing(t, cfg, db, &fakeRecorder{}, c, kv, zaptest.NewLogger(t))
 }
 
 // signAndVerify signs with the ring's signing key and checks the signature with its

@@ -1,9 +1,8 @@
 package tokens
 
 import (
-	"errors"
-
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promauto"
 )
 
 // tokenMetrics are the module's Prometheus series.
@@ -28,38 +27,25 @@ const (
 	denyUnavailable    = "unavailable"
 )
 
-func newMetrics(reg prometheus.Registerer) (*tokenMetrics, error) {
+func newMetrics(reg prometheus.Registerer) *tokenMetrics {
+	f := promauto.With(reg) // each app has its own registry (platform/metrics)
 	m := &tokenMetrics{
-		issued: prometheus.NewCounterVec(prometheus.CounterOpts{
+		issued: f.NewCounterVec(prometheus.CounterOpts{
 			Name: "agentidp_tokens_issued_total",
 			Help: "Access tokens issued, by signing algorithm.",
 		}, []string{"alg"}),
-		denied: prometheus.NewCounterVec(prometheus.CounterOpts{
+		denied: f.NewCounterVec(prometheus.CounterOpts{
 			Name: "agentidp_tokens_denied_total",
 			Help: "Token requests refused, by reason.",
 		}, []string{"reason"}),
-		introspections: prometheus.NewCounterVec(prometheus.CounterOpts{
+		introspections: f.NewCounterVec(prometheus.CounterOpts{
 			Name: "agentidp_introspections_total",
 			Help: "Token introspections answered, by result.",
 		}, []string{"active"}),
-		revocations: prometheus.NewCounter(prometheus.CounterOpts{
+		revocations: f.NewCounter(prometheus.CounterOpts{
 			Name: "agentidp_revocations_total",
 			Help: "Access tokens revoked (first revocation of each token).",
 		}),
-	}
-	var err error
-	m.issued, err = register(reg, m.issued)
-	if err != nil {
-		return nil, err
-	}
-	if m.denied, err = register(reg, m.denied); err != nil {
-		return nil, err
-	}
-	if m.introspections, err = register(reg, m.introspections); err != nil {
-		return nil, err
-	}
-	if m.revocations, err = register(reg, m.revocations); err != nil {
-		return nil, err
 	}
 	m.issuedByAlg = map[string]prometheus.Counter{}
 	for _, alg := range []string{AlgRS256, AlgES256, AlgEdDSA} {
@@ -67,22 +53,7 @@ func newMetrics(reg prometheus.Registerer) (*tokenMetrics, error) {
 	}
 	m.introspections.WithLabelValues("true")
 	m.introspections.WithLabelValues("false")
-	return m, nil
-}
-
-// register registers c, or returns the collector already registered under its name (two
-// apps sharing a registry in tests).
-func register[C prometheus.Collector](reg prometheus.Registerer, c C) (C, error) {
-	if err := reg.Register(c); err != nil {
-		var are prometheus.AlreadyRegisteredError
-		if errors.As(err, &are) {
-			if existing, ok := are.ExistingCollector.(C); ok {
-				return existing, nil
-			}
-		}
-		return c, err
-	}
-	return c, nil
+	return m
 }
 
 // issuedWith is the issued counter of alg, resolved once per algorithm.

@@ -39,7 +39,8 @@ const (
 //     row (and audit event) is committed.
 //   - every replica holds the unexpired revocations in memory (set): added at once on
 //     the revoking replica, by broadcast on the others, and by a full sync from the
-//     database every second, which needs neither the broadcast nor the cache.
+//     database every second (its worker, module.go), which needs neither the broadcast
+//     nor the cache.
 //   - the cache (revoked:{jti}, TTL to the token's expiry) is checked when the set says
 //     no: it lets a revocation made on another replica count before the broadcast or the
 //     sync delivers it.
@@ -55,56 +56,19 @@ type revocationList struct {
 	mu       sync.RWMutex
 	set      map[string]int64 // jti → the token's exp (unix seconds)
 	syncedAt atomic.Int64     // unix ns when the last successful sync started; 0: never
-
-	lastPurge   time.Time
-	stop, done  chan struct{}
-	unsubscribe func()
 }
 
 func newRevocationList(db *bun.DB, repo repository, c cache.Cache, log *zap.Logger) *revocationList {
 	return &revocationList{db: db, repo: repo, cache: c, log: log, now: time.Now, set: map[string]int64{}}
 }
 
-// start loads the set (a failure is logged: until a sync succeeds, checks go to the
-// database), subscribes to RevokedChannel and starts the sync loop.
-func (l *revocationList) start(ctx context.Context) error {
-	l.unsubscribe = l.cache.Subscribe(RevokedChannel, l.onBroadcast)
+// load fills the set at start, after the subscription to RevokedChannel is in place. A
+// failure is logged, not fatal: until a sync succeeds, checks go to the database.
+func (l *revocationList) load(ctx context.Context) error {
 	if err := l.sync(ctx); err != nil {
 		l.log.Warn("loading revoked tokens failed; checking the database until it succeeds", zap.Error(err))
 	}
-	l.stop, l.done = make(chan struct{}), make(chan struct{})
-	go l.loop()
 	return nil
-}
-
-func (l *revocationList) shutdown(context.Context) error {
-	if l.unsubscribe != nil {
-		l.unsubscribe()
-	}
-	if l.stop != nil {
-		close(l.stop)
-		<-l.done
-	}
-	return nil
-}
-
-func (l *revocationList) loop() {
-	defer close(l.done)
-	t := time.NewTicker(revocationSyncEvery)
-	defer t.Stop()
-	for {
-		select {
-		case <-l.stop:
-			return
-		case <-t.C:
-		}
-		ctx, cancel := context.WithTimeout(context.Background(), dbTimeout)
-		if err := l.sync(ctx); err != nil {
-			l.log.Warn("syncing revoked tokens failed", zap.Error(err))
-		}
-		l.purge(ctx)
-		cancel()
-	}
 }
 
 // sync adds every unexpired revocation in the database to the set and drops the expired
@@ -130,19 +94,17 @@ func (l *revocationList) sync(ctx context.Context) error {
 	return nil
 }
 
-// purge deletes rows of tokens expired for a while (every revocationPurgeEvery).
-func (l *revocationList) purge(ctx context.Context) {
-	now := l.now()
-	if now.Sub(l.lastPurge) < revocationPurgeEvery {
-		return
-	}
-	l.lastPurge = now
-	n, err := l.repo.deleteRevocationsExpiredBefore(ctx, l.db, now.Add(-time.Hour))
+// purge deletes rows of tokens expired for a while (its worker runs it every
+// revocationPurgeEvery).
+func (l *revocationList) purge(ctx context.Context) error {
+	n, err := l.repo.deleteRevocationsExpiredBefore(ctx, l.db, l.now().Add(-time.Hour))
 	if err != nil {
-		l.log.Warn("purging expired revocations failed", zap.Error(err))
-	} else if n > 0 {
+		return err
+	}
+	if n > 0 {
 		l.log.Debug("purged expired revocations", zap.Int64("rows", n))
 	}
+	return nil
 }
 
 func (l *revocationList) onBroadcast(payload []byte) {

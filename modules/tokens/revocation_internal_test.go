@@ -92,17 +92,11 @@ func TestRevocationCheckFallsBackToTheDatabase(t *testing.T) {
 func TestRevocationSpreads(t *testing.T) {
 	db := testenv.SQLite(t)
 	mem := cache.NewMemory()
-	defer mem.Close()
+	t.Cleanup(func() { _ = mem.Close() }) // after the lists stop (cleanups run last first)
 	log := zaptest.NewLogger(t)
 	repo := newRepository()
 	ctx := context.Background()
-	a, b := newRevocationList(db, repo, mem, log), newRevocationList(db, repo, mem, log)
-	for _, l := range []*revocationList{a, b} {
-		if err := l.start(ctx); err != nil {
-			t.Fatal(err)
-		}
-		defer l.shutdown(ctx)
-	}
+	a, b := startRevocations(t, db, mem, log), startRevocations(t, db, mem, log)
 	time.Sleep(50 * time.Millisecond) // the subscriptions take effect
 	exp := time.Now().Add(time.Hour)
 	a.announce(ctx, "0191f0a4-1c2d-4e3f-8a4b-5c6d7e8f9a20", exp)

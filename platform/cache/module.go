@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promauto"
 	"github.com/redis/go-redis/v9"
 	"go.uber.org/fx"
 	"go.uber.org/zap"
@@ -65,7 +66,7 @@ func New(lc fx.Lifecycle, cfg *config.Config, log *zap.Logger, reg prometheus.Re
 		}))
 		c = r
 	}
-	return instrument(c, reg)
+	return instrument(c, reg), nil
 }
 
 // instrumented counts Get hits and misses in agentidp_cache_operations_total; every other
@@ -75,32 +76,23 @@ type instrumented struct {
 	hit, miss, failed prometheus.Counter
 }
 
-func instrument(c Cache, reg prometheus.Registerer) (Cache, error) {
+func instrument(c Cache, reg prometheus.Registerer) Cache {
 	if reg == nil {
-		return c, nil
+		return c
 	}
-	vec := prometheus.NewCounterVec(prometheus.CounterOpts{
+	// Registered in this app's own registry (platform/metrics): two apps in one process
+	// (replica tests) never share one.
+	vec := promauto.With(reg).NewCounterVec(prometheus.CounterOpts{
 		Name: "agentidp_cache_operations_total",
 		Help: "Cache operations by backend, operation and result (Get: hit, miss, error).",
 	}, []string{"backend", "op", "result"})
-	if err := reg.Register(vec); err != nil {
-		var are prometheus.AlreadyRegisteredError
-		if !errors.As(err, &are) {
-			return nil, err
-		}
-		existing, ok := are.ExistingCollector.(*prometheus.CounterVec)
-		if !ok {
-			return nil, err
-		}
-		vec = existing
-	}
 	b := c.Backend()
 	return &instrumented{
 		Cache:  c,
 		hit:    vec.WithLabelValues(b, "get", "hit"),
 		miss:   vec.WithLabelValues(b, "get", "miss"),
 		failed: vec.WithLabelValues(b, "get", "error"),
-	}, nil
+	}
 }
 
 func (i *instrumented) Get(ctx context.Context, key string) (string, bool, error) {

@@ -37,9 +37,12 @@ func TestNewMemoryWithMetrics(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// A second cache on the same registry (tests, several graphs) shares the counters.
-	if _, err := cache.New(lc, &config.Config{}, zaptest.NewLogger(t), reg); err != nil {
-		t.Fatal("second New on the same registry:", err)
+	// Several graphs in one process (replica tests) each have a registry of their own
+	// (platform/metrics): a second cache counts in its own, and not in the first's.
+	reg2 := prometheus.NewRegistry()
+	c2, err := cache.New(lc, &config.Config{}, zaptest.NewLogger(t), reg2)
+	if err != nil {
+		t.Fatal("second New on its own registry:", err)
 	}
 	lc.RequireStart()
 	defer lc.RequireStop()
@@ -51,6 +54,31 @@ func TestNewMemoryWithMetrics(t *testing.T) {
 	_ = c.Set(ctx, "k", "v", 0)
 	_, _, _ = c.Get(ctx, "k")
 	_, _, _ = c.Get(ctx, "k")
+	_, _, _ = c2.Get(ctx, "absent")
+	for _, tc := range []struct {
+		reg             *prometheus.Registry
+		hit, miss, fail float64
+	}{{reg, 2, 1, 0}, {reg2, 0, 1, 0}} {
+		got := cacheOps(t, tc.reg)
+		want := map[string]float64{
+			"backend=memory,op=get,result=hit":   tc.hit,
+			"backend=memory,op=get,result=miss":  tc.miss,
+			"backend=memory,op=get,result=error": tc.fail,
+		}
+		if len(got) != len(want) {
+			t.Fatalf("agentidp_cache_operations_total = %v; want %v", got, want)
+		}
+		for k, v := range want {
+			if got[k] != v {
+				t.Fatalf("agentidp_cache_operations_total = %v; want %v", got, want)
+			}
+		}
+	}
+}
+
+// cacheOps reads agentidp_cache_operations_total from reg, by label set.
+func cacheOps(t *testing.T, reg *prometheus.Registry) map[string]float64 {
+	t.Helper()
 	got := map[string]float64{}
 	mfs, err := reg.Gather()
 	if err != nil {
@@ -68,19 +96,7 @@ func TestNewMemoryWithMetrics(t *testing.T) {
 			got[strings.Join(labels, ",")] = m.GetCounter().GetValue()
 		}
 	}
-	want := map[string]float64{
-		"backend=memory,op=get,result=hit":   2,
-		"backend=memory,op=get,result=miss":  1,
-		"backend=memory,op=get,result=error": 0,
-	}
-	if len(got) != len(want) {
-		t.Fatalf("agentidp_cache_operations_total = %v; want %v", got, want)
-	}
-	for k, v := range want {
-		if got[k] != v {
-			t.Fatalf("agentidp_cache_operations_total = %v; want %v", got, want)
-		}
-	}
+	return got
 }
 
 func TestNewRedisDownAtBootStillStarts(t *testing.T) {
