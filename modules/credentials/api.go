@@ -7,6 +7,7 @@ package credentials
 import (
 	"context"
 	"errors"
+	"fmt"
 	"time"
 )
 
@@ -94,4 +95,17 @@ type Issued struct {
 	Credential
 	ClientID     string `json:"client_id"` // the agent id
 	ClientSecret string `json:"client_secret"`
+}
+
+// SecretFromEnv is printed instead of a secret the operator supplied.
+const SecretFromEnv = "(from AGENTIDP_BOOTSTRAP_CLIENT_SECRET)"
+
+// BootstrapLine is the one line announcing the bootstrap admin on standard output. A secret
+// the operator supplied through the environment is not echoed.
+func BootstrapLine(res *BootstrapResult, secretFromEnv bool) string {
+	secret := res.ClientSecret
+	if secretFromEnv {
+		secret = SecretFromEnv
+	}
+	return fmt.Sprintf("bootstrap admin: client_id=%s client_secret=%s", res.ClientID, secret)
 }

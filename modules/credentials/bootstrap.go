@@ -4,25 +4,18 @@ import (
 	"context"
 	"encoding/binary"
 	"errors"
-	"fmt"
-	"io"
-	"os"
 
 	"github.com/google/uuid"
 	"github.com/uptrace/bun"
-	"go.uber.org/fx"
 
 	"github.com/agentidp/agentidp/modules/agents"
 	"github.com/agentidp/agentidp/platform/audittrail"
-	"github.com/agentidp/agentidp/platform/config"
 	"github.com/agentidp/agentidp/platform/database"
 )
 
 // Bootstrap admin settings.
 const (
 	bootstrapName = "bootstrap-admin"
-	// SecretFromEnv is printed instead of a secret the operator supplied.
-	SecretFromEnv = "(from AGENTIDP_BOOTSTRAP_CLIENT_SECRET)"
 )
 
 // bootstrapLockKey is the PostgreSQL advisory lock that serialises bootstraps of replicas
@@ -92,36 +85,4 @@ func (s *service) Bootstrap(ctx context.Context) (*BootstrapResult, error) {
 	}
 	s.inval.invalidate(ctx, row.AgentID)
 	return &BootstrapResult{ClientID: row.AgentID, ClientSecret: secret, CredentialID: row.ID}, nil
-}
-
-// BootstrapLine is the one line announcing the bootstrap admin on standard output. A secret
-// the operator supplied through the environment is not echoed.
-func BootstrapLine(res *BootstrapResult, secretFromEnv bool) string {
-	secret := res.ClientSecret
-	if secretFromEnv {
-		secret = SecretFromEnv
-	}
-	return fmt.Sprintf("bootstrap admin: client_id=%s client_secret=%s", res.ClientID, secret)
-}
-
-// AutoBootstrap is the serve-time bootstrap: on start, when no admin exists, it creates one
-// and prints its credentials once to standard output (not through the logger, whose
-// redaction would hide the secret). A replica that finds an admin prints nothing.
-var AutoBootstrap = AutoBootstrapTo(os.Stdout)
-
-// AutoBootstrapTo is AutoBootstrap printing to w (for tests).
-func AutoBootstrapTo(w io.Writer) fx.Option {
-	return fx.Invoke(func(lc fx.Lifecycle, b Bootstrapper, cfg *config.Config) {
-		lc.Append(fx.StartHook(func(ctx context.Context) error {
-			res, err := b.Bootstrap(ctx)
-			if errors.Is(err, ErrAdminExists) {
-				return nil
-			}
-			if err != nil {
-				return fmt.Errorf("bootstrap admin: %w", err)
-			}
-			_, err = fmt.Fprintln(w, BootstrapLine(res, cfg.BootstrapClientSecret != ""))
-			return err
-		}))
-	})
 }

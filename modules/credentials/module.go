@@ -1,6 +1,12 @@
 package credentials
 
 import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+
 	"go.uber.org/fx"
 	"go.uber.org/zap"
 
@@ -83,4 +89,26 @@ func startJanitor(lc fx.Lifecycle, repo repository, kv vault.KV, log *zap.Logger
 	}
 	j := newJanitor(repo, kv, log)
 	lc.Append(worker.Hook(log, worker.Spec{Name: "vault janitor", Every: janitorInterval, Run: j.sweep}))
+}
+
+// AutoBootstrap is the serve-time bootstrap: on start, when no admin exists, it creates one
+// and prints its credentials once to standard output (not through the logger, whose
+// redaction would hide the secret). A replica that finds an admin prints nothing.
+var AutoBootstrap = AutoBootstrapTo(os.Stdout)
+
+// AutoBootstrapTo is AutoBootstrap printing to w (for tests).
+func AutoBootstrapTo(w io.Writer) fx.Option {
+	return fx.Invoke(func(lc fx.Lifecycle, b Bootstrapper, cfg *config.Config) {
+		lc.Append(fx.StartHook(func(ctx context.Context) error {
+			res, err := b.Bootstrap(ctx)
+			if errors.Is(err, ErrAdminExists) {
+				return nil
+			}
+			if err != nil {
+				return fmt.Errorf("bootstrap admin: %w", err)
+			}
+			_, err = fmt.Fprintln(w, BootstrapLine(res, cfg.BootstrapClientSecret != ""))
+			return err
+		}))
+	})
 }

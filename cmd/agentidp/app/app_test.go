@@ -1,8 +1,6 @@
 package app_test
 
 import (
-	"os/exec"
-	"strings"
 	"testing"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -21,60 +19,6 @@ func TestValidateApp(t *testing.T) {
 	if err := fx.ValidateApp(app.Command(cfg)); err != nil {
 		t.Fatalf("command app: %v", err)
 	}
-}
-
-const modulePath = "github.com/agentidp/agentidp"
-
-// TestModuleBoundaries keeps the bounded contexts apart: a module may import another module
-// only through its root (API) package, never a sub-package of it, and platform/ never
-// depends on modules/, even indirectly.
-func TestModuleBoundaries(t *testing.T) {
-	out, err := exec.Command("go", "list", "-f", `{{.ImportPath}}{{range .Imports}} {{.}}{{end}}`, modulePath+"/...").Output()
-	if err != nil {
-		t.Fatalf("go list: %v", err)
-	}
-	checked := 0
-	for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
-		fields := strings.Fields(line)
-		pkg, imports := fields[0], fields[1:]
-		own := moduleOf(pkg)
-		if own == "" {
-			continue
-		}
-		checked++
-		for _, imp := range imports {
-			other := moduleOf(imp)
-			if other == "" || other == own {
-				continue
-			}
-			if imp != modulePath+"/modules/"+other {
-				t.Errorf("%s imports %s: another module's internals (use its root API package)", pkg, imp)
-			}
-		}
-	}
-	if checked == 0 {
-		t.Fatal("no module packages found: the test checks nothing")
-	}
-
-	out, err = exec.Command("go", "list", "-deps", modulePath+"/platform/...").Output()
-	if err != nil {
-		t.Fatalf("go list -deps: %v", err)
-	}
-	for _, dep := range strings.Fields(string(out)) {
-		if strings.HasPrefix(dep, modulePath+"/modules/") || strings.HasPrefix(dep, modulePath+"/cmd/") {
-			t.Errorf("platform depends on %s", dep)
-		}
-	}
-}
-
-// moduleOf names the module a package belongs to, or "" outside modules/.
-func moduleOf(pkg string) string {
-	rest, ok := strings.CutPrefix(pkg, modulePath+"/modules/")
-	if !ok {
-		return ""
-	}
-	name, _, _ := strings.Cut(rest, "/")
-	return name
 }
 
 // Every app registers its collectors (promauto) in a registry of its own: two apps in one
