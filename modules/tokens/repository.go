@@ -57,6 +57,9 @@ type repository interface {
 	// revocationsExpiringAfter returns the jtis (and expiries) of revocations whose token
 	// has not expired at t.
 	revocationsExpiringAfter(ctx context.Context, db bun.IDB, t time.Time) ([]revocationRow, error)
+	// revocationsSince returns the revocations recorded at or after since whose token has
+	// not expired at t (jti, expiry, revoked_at).
+	revocationsSince(ctx context.Context, db bun.IDB, since, t time.Time) ([]revocationRow, error)
 	// deleteRevocationsExpiredBefore drops revocations of tokens long expired.
 	deleteRevocationsExpiredBefore(ctx context.Context, db bun.IDB, t time.Time) (int64, error)
 }
@@ -131,8 +134,16 @@ func (bunRepository) isRevoked(ctx context.Context, db bun.IDB, jti string) (boo
 
 func (bunRepository) revocationsExpiringAfter(ctx context.Context, db bun.IDB, t time.Time) ([]revocationRow, error) {
 	var rows []revocationRow
-	err := db.NewSelect().Model(&rows).Column("jti", "expires_at").
+	err := db.NewSelect().Model(&rows).Column("jti", "expires_at", "revoked_at").
 		Where("expires_at > ?", t.UTC()).
+		Scan(ctx)
+	return rows, database.Translate(err)
+}
+
+func (bunRepository) revocationsSince(ctx context.Context, db bun.IDB, since, t time.Time) ([]revocationRow, error) {
+	var rows []revocationRow
+	err := db.NewSelect().Model(&rows).Column("jti", "expires_at", "revoked_at").
+		Where("revoked_at >= ?", since.UTC()).Where("expires_at > ?", t.UTC()).
 		Scan(ctx)
 	return rows, database.Translate(err)
 }

@@ -11,6 +11,8 @@ import (
 
 	"go.uber.org/zap/zaptest"
 
+	"github.com/uptrace/bun"
+
 	"github.com/agentidp/agentidp/platform/apperr"
 	"github.com/agentidp/agentidp/platform/cache"
 	"github.com/agentidp/agentidp/platform/testenv"
@@ -119,5 +121,81 @@ func TestRevocationSpreads(t *testing.T) {
 			t.Fatal("the sync did not pick up a revocation whose broadcast was lost")
 		}
 		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// countingRepo counts the rows the sync's queries return.
+type countingRepo struct {
+	repository
+	full, since atomic.Int64
+}
+
+func (c *countingRepo) revocationsExpiringAfter(ctx context.Context, db bun.IDB, t time.Time) ([]revocationRow, error) {
+	rows, err := c.repository.revocationsExpiringAfter(ctx, db, t)
+	c.full.Add(int64(len(rows)))
+	return rows, err
+}
+
+func (c *countingRepo) revocationsSince(ctx context.Context, db bun.IDB, since, t time.Time) ([]revocationRow, error) {
+	rows, err := c.repository.revocationsSince(ctx, db, since, t)
+	c.since.Add(int64(len(rows)))
+	return rows, err
+}
+
+// The sync reads what was revoked since the newest revocation it has seen (less the
+// overlap), not every unexpired revocation: a late commit within the overlap is found at
+// once, one further behind at the next full sync, and the full sync forgets expired ones.
+func TestRevocationSyncIsIncremental(t *testing.T) {
+	db := testenv.SQLite(t)
+	mem := cache.NewMemory()
+	defer mem.Close()
+	repo := &countingRepo{repository: newRepository()}
+	ctx := context.Background()
+	now := time.Now().UTC()
+	insert := func(jti string, revokedAt, exp time.Time) {
+		t.Helper()
+		if _, err := repo.insertRevocation(ctx, db, &revocationRow{JTI: jti, AgentID: "0191f0a4-1c2d-4e3f-8a4b-5c6d7e8f9a30",
+			ExpiresAt: exp, RevokedAt: revokedAt}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i := range 50 {
+		insert(fmt.Sprintf("0191f0a4-1c2d-4e3f-8a4b-%012d", i), now.Add(-time.Hour), now.Add(time.Hour))
+	}
+	const expiring = "0191f0a4-1c2d-4e3f-8a4b-5c6d7e8f9a31"
+	insert(expiring, now.Add(-time.Hour), now.Add(2*time.Second)) // its token expires soon
+	l := newRevocationList(db, repo, mem, zaptest.NewLogger(t))
+	if err := l.sync(ctx); err != nil { // the first sync reads everything
+		t.Fatal(err)
+	}
+	if repo.full.Load() != 51 || !l.inSet(expiring) {
+		t.Fatalf("first sync read %d rows", repo.full.Load())
+	}
+	const fresh, late, lost = "0191f0a4-1c2d-4e3f-8a4b-5c6d7e8f9a32", "0191f0a4-1c2d-4e3f-8a4b-5c6d7e8f9a33", "0191f0a4-1c2d-4e3f-8a4b-5c6d7e8f9a34"
+	insert(fresh, now, now.Add(time.Hour))
+	for range 2 { // the first reads the old rows once more (within the overlap of the newest seen), the second only fresh
+		repo.since.Store(0)
+		if err := l.sync(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := repo.since.Load(); n != 1 || !l.inSet(fresh) || repo.full.Load() != 51 {
+		t.Fatalf("an incremental sync read %d rows (want 1), the full ones %d in all (want 51)", n, repo.full.Load())
+	}
+	insert(late, now.Add(-revocationOverlap/2), now.Add(time.Hour)) // committed late, within the overlap
+	insert(lost, now.Add(-2*revocationOverlap), now.Add(time.Hour)) // further behind than the overlap
+	if err := l.sync(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if !l.inSet(late) || l.inSet(lost) {
+		t.Fatalf("after an incremental sync: late %v (want true), lost %v (want false)", l.inSet(late), l.inSet(lost))
+	}
+	// The next full sync finds it, and drops the expired one.
+	l.now = func() time.Time { return time.Now().Add(revocationFullSyncEvery) }
+	if err := l.sync(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if !l.inSet(lost) || l.inSet(expiring) {
+		t.Fatalf("after the full sync: lost %v (want true), expiring %v (want false)", l.inSet(lost), l.inSet(expiring))
 	}
 }

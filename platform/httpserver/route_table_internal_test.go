@@ -116,6 +116,7 @@ func BenchmarkRouting(b *testing.B) {
 		for _, c := range []struct{ name, method, path string }{
 			{"get-agent", "GET", "/api/v1/agents/0191f0a4-1c2d-4e3f-8a4b-5c6d7e8f9a20"},
 			{"token", "POST", "/api/v1/token"},
+			{"introspect", "POST", "/api/v1/token/introspect"},
 		} {
 			b.Run(r.name+"/"+c.name, func(b *testing.B) {
 				req := httptest.NewRequest(c.method, c.path, nil)
