@@ -13,7 +13,7 @@ func TestIntegrationCreate(t *testing.T) {
 	testenv.ForEachBackend(t, func(t *testing.T, b testenv.Backend) {
 		e := newEnv(t, b, nil)
 
-		// Only the name: the defaults of SPEC §3.
+		// Only the name: every other field takes its default (docs/api.md, Agents).
 		r := e.do(http.MethodPost, "/api/v1/agents", e.admin, map[string]any{"name": "  reporter  "})
 		a := r.agent(t, http.StatusCreated)
 		if got, want := r.Header.Get("Location"), "/api/v1/agents/"+a.ID; got != want {

@@ -58,7 +58,7 @@ var _ Provisioner = (*service)(nil)
 // errDecommissioned is the 409 for any change to a decommissioned agent.
 var errDecommissioned = apperr.Conflict("the agent is decommissioned, which is final; it can no longer be changed")
 
-// Create validates in and creates an active agent with the defaults of SPEC §3.
+// Create validates in and creates an active agent, every field not given at its default.
 func (s *service) Create(ctx context.Context, in agentFields) (*Agent, error) {
 	in, err := s.val.check(in, true)
 	if err != nil {

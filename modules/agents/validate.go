@@ -11,7 +11,7 @@ import (
 	"github.com/agentidp/agentidp/platform/apperr"
 )
 
-// Field limits (SPEC §3).
+// Field limits (docs/api.md, Agents).
 const (
 	maxNameLen        = 128
 	maxDescriptionLen = 1024

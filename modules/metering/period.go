@@ -12,7 +12,7 @@ import (
 )
 
 // Cache key names (the cache adds its own prefix). The monthly counter's name is part of
-// the product contract (SPEC §5).
+// the documented contract (docs/security.md, rate limits and quota).
 const (
 	monthlyKeyPrefix   = "monthly:tokens:"         // {agent_id}:{yyyy-mm}
 	tokenRatePrefix    = "ratelimit:token:"        // {agent_id}

@@ -95,7 +95,7 @@ func rawJWS(header, claims map[string]any, signFn func(input []byte) []byte) str
 	return input + "." + b64.EncodeToString(sig)
 }
 
-// Every hostile token of SPEC §8 is refused by the API (401 invalid_token) and reported
+// Every hostile token of docs/security.md (token validation) is refused by the API (401 invalid_token) and reported
 // inactive by introspection; a token minted the same way with the server's own key and
 // honest claims is accepted, so each refusal is for the reason under test.
 func TestIntegrationHostileTokens(t *testing.T) {
