@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/agentidp/agentidp/platform/ident"
 	"github.com/agentidp/agentidp/platform/testenv"
 )
 
@@ -19,7 +20,7 @@ func TestIntegrationCreate(t *testing.T) {
 		if got, want := r.Header.Get("Location"), "/api/v1/agents/"+a.ID; got != want {
 			t.Errorf("Location %q, want %q", got, want)
 		}
-		if _, ok := canonicalID(a.ID); !ok {
+		if _, ok := ident.Canonical(a.ID); !ok {
 			t.Errorf("agent_id %q is not a UUID", a.ID)
 		}
 		if a.Name != "reporter" || a.Status != StatusActive || a.Plan != PlanFree || a.Owner != "" || a.Description != "" {

@@ -13,6 +13,7 @@ import (
 
 	"github.com/agentidp/agentidp/platform/cache"
 	"github.com/agentidp/agentidp/platform/database"
+	"github.com/agentidp/agentidp/platform/ident"
 )
 
 // ChangedChannel is the broadcast channel on which every replica announces the id of an
@@ -60,7 +61,7 @@ func (d *directory) Lookup(ctx context.Context, agentID string) (*Agent, error) 
 	if a, err, ok := d.cached(agentID); ok {
 		return a, err
 	}
-	id, ok := canonicalID(agentID)
+	id, ok := ident.Canonical(agentID)
 	if !ok {
 		return nil, ErrNotFound
 	}
@@ -130,7 +131,7 @@ func (d *directory) changed(ctx context.Context, id string) {
 
 // onChanged is the ChangedChannel handler: another replica (or this one) changed an agent.
 func (d *directory) onChanged(payload []byte) {
-	if id, ok := canonicalID(string(payload)); ok {
+	if id, ok := ident.Canonical(string(payload)); ok {
 		d.invalidate(id)
 	}
 }

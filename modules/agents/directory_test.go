@@ -138,7 +138,7 @@ func TestDirectoryTTLAndBound(t *testing.T) {
 func BenchmarkDirectoryLookupHit(b *testing.B) {
 	db := testenv.SQLite(b)
 	d := newDirectory(db, newRepository(), cache.NewMemory(), zap.NewNop(), time.Hour, maxDirectoryEntries)
-	a := &Agent{ID: stubID, Name: "bench", Status: StatusActive, Plan: PlanFree, CreatedAt: truncateTime(time.Now())}
+	a := &Agent{ID: stubID, Name: "bench", Status: StatusActive, Plan: PlanFree, CreatedAt: database.Time(time.Now())}
 	a.UpdatedAt = a.CreatedAt
 	row, err := toRow(a, false)
 	if err != nil {

@@ -13,6 +13,7 @@ import (
 
 	"github.com/agentidp/agentidp/platform/apperr"
 	"github.com/agentidp/agentidp/platform/httpserver"
+	"github.com/agentidp/agentidp/platform/ident"
 )
 
 // Route templates (the keys of policies/data/scopes.json).
@@ -148,7 +149,7 @@ func (h *handler) decommission(w http.ResponseWriter, r *http.Request) {
 // agentID reads the {agent_id} path variable; anything but a UUID is 400
 // validation_failed (not 404: the request is malformed, whatever exists).
 func (h *handler) agentID(w http.ResponseWriter, r *http.Request) (string, bool) {
-	id, ok := canonicalID(mux.Vars(r)["agent_id"])
+	id, ok := ident.Canonical(mux.Vars(r)["agent_id"])
 	if !ok {
 		h.fail(w, r, apperr.Validation(apperr.FieldError{Field: "agent_id", Message: "must be a UUID"}))
 	}

@@ -12,6 +12,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/agentidp/agentidp/platform/database"
 	"github.com/agentidp/agentidp/platform/testenv"
 )
 
@@ -76,7 +77,7 @@ func TestIntegrationListPagination(t *testing.T) {
 func TestIntegrationListTiesAndDefaultLimit(t *testing.T) {
 	testenv.ForEachBackend(t, func(t *testing.T, b testenv.Backend) {
 		e := newEnv(t, b, nil)
-		at := truncateTime(time.Now())
+		at := database.Time(time.Now())
 		var ids []string
 		for i := range 55 {
 			a := &Agent{ID: uuid.NewString(), Name: fmt.Sprintf("tie-%02d", i), Status: StatusActive, Plan: PlanUnlimited,

@@ -3,7 +3,6 @@ package agents
 import (
 	"context"
 	"strings"
-	"time"
 
 	"github.com/uptrace/bun"
 
@@ -137,10 +136,6 @@ func (bunRepository) adminExists(ctx context.Context, db bun.IDB) (bool, error) 
 var likeEscaper = strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`)
 
 func escapeLike(s string) string { return likeEscaper.Replace(s) }
-
-// truncateTime is the precision both dialects store (PostgreSQL keeps microseconds), in
-// UTC, so that a time read back equals the one written and cursors compare exactly.
-func truncateTime(t time.Time) time.Time { return t.UTC().Truncate(time.Microsecond) }
 
 func (bunRepository) countByStatus(ctx context.Context, db bun.IDB) (map[string]int, error) {
 	var rows []struct {

@@ -15,6 +15,7 @@ import (
 	"github.com/agentidp/agentidp/platform/apperr"
 	"github.com/agentidp/agentidp/platform/audittrail"
 	"github.com/agentidp/agentidp/platform/database"
+	"github.com/agentidp/agentidp/platform/ident"
 )
 
 // Audit actions this module records.
@@ -93,7 +94,7 @@ func (s *service) CreateInTx(ctx context.Context, tx bun.Tx, in NewAgent) (*Agen
 	id := ""
 	if in.ID != "" {
 		var ok bool
-		if id, ok = canonicalID(in.ID); !ok {
+		if id, ok = ident.Canonical(in.ID); !ok {
 			f.Add("id", "must be a UUID")
 		}
 	}
@@ -140,7 +141,7 @@ func (s *service) newAgent(id string, in agentFields) (*Agent, error) {
 		}
 		id = u.String()
 	}
-	now := truncateTime(s.now())
+	now := database.Time(s.now())
 	a := &Agent{
 		ID:               id,
 		Status:           StatusActive,
@@ -344,7 +345,7 @@ func (s *service) setStatus(ctx context.Context, id string, to Status) (*Agent, 
 		case from == StatusDecommissioned:
 			return errDecommissioned
 		}
-		now := truncateTime(s.now())
+		now := database.Time(s.now())
 		a.Status, a.UpdatedAt = to, s.stamp(a.UpdatedAt)
 		if to != StatusActive {
 			a.TokensNotBefore = now
@@ -376,7 +377,7 @@ func (s *service) setStatus(ctx context.Context, id string, to Status) (*Agent, 
 // stamp is the updated_at of a change to a row last updated at prev: now, but never
 // before prev (replicas' clocks may disagree slightly).
 func (s *service) stamp(prev time.Time) time.Time {
-	now := truncateTime(s.now())
+	now := database.Time(s.now())
 	if now.Before(prev) {
 		return prev
 	}

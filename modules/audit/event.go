@@ -13,6 +13,8 @@ import (
 	"github.com/uptrace/bun"
 
 	"github.com/agentidp/agentidp/platform/audittrail"
+	"github.com/agentidp/agentidp/platform/database"
+	"github.com/agentidp/agentidp/platform/ident"
 	"github.com/agentidp/agentidp/platform/reqctx"
 )
 
@@ -84,7 +86,7 @@ func newRow(ctx context.Context, e audittrail.Event, now time.Time) (*eventRow, 
 	if r.OccurredAt.IsZero() {
 		r.OccurredAt = now
 	}
-	r.OccurredAt = canonicalTime(r.OccurredAt)
+	r.OccurredAt = database.Time(r.OccurredAt)
 	if r.Details, err = encodeDetails(e.Details); err != nil {
 		return nil, err
 	}
@@ -122,11 +124,11 @@ func optionalUUID(field, s string) (string, error) {
 	if s == "" {
 		return "", nil
 	}
-	id, err := uuid.Parse(s)
-	if err != nil {
+	id, ok := ident.Canonical(s)
+	if !ok {
 		return "", fmt.Errorf("%w: %s is not a UUID", ErrInvalidEvent, field)
 	}
-	return id.String(), nil
+	return id, nil
 }
 
 // clean makes s storable in a text column on both stores (valid UTF-8, no NUL) and cuts it

@@ -15,7 +15,7 @@ import (
 func TestNewRowDefaultsAndCanonicalForm(t *testing.T) {
 	now := time.Date(2026, 11, 28, 10, 0, 0, 123456789, time.FixedZone("X", 3600))
 	r, err := newRow(context.Background(), audittrail.Event{Action: "agent.created",
-		AgentID: "{0191F0A4-1C2D-7E3F-8A4B-5C6D7E8F9A0B}", UserAgent: strings.Repeat("é", 400) + "\x00"}, now)
+		AgentID: "0191F0A4-1C2D-7E3F-8A4B-5C6D7E8F9A0B", UserAgent: strings.Repeat("é", 400) + "\x00"}, now)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -6,7 +6,8 @@ import (
 	"encoding/hex"
 	"strconv"
 	"strings"
-	"time"
+
+	"github.com/agentidp/agentidp/platform/database"
 )
 
 // genesisHash is the prev_hash of the first row of the chain.
@@ -19,9 +20,6 @@ const hashVersion = "agentidp-audit-v1"
 // (PostgreSQL's precision), so the hash recomputes after a round trip through either store.
 const timeLayout = "2006-01-02T15:04:05.000000Z"
 
-// canonicalTime is t as stored: UTC, truncated to the microsecond.
-func canonicalTime(t time.Time) time.Time { return t.UTC().Truncate(time.Microsecond) }
-
 // computeHash is the hex SHA-256 of the row's canonical encoding: every column but hash, in
 // a fixed order, each as a 4-byte big-endian length followed by its bytes (so no field can
 // bleed into the next), prev_hash last.
@@ -32,7 +30,7 @@ func computeHash(r *eventRow) string {
 		hashVersion,
 		strconv.FormatInt(r.Seq, 10),
 		r.EventID,
-		canonicalTime(r.OccurredAt).Format(timeLayout),
+		database.Time(r.OccurredAt).Format(timeLayout),
 		r.ActorID,
 		r.AgentID,
 		r.Action,

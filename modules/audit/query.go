@@ -1,8 +1,6 @@
 package audit
 
 import (
-	"encoding/base64"
-	"fmt"
 	"net/url"
 	"slices"
 	"strconv"
@@ -10,10 +8,10 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"github.com/google/uuid"
-
 	"github.com/agentidp/agentidp/platform/apperr"
 	"github.com/agentidp/agentidp/platform/audittrail"
+	"github.com/agentidp/agentidp/platform/cursor"
+	"github.com/agentidp/agentidp/platform/ident"
 )
 
 // List limits.
@@ -57,11 +55,10 @@ func parseFilter(q url.Values, bad *apperr.Fields, extra ...string) filter {
 		}
 	}
 	if v := q.Get("agent_id"); v != "" {
-		id, err := uuid.Parse(v)
-		if err != nil || len(v) != 36 {
+		if id, ok := ident.Canonical(v); !ok {
 			bad.Add("agent_id", "must be a UUID")
 		} else {
-			f.AgentID = id.String()
+			f.AgentID = id
 		}
 	}
 	if v := q.Get("action"); v != "" {
@@ -133,28 +130,17 @@ func parseExport(q url.Values) (filter, error) {
 	return f, bad.Err()
 }
 
-// encodeCursor makes the opaque cursor after p: base64url of "<unix µs>.<seq>".
-func encodeCursor(p position) string {
-	return base64.RawURLEncoding.EncodeToString(fmt.Appendf(nil, "%d.%d", p.At.UnixMicro(), p.Seq))
-}
+// encodeCursor makes the opaque cursor after p (occurred_at and seq, platform/cursor).
+func encodeCursor(p position) string { return cursor.Encode(p.At, strconv.FormatInt(p.Seq, 10)) }
 
 func decodeCursor(s string) (position, error) {
-	raw, err := base64.RawURLEncoding.DecodeString(s)
+	at, key, err := cursor.Decode(s)
 	if err != nil {
 		return position{}, err
 	}
-	micros, seq, ok := strings.Cut(string(raw), ".")
-	if !ok {
-		return position{}, fmt.Errorf("no separator")
-	}
-	us, err1 := strconv.ParseInt(micros, 10, 64)
-	n, err2 := strconv.ParseInt(seq, 10, 64)
-	if err1 != nil || err2 != nil || n < 1 {
-		return position{}, fmt.Errorf("bad numbers")
-	}
-	at := time.UnixMicro(us).UTC()
-	if at.Year() < 1 || at.Year() > 9999 {
-		return position{}, fmt.Errorf("time out of range")
+	n, err := strconv.ParseInt(key, 10, 64)
+	if err != nil || n < 1 || at.IsZero() {
+		return position{}, cursor.ErrInvalid
 	}
 	return position{At: at, Seq: n}, nil
 }

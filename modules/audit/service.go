@@ -3,6 +3,8 @@ package audit
 import (
 	"context"
 	"encoding/json"
+
+	"github.com/agentidp/agentidp/platform/database"
 )
 
 // exportPageSize is how many events the export holds at a time.
@@ -65,7 +67,7 @@ func toEvent(r *eventRow) Event {
 	return Event{
 		EventID:    r.EventID,
 		Seq:        r.Seq,
-		OccurredAt: canonicalTime(r.OccurredAt),
+		OccurredAt: database.Time(r.OccurredAt),
 		ActorID:    optional(r.ActorID),
 		AgentID:    optional(r.AgentID),
 		Action:     r.Action,

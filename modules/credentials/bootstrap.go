@@ -11,6 +11,7 @@ import (
 	"github.com/agentidp/agentidp/modules/agents"
 	"github.com/agentidp/agentidp/platform/audittrail"
 	"github.com/agentidp/agentidp/platform/database"
+	"github.com/agentidp/agentidp/platform/ident"
 )
 
 // Bootstrap admin settings.
@@ -34,10 +35,10 @@ func (s *service) Bootstrap(ctx context.Context) (*BootstrapResult, error) {
 	agentID := s.cfg.BootstrapClientID
 	if agentID == "" {
 		agentID = uuid.NewString()
-	} else if id, err := uuid.Parse(agentID); err != nil {
+	} else if id, ok := ident.Canonical(agentID); !ok {
 		return nil, errors.New("AGENTIDP_BOOTSTRAP_CLIENT_ID: want a UUID")
 	} else {
-		agentID = id.String()
+		agentID = id
 	}
 	secret := s.cfg.BootstrapClientSecret
 	if secret != "" && !wellFormedSecret(secret) {

@@ -4,10 +4,10 @@ import (
 	"context"
 	"time"
 
-	"github.com/google/uuid"
 	"go.uber.org/zap"
 
 	"github.com/agentidp/agentidp/platform/cache"
+	"github.com/agentidp/agentidp/platform/ident"
 )
 
 // invalidateTopic carries the id of an agent whose credentials changed to every replica.
@@ -32,8 +32,8 @@ func newInvalidator(c *caches, bus cache.Broadcaster, log *zap.Logger) *invalida
 // load that read the rows from before the commit is then dropped, or not stored (the
 // caches' generation check), on every replica.
 func (i *invalidator) invalidate(ctx context.Context, agentID string) {
-	id, err := uuid.Parse(agentID)
-	if err != nil {
+	id, ok := ident.Parse(agentID)
+	if !ok {
 		return
 	}
 	i.caches.drop(id)
@@ -48,7 +48,7 @@ func (i *invalidator) invalidate(ctx context.Context, agentID string) {
 // onMessage is the invalidateTopic handler: another replica (or this one) changed the
 // agent's credentials.
 func (i *invalidator) onMessage(payload []byte) {
-	if id, err := uuid.ParseBytes(payload); err == nil {
+	if id, ok := ident.Parse(string(payload)); ok {
 		i.caches.drop(id)
 	}
 }

@@ -7,6 +7,7 @@ import (
 
 	"go.uber.org/zap"
 
+	"github.com/agentidp/agentidp/platform/database"
 	"github.com/agentidp/agentidp/platform/vault"
 )
 
@@ -34,7 +35,7 @@ func newJanitor(repo repository, kv vault.KV, log *zap.Logger) *janitor {
 // sweep deletes the Vault entries of credentials that can no longer be used and clears
 // their vault_path. Every replica runs it; deletes are idempotent.
 func (s *janitor) sweep(ctx context.Context) error {
-	rows, err := s.repo.vaultGarbage(ctx, dbTime(s.now()), janitorBatch)
+	rows, err := s.repo.vaultGarbage(ctx, database.Time(s.now()), janitorBatch)
 	if err != nil {
 		return err
 	}

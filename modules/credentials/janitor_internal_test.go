@@ -9,6 +9,7 @@ import (
 	"github.com/uptrace/bun"
 	"go.uber.org/zap/zaptest"
 
+	"github.com/agentidp/agentidp/platform/database"
 	"github.com/agentidp/agentidp/platform/testenv"
 	"github.com/agentidp/agentidp/platform/vault"
 	"github.com/agentidp/agentidp/platform/vault/kvtest"
@@ -29,7 +30,7 @@ func TestJanitorDeletesTheVaultEntriesOfDeadCredentials(t *testing.T) {
 			ctx := context.Background()
 			repo := newRepository(db)
 			agent := uuid.NewString()
-			now := dbTime(time.Now())
+			now := database.Time(time.Now())
 			past, future := now.Add(-time.Minute), now.Add(time.Hour)
 			rows := map[string]*credentialRow{
 				"revoked":   {RevokedAt: &past},

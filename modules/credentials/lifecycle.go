@@ -7,6 +7,7 @@ import (
 
 	"github.com/agentidp/agentidp/modules/agents"
 	"github.com/agentidp/agentidp/platform/audittrail"
+	"github.com/agentidp/agentidp/platform/database"
 )
 
 // revokeOnDecommission is the agents lifecycle hook run inside the status change's
@@ -22,7 +23,7 @@ func (s *service) revokeOnDecommission(ctx context.Context, tx bun.Tx, ev agents
 	if err != nil {
 		return err
 	}
-	if err := s.repo.revokeAgent(ctx, tx, ev.AgentID, dbTime(now)); err != nil {
+	if err := s.repo.revokeAgent(ctx, tx, ev.AgentID, database.Time(now)); err != nil {
 		return err
 	}
 	for i := range rows {

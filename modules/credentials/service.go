@@ -2,7 +2,6 @@ package credentials
 
 import (
 	"context"
-	"encoding/base64"
 	"errors"
 	"fmt"
 	"time"
@@ -16,7 +15,9 @@ import (
 	"github.com/agentidp/agentidp/platform/apperr"
 	"github.com/agentidp/agentidp/platform/audittrail"
 	"github.com/agentidp/agentidp/platform/config"
+	"github.com/agentidp/agentidp/platform/cursor"
 	"github.com/agentidp/agentidp/platform/database"
+	"github.com/agentidp/agentidp/platform/ident"
 	"github.com/agentidp/agentidp/platform/policy"
 	"github.com/agentidp/agentidp/platform/vault"
 )
@@ -87,18 +88,14 @@ func newService(p serviceParams) *service {
 // ---- rules shared by the operations ----
 
 // uuidField canonicalises a UUID path or body value, adding a field error when it is not
-// one. Only the canonical 36-character form is accepted.
+// one.
 func uuidField(f *apperr.Fields, field, v string) string {
-	u, err := uuid.Parse(v)
-	if err != nil || len(v) != 36 {
+	id, ok := ident.Canonical(v)
+	if !ok {
 		f.Add(field, "must be a UUID")
-		return ""
 	}
-	return u.String()
+	return id
 }
-
-// dbTime is a time as the database keeps it (UTC, microseconds).
-func dbTime(t time.Time) time.Time { return t.UTC().Truncate(time.Microsecond) }
 
 // requireAgent checks that the agent exists (404) and, for writes, that it is not
 // decommissioned (409).
@@ -137,10 +134,10 @@ func (s *service) prepare(ctx context.Context, agentID, secret string, expiresAt
 	}
 	row := &credentialRow{
 		ID: id.String(), AgentID: agentID, SecretPrefix: displayPrefix(secret),
-		RotatedFrom: rotatedFrom, CreatedAt: dbTime(s.now()),
+		RotatedFrom: rotatedFrom, CreatedAt: database.Time(s.now()),
 	}
 	if expiresAt != nil {
-		t := dbTime(*expiresAt)
+		t := database.Time(*expiresAt)
 		row.ExpiresAt = &t
 	}
 	if !s.vaultOn {
@@ -260,21 +257,20 @@ func createdDetails(row *credentialRow, bootstrap bool) map[string]any {
 
 // List returns a page of the agent's credentials, newest first, and the cursor of the next
 // page ("" on the last).
-func (s *service) List(ctx context.Context, agentID, cursor string, limit int) ([]Credential, string, error) {
+func (s *service) List(ctx context.Context, agentID, c string, limit int) ([]Credential, string, error) {
 	var f apperr.Fields
 	agentID = uuidField(&f, "agent_id", agentID)
 	if limit < 1 || limit > MaxPageSize {
 		f.Add("limit", "must be between 1 and %d", MaxPageSize)
 	}
 	before := ""
-	if cursor != "" {
-		raw, err := base64.RawURLEncoding.DecodeString(cursor)
-		id, perr := uuid.ParseBytes(raw)
-		if err != nil || perr != nil || len(raw) != 36 {
+	if c != "" {
+		_, key, err := cursor.Decode(c)
+		id, ok := ident.Canonical(key)
+		if err != nil || !ok {
 			f.Add("cursor", "is not a cursor this server returned")
-		} else {
-			before = id.String()
 		}
+		before = id
 	}
 	if err := f.Err(); err != nil {
 		return nil, "", err
@@ -289,7 +285,7 @@ func (s *service) List(ctx context.Context, agentID, cursor string, limit int) (
 	next := ""
 	if len(rows) > limit {
 		rows = rows[:limit]
-		next = base64.RawURLEncoding.EncodeToString([]byte(rows[limit-1].ID))
+		next = cursor.Encode(time.Time{}, rows[limit-1].ID) // ids are UUIDv7: the list is in id order
 	}
 	now := s.now()
 	out := make([]Credential, len(rows))
@@ -330,11 +326,11 @@ func (s *service) Rotate(ctx context.Context, agentID, credID string, grace time
 		if err := rotatable(old, err, agentID, now); err != nil {
 			return err
 		}
-		row.CreatedAt = dbTime(now)
+		row.CreatedAt = database.Time(now)
 		if err := s.repo.insert(ctx, tx, row); err != nil {
 			return err
 		}
-		revokeAt = dbTime(now.Add(grace))
+		revokeAt = database.Time(now.Add(grace))
 		if err := s.repo.setRevokedAt(ctx, tx, old.ID, revokeAt); err != nil {
 			return err
 		}
@@ -398,7 +394,7 @@ func (s *service) Revoke(ctx context.Context, agentID, credID string) error {
 		if err != nil || row.revoked(now) {
 			return err
 		}
-		if err := s.repo.setRevokedAt(ctx, tx, row.ID, dbTime(now)); err != nil {
+		if err := s.repo.setRevokedAt(ctx, tx, row.ID, database.Time(now)); err != nil {
 			return err
 		}
 		changed = true

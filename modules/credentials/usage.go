@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"go.uber.org/zap"
+
+	"github.com/agentidp/agentidp/platform/database"
 )
 
 // usageFlushInterval is how often last_used_at is written.
@@ -48,7 +50,7 @@ func (u *usageTracker) flush(ctx context.Context) error {
 	u.mu.Unlock()
 
 	for id, t := range batch {
-		batch[id] = dbTime(t)
+		batch[id] = database.Time(t)
 	}
 	err := u.repo.touch(ctx, batch)
 	if err != nil {

@@ -14,6 +14,7 @@ import (
 	"github.com/agentidp/agentidp/platform/apperr"
 	"github.com/agentidp/agentidp/platform/config"
 	"github.com/agentidp/agentidp/platform/database"
+	"github.com/agentidp/agentidp/platform/ident"
 	"github.com/agentidp/agentidp/platform/vault"
 )
 
@@ -64,8 +65,8 @@ var errVaultModeOff = errors.New("credential secret is kept in Vault but Vault m
 // secret costs. A recently seen agent's credentials come from memory: no database access.
 func (s *verifier) Verify(ctx context.Context, clientID, secret string) (Verified, error) {
 	d := s.hasher.sum(secret)
-	id, err := uuid.Parse(clientID)
-	if err != nil || len(clientID) != 36 || !wellFormedSecret(secret) {
+	id, ok := ident.Parse(clientID)
+	if !ok || !wellFormedSecret(secret) {
 		return Verified{}, ErrInvalidClient
 	}
 	e, err := s.caches.agents.get(ctx, id)
@@ -193,8 +194,8 @@ func (s *verifier) storeFailure(ctx context.Context, err error) error {
 // State implements Directory: from the owning agent's cached live credentials, from the
 // cache of dead ones (revocation and expiry are final), or from the database.
 func (s *verifier) State(ctx context.Context, credentialID string) (State, error) {
-	id, err := uuid.Parse(credentialID)
-	if err != nil || len(credentialID) != 36 {
+	id, ok := ident.Parse(credentialID)
+	if !ok {
 		return State{}, ErrNotFound
 	}
 	key := id.String()
@@ -223,7 +224,7 @@ func (s *verifier) State(ctx context.Context, credentialID string) (State, error
 	}
 	st := rowState(row, now)
 	if st.Status == StatusActive {
-		if agent, err := uuid.Parse(row.AgentID); err == nil {
+		if agent, ok := ident.Parse(row.AgentID); ok {
 			s.caches.owners.Add(key, agent)
 		}
 	} else {

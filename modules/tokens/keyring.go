@@ -16,6 +16,7 @@ import (
 	"github.com/agentidp/agentidp/platform/audittrail"
 	"github.com/agentidp/agentidp/platform/cache"
 	"github.com/agentidp/agentidp/platform/config"
+	"github.com/agentidp/agentidp/platform/database"
 	"github.com/agentidp/agentidp/platform/reqctx"
 	"github.com/agentidp/agentidp/platform/vault"
 )
@@ -372,7 +373,7 @@ func (r *keyRing) rotate(ctx context.Context, rot rotation) (KeyInfo, error) {
 				return nil
 			}
 		}
-		now := r.now().UTC().Truncate(time.Microsecond)
+		now := database.Time(r.now())
 		row := &signingKeyRow{KID: kid, Alg: alg, PublicJWK: string(jwk), PrivateKey: sealed, KeyNonce: nonce,
 			KeyWrap: wrap, CreatedAt: now, ActivatesAt: now.Add(rot.delay)}
 		if err := r.repo.insertKey(ctx, tx, row); err != nil {

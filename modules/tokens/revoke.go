@@ -9,6 +9,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/agentidp/agentidp/platform/audittrail"
+	"github.com/agentidp/agentidp/platform/database"
 	"github.com/agentidp/agentidp/platform/policy"
 )
 
@@ -51,7 +52,7 @@ func (s *service) Revoke(ctx context.Context, c *caller, token string) error {
 	inserted := false
 	err = s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
 		ok, err := s.repo.insertRevocation(ctx, tx, &revocationRow{JTI: cl.ID, AgentID: cl.Subject, ExpiresAt: exp,
-			RevokedAt: now.UTC().Truncate(time.Microsecond)})
+			RevokedAt: database.Time(now)})
 		if err != nil || !ok {
 			return err
 		}

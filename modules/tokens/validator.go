@@ -9,13 +9,13 @@ import (
 
 	jose "github.com/go-jose/go-jose/v4"
 	"github.com/go-jose/go-jose/v4/jwt"
-	"github.com/google/uuid"
 	"github.com/hashicorp/golang-lru/v2/expirable"
 
 	"github.com/agentidp/agentidp/modules/agents"
 	"github.com/agentidp/agentidp/modules/credentials"
 	"github.com/agentidp/agentidp/platform/apperr"
 	"github.com/agentidp/agentidp/platform/httpserver"
+	"github.com/agentidp/agentidp/platform/ident"
 	"github.com/agentidp/agentidp/platform/reqctx"
 )
 
@@ -274,10 +274,4 @@ func isAccessTokenType(typ string) bool {
 }
 
 // isUUID reports whether s is a UUID in its canonical 36-character form.
-func isUUID(s string) bool {
-	if len(s) != 36 {
-		return false
-	}
-	_, err := uuid.Parse(s)
-	return err == nil
-}
+func isUUID(s string) bool { _, ok := ident.Parse(s); return ok }
