@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promauto"
 	"go.uber.org/zap"
 
 	"github.com/agentidp/agentidp/platform/reqctx"
@@ -71,24 +72,19 @@ type httpMetrics struct {
 	duration *prometheus.HistogramVec
 }
 
-func newHTTPMetrics(reg prometheus.Registerer) (*httpMetrics, error) {
-	m := &httpMetrics{
-		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
+func newHTTPMetrics(reg prometheus.Registerer) *httpMetrics {
+	f := promauto.With(reg)
+	return &httpMetrics{
+		requests: f.NewCounterVec(prometheus.CounterOpts{
 			Name: "agentidp_http_requests_total",
 			Help: "HTTP requests by method, route template and status.",
 		}, []string{"method", "route", "status"}),
-		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		duration: f.NewHistogramVec(prometheus.HistogramOpts{
 			Name:    "agentidp_http_request_duration_seconds",
 			Help:    "HTTP request latency by method and route template.",
 			Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5},
 		}, []string{"method", "route"}),
 	}
-	for _, c := range []prometheus.Collector{m.requests, m.duration} {
-		if err := reg.Register(c); err != nil {
-			return nil, err
-		}
-	}
-	return m, nil
 }
 
 // frontDoor is the outermost middleware, run for every request, matched or not: request

@@ -56,10 +56,7 @@ type Server struct {
 // taken port fails the start; OnStop drains in-flight requests within the shutdown timeout.
 func New(p Params) (*Server, error) {
 	log := p.Log.Named("http")
-	m, err := newHTTPMetrics(p.Registry)
-	if err != nil {
-		return nil, err
-	}
+	m := newHTTPMetrics(p.Registry)
 	verifier := p.Verifier
 	if verifier == nil {
 		verifier = denyAll{}

@@ -23,6 +23,7 @@ import (
 	"github.com/open-policy-agent/opa/v1/storage/inmem"
 	"github.com/open-policy-agent/opa/v1/topdown"
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promauto"
 	"go.uber.org/zap"
 
 	"github.com/agentidp/agentidp/policies"
@@ -216,10 +217,7 @@ func newEngine(log *zap.Logger, reg prometheus.Registerer, useMemo bool) (*engin
 	if err != nil {
 		return nil, fmt.Errorf("policy: prepare: %w", err)
 	}
-	hist, err := registerHistogram(reg)
-	if err != nil {
-		return nil, err
-	}
+	hist := decisionHistogram(reg)
 	e := &engine{
 		query:   pq,
 		cancel:  topdown.NewCancel(),
@@ -239,26 +237,14 @@ func newEngine(log *zap.Logger, reg prometheus.Registerer, useMemo bool) (*engin
 	return e, nil
 }
 
-func registerHistogram(reg prometheus.Registerer) (*prometheus.HistogramVec, error) {
-	hist := prometheus.NewHistogramVec(prometheus.HistogramOpts{
+// decisionHistogram is the decision latency histogram, registered in reg (nil: nowhere).
+func decisionHistogram(reg prometheus.Registerer) *prometheus.HistogramVec {
+	return promauto.With(reg).NewHistogramVec(prometheus.HistogramOpts{
 		Name: "agentidp_policy_decision_duration_seconds",
 		Help: "Time to evaluate the authorization policy, by decision (allow, deny, error).",
 		// 100 ns .. ~1.5 ms: memoized decisions take well under a microsecond.
 		Buckets: prometheus.ExponentialBuckets(1e-7, 2.5, 12),
 	}, []string{"decision"})
-	if reg == nil {
-		return hist, nil
-	}
-	if err := reg.Register(hist); err != nil {
-		var are prometheus.AlreadyRegisteredError
-		if errors.As(err, &are) {
-			if existing, ok := are.ExistingCollector.(*prometheus.HistogramVec); ok {
-				return existing, nil
-			}
-		}
-		return nil, fmt.Errorf("policy: register metrics: %w", err)
-	}
-	return hist, nil
 }
 
 func (e *engine) Decide(ctx context.Context, in Input) (Decision, error) {
