@@ -69,7 +69,7 @@ type revocationList struct {
 	syncedAt atomic.Int64     // unix ns when the last successful sync started; 0: never
 
 	syncMu sync.Mutex // serialises syncs; guards newest and fullAt
-	newest time.Time  // the newest revoked_at read so far
+	newest time.Time  // the newest revoked_at read so far; zero: none yet
 	fullAt time.Time  // when the last full sync started; zero: never
 }
 
@@ -101,11 +101,16 @@ func (l *revocationList) sync(ctx context.Context) error {
 	if full {
 		rows, err = l.repo.revocationsExpiringAfter(ctx, l.db, cutoff)
 	} else {
-		since := l.newest // a replica whose clock runs ahead must not push the mark past now
-		if since.After(started) {
-			since = started
+		// The mark: the newest revoked_at read, or the last full sync when that is later (an
+		// empty table has no newest row), never past now (a replica whose clock ran ahead).
+		mark := l.fullAt
+		if l.newest.After(mark) {
+			mark = l.newest
 		}
-		rows, err = l.repo.revocationsSince(ctx, l.db, since.Add(-revocationOverlap), cutoff)
+		if mark.After(started) {
+			mark = started
+		}
+		rows, err = l.repo.revocationsSince(ctx, l.db, mark.Add(-revocationOverlap), cutoff)
 	}
 	if err != nil {
 		return err
