@@ -2,7 +2,6 @@ package tokens
 
 import (
 	"context"
-	"encoding/json"
 	"testing"
 	"time"
 
@@ -75,12 +74,4 @@ func BenchmarkVerify(b *testing.B) {
 			})
 		})
 	}
-}
-
-func mustMarshal(v any) []byte {
-	b, err := json.Marshal(v)
-	if err != nil {
-		panic(err)
-	}
-	return b
 }
