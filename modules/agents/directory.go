@@ -12,6 +12,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/agentidp/agentidp/platform/cache"
+	"github.com/agentidp/agentidp/platform/changefeed"
 	"github.com/agentidp/agentidp/platform/database"
 	"github.com/agentidp/agentidp/platform/ident"
 )
@@ -27,8 +28,12 @@ const (
 	// maxDirectoryEntries caps the cache; past it, the least recently used entry goes.
 	maxDirectoryEntries = 100_000
 	// publishTimeout bounds the broadcast after a change; a lost message is covered by
-	// the TTL.
+	// the change poll.
 	publishTimeout = 2 * time.Second
+	// changePollEvery is how often every replica reads the agents changed since its last
+	// poll: the bound on how long a replica that missed the broadcast (Redis down) serves
+	// a changed agent, a suspended one included.
+	changePollEvery = time.Second
 )
 
 // directory is the cached Directory: an expirable LRU of lookups ("not found" included, as
@@ -44,6 +49,9 @@ type directory struct {
 	entries *expirable.LRU[string, *Agent] // canonical agent id → agent (nil: not found)
 	mu      sync.Mutex                     // orders a load's generation check and store against invalidate
 	gen     atomic.Uint64
+
+	mark changefeed.Mark // where the next poll of the agents table starts (poll's worker only)
+	now  func() time.Time
 }
 
 var _ Directory = (*directory)(nil)
@@ -51,7 +59,7 @@ var _ Directory = (*directory)(nil)
 // newDirectory builds the Directory: entries live for ttl, at most maxEntries of them. The
 // LRU's own goroutine drops expired entries.
 func newDirectory(db *bun.DB, repo repository, bc cache.Broadcaster, log *zap.Logger, ttl time.Duration, maxEntries int) *directory {
-	return &directory{db: db, repo: repo, bc: bc, log: log,
+	return &directory{db: db, repo: repo, bc: bc, log: log, now: time.Now,
 		entries: expirable.NewLRU[string, *Agent](maxEntries, nil, ttl)}
 }
 
@@ -124,9 +132,32 @@ func (d *directory) changed(ctx context.Context, id string) {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), publishTimeout)
 	defer cancel()
 	if err := d.bc.Publish(ctx, ChangedChannel, []byte(id)); err != nil {
-		d.log.Warn("broadcasting an agent change failed; other replicas catch up within the cache TTL",
+		d.log.Warn("broadcasting an agent change failed; other replicas catch up at their next poll (about a second)",
 			zap.String("agent_id", id), zap.Error(err))
 	}
+}
+
+// poll drops the agents changed since the last poll (on any replica) from this replica's
+// cache: the agents table's updated_at, followed with platform/changefeed. It is how a
+// replica learns of a change within a second when the broadcast is lost or Redis is down.
+// The first poll only marks where to start: the cache holds nothing older than the start.
+func (d *directory) poll(ctx context.Context) error {
+	now := d.now()
+	if !d.mark.Started() {
+		d.mark.Start(now)
+		return nil
+	}
+	rows, err := d.repo.changedSince(ctx, d.db, d.mark.Since(now), now)
+	if err != nil {
+		return err
+	}
+	for _, r := range rows {
+		if id, ok := ident.Canonical(r.ID); ok {
+			d.invalidate(id)
+		}
+		d.mark.Saw(r.UpdatedAt)
+	}
+	return nil
 }
 
 // onChanged is the ChangedChannel handler: another replica (or this one) changed an agent.

@@ -53,7 +53,9 @@ type directoryParams struct {
 }
 
 // newModuleDirectory builds the Directory (lookups cached for 5 s, at most 100 000) and its
-// worker: the subscription to ChangedChannel that drops an agent changed on any replica.
+// workers: the subscription to ChangedChannel that drops an agent changed on any replica at
+// once, and the poll of the agents table every changePollEvery (1 s) that does the same when
+// the broadcast is lost or Redis is down.
 func newModuleDirectory(p directoryParams) *directory {
 	log := p.Log.Named("agents")
 	ttl := time.Duration(p.TTL)
@@ -64,6 +66,9 @@ func newModuleDirectory(p directoryParams) *directory {
 	p.Lifecycle.Append(worker.Hook(log, worker.Spec{
 		Name:      "directory invalidation",
 		Subscribe: &worker.Subscription{Bus: p.Cache, Channel: ChangedChannel, Handle: d.onChanged},
+	}))
+	p.Lifecycle.Append(worker.Hook(log, worker.Spec{
+		Name: "agent change poll", Every: changePollEvery, Start: d.poll, Run: d.poll,
 	}))
 	return d
 }

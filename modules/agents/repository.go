@@ -3,6 +3,7 @@ package agents
 import (
 	"context"
 	"strings"
+	"time"
 
 	"github.com/uptrace/bun"
 
@@ -38,6 +39,15 @@ type repository interface {
 	adminExists(ctx context.Context, db bun.IDB) (bool, error)
 	// countByStatus counts agents per status.
 	countByStatus(ctx context.Context, db bun.IDB) (map[string]int, error)
+	// changedSince returns the ids and updated_at of the agents changed at or after since
+	// and not after until.
+	changedSince(ctx context.Context, db bun.IDB, since, until time.Time) ([]agentChange, error)
+}
+
+// agentChange is one row of changedSince.
+type agentChange struct {
+	ID        string    `bun:"agent_id"`
+	UpdatedAt time.Time `bun:"updated_at"`
 }
 
 // freePlanLockKey is the PostgreSQL advisory lock key of the free plan's limit check
@@ -136,6 +146,14 @@ func (bunRepository) adminExists(ctx context.Context, db bun.IDB) (bool, error) 
 var likeEscaper = strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`)
 
 func escapeLike(s string) string { return likeEscaper.Replace(s) }
+
+func (bunRepository) changedSince(ctx context.Context, db bun.IDB, since, until time.Time) ([]agentChange, error) {
+	var rows []agentChange
+	err := db.NewSelect().Table("agents").Column("agent_id", "updated_at").
+		Where("updated_at >= ?", since.UTC()).Where("updated_at <= ?", until.UTC()).
+		Scan(ctx, &rows)
+	return rows, database.Translate(err)
+}
 
 func (bunRepository) countByStatus(ctx context.Context, db bun.IDB) (map[string]int, error) {
 	var rows []struct {

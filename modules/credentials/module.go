@@ -62,13 +62,18 @@ func newModuleUsage(lc fx.Lifecycle, repo repository, log *zap.Logger) *usageTra
 	return u
 }
 
-// newModuleInvalidator builds the invalidator and its worker, the subscription to
-// invalidateTopic through which every replica drops an agent whose credentials changed.
-func newModuleInvalidator(lc fx.Lifecycle, c *caches, bus cache.Cache, log *zap.Logger) *invalidator {
-	inv := newInvalidator(c, bus, log)
+// newModuleInvalidator builds the invalidator and its workers: the subscription to
+// invalidateTopic through which every replica drops an agent whose credentials changed at
+// once, and the poll of the credentials table every changePollEvery (1 s) that does the same
+// when the broadcast is lost or Redis is down.
+func newModuleInvalidator(lc fx.Lifecycle, c *caches, bus cache.Cache, repo repository, log *zap.Logger) *invalidator {
+	inv := newInvalidator(c, bus, repo, log)
 	lc.Append(worker.Hook(log, worker.Spec{
 		Name:      "credential invalidation",
 		Subscribe: &worker.Subscription{Bus: bus, Channel: invalidateTopic, Handle: inv.onMessage},
+	}))
+	lc.Append(worker.Hook(log, worker.Spec{
+		Name: "credential change poll", Every: changePollEvery, Start: inv.poll, Run: inv.poll,
 	}))
 	return inv
 }

@@ -70,6 +70,17 @@ type repository interface {
 	// vaultGarbage lists rows whose Vault entry can go: revoked or expired at now.
 	vaultGarbage(ctx context.Context, now time.Time, limit int) ([]credentialRow, error)
 	clearVaultPath(ctx context.Context, id string) error
+	// changedSince returns the agent, created_at and revoked_at of the rows created or
+	// revoked at or after since and not after until (a revocation scheduled for later
+	// counts when its time comes).
+	changedSince(ctx context.Context, since, until time.Time) ([]credentialChange, error)
+}
+
+// credentialChange is one row of changedSince.
+type credentialChange struct {
+	AgentID   string     `bun:"agent_id"`
+	CreatedAt time.Time  `bun:"created_at"`
+	RevokedAt *time.Time `bun:"revoked_at"`
 }
 
 type bunRepository struct {
@@ -77,6 +88,15 @@ type bunRepository struct {
 }
 
 func newRepository(db *bun.DB) repository { return &bunRepository{db: db} }
+
+func (r *bunRepository) changedSince(ctx context.Context, since, until time.Time) ([]credentialChange, error) {
+	var rows []credentialChange
+	s, u := since.UTC(), until.UTC()
+	err := r.db.NewSelect().Table("credentials").Column("agent_id", "created_at", "revoked_at").
+		WhereOr("created_at BETWEEN ? AND ?", s, u).WhereOr("revoked_at BETWEEN ? AND ?", s, u).
+		Scan(ctx, &rows)
+	return rows, database.Translate(err)
+}
 
 func (r *bunRepository) insert(ctx context.Context, db bun.IDB, row *credentialRow) error {
 	_, err := db.NewInsert().Model(row).Exec(ctx)

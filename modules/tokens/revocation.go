@@ -14,6 +14,7 @@ import (
 
 	"github.com/agentidp/agentidp/platform/apperr"
 	"github.com/agentidp/agentidp/platform/cache"
+	"github.com/agentidp/agentidp/platform/changefeed"
 )
 
 // revokedKeyPrefix prefixes the cache key of a revoked jti: revoked:{jti}.
@@ -24,13 +25,10 @@ const (
 	// its last sync from token_revocations: the bound on how long a replica that missed a
 	// broadcast and found nothing in the cache (flushed) can lag behind a revocation.
 	revocationSyncEvery = time.Second
-	// revocationOverlap: each sync reads the rows revoked since the newest revoked_at it
-	// has seen, less this overlap, so that a revocation whose transaction committed after
-	// a later one, or whose replica's clock runs somewhat behind, is still found.
-	revocationOverlap = 10 * time.Second
 	// revocationFullSyncEvery: this often (and at start) a sync reads every unexpired
-	// revocation instead, and forgets the expired ones: the safety net for a row that
-	// committed more than revocationOverlap behind the newest one seen.
+	// revocation instead of those since the mark (platform/changefeed), and forgets the
+	// expired ones: the safety net for a row that committed more than changefeed.Overlap
+	// behind the newest one seen.
 	revocationFullSyncEvery = 5 * time.Minute
 	// revocationStaleAfter: when the last successful sync is older than this (the
 	// database is unreachable from this replica), the in-process set is not trusted to be
@@ -68,9 +66,9 @@ type revocationList struct {
 	set      map[string]int64 // jti → the token's exp (unix seconds)
 	syncedAt atomic.Int64     // unix ns when the last successful sync started; 0: never
 
-	syncMu sync.Mutex // serialises syncs; guards newest and fullAt
-	newest time.Time  // the newest revoked_at read so far; zero: none yet
-	fullAt time.Time  // when the last full sync started; zero: never
+	syncMu sync.Mutex      // serialises syncs; guards mark and fullAt
+	mark   changefeed.Mark // where the next incremental sync starts
+	fullAt time.Time       // when the last full sync started; zero: never
 }
 
 func newRevocationList(db *bun.DB, repo repository, c cache.Cache, log *zap.Logger) *revocationList {
@@ -101,16 +99,7 @@ func (l *revocationList) sync(ctx context.Context) error {
 	if full {
 		rows, err = l.repo.revocationsExpiringAfter(ctx, l.db, cutoff)
 	} else {
-		// The mark: the newest revoked_at read, or the last full sync when that is later (an
-		// empty table has no newest row), never past now (a replica whose clock ran ahead).
-		mark := l.fullAt
-		if l.newest.After(mark) {
-			mark = l.newest
-		}
-		if mark.After(started) {
-			mark = started
-		}
-		rows, err = l.repo.revocationsSince(ctx, l.db, mark.Add(-revocationOverlap), cutoff)
+		rows, err = l.repo.revocationsSince(ctx, l.db, l.mark.Since(started), cutoff)
 	}
 	if err != nil {
 		return err
@@ -128,12 +117,11 @@ func (l *revocationList) sync(ctx context.Context) error {
 	}
 	l.mu.Unlock()
 	for _, r := range rows {
-		if r.RevokedAt.After(l.newest) {
-			l.newest = r.RevokedAt
-		}
+		l.mark.Saw(r.RevokedAt)
 	}
 	if full {
 		l.fullAt = started
+		l.mark.Start(started)
 	}
 	l.syncedAt.Store(started.UnixNano())
 	return nil

@@ -15,6 +15,7 @@ import (
 
 	"github.com/agentidp/agentidp/platform/apperr"
 	"github.com/agentidp/agentidp/platform/cache"
+	"github.com/agentidp/agentidp/platform/changefeed"
 	"github.com/agentidp/agentidp/platform/testenv"
 )
 
@@ -193,8 +194,8 @@ func testIncrementalSync(t *testing.T, db *bun.DB, c cache.Cache) {
 	if n := repo.since.Load(); n != 1 || !l.inSet(fresh) || repo.full.Load() != 51 {
 		t.Fatalf("an incremental sync read %d rows (want 1), the full ones %d in all (want 51)", n, repo.full.Load())
 	}
-	insert(late, now.Add(-revocationOverlap/2), now.Add(time.Hour)) // committed late, within the overlap
-	insert(lost, now.Add(-2*revocationOverlap), now.Add(time.Hour)) // further behind than the overlap
+	insert(late, now.Add(-changefeed.Overlap/2), now.Add(time.Hour)) // committed late, within the overlap
+	insert(lost, now.Add(-2*changefeed.Overlap), now.Add(time.Hour)) // further behind than the overlap
 	if err := l.sync(ctx); err != nil {
 		t.Fatal(err)
 	}
