@@ -93,7 +93,7 @@ func TestDirectoryCachesHitsAndMisses(t *testing.T) {
 	if _, err := d2.Lookup(ctx, stubID); !errors.Is(err, database.ErrUnavailable) {
 		t.Errorf("outage: %v", err)
 	}
-	if n := d2.entries.Len(); n != 0 {
+	if n := d2.rows.Len(); n != 0 {
 		t.Error("an outage was cached")
 	}
 }

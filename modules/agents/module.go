@@ -11,6 +11,7 @@ import (
 	"github.com/agentidp/agentidp/platform/cache"
 	"github.com/agentidp/agentidp/platform/config"
 	"github.com/agentidp/agentidp/platform/httpserver"
+	"github.com/agentidp/agentidp/platform/ident"
 	"github.com/agentidp/agentidp/platform/policy"
 	"github.com/agentidp/agentidp/platform/worker"
 )
@@ -65,10 +66,10 @@ func newModuleDirectory(p directoryParams) *directory {
 	d := newDirectory(p.DB, p.Repo, p.Cache, log, ttl, maxDirectoryEntries)
 	p.Lifecycle.Append(worker.Hook(log, worker.Spec{
 		Name:      "directory invalidation",
-		Subscribe: &worker.Subscription{Bus: p.Cache, Channel: ChangedChannel, Handle: d.onChanged},
+		Subscribe: &worker.Subscription{Bus: p.Cache, Channel: ChangedChannel, Handle: d.rows.OnMessage(ident.Canonical)},
 	}))
 	p.Lifecycle.Append(worker.Hook(log, worker.Spec{
-		Name: "agent change poll", Every: changePollEvery, Start: d.poll, Run: d.poll,
+		Name: "agent change poll", Every: changePollEvery, Start: d.rows.Poll, Run: d.rows.Poll,
 	}))
 	return d
 }
