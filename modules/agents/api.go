@@ -31,6 +31,7 @@ const (
 // Agent is the read model other modules see.
 type Agent struct {
 	ID               string         `json:"agent_id"`
+	OrgID            string         `json:"org_id"` // fixed at creation
 	Name             string         `json:"name"`
 	Description      string         `json:"description"`
 	Owner            string         `json:"owner"`
@@ -88,6 +89,7 @@ type Lifecycle interface {
 // NewAgent describes an agent created by another module (bootstrap).
 type NewAgent struct {
 	ID            string // optional; a new UUID when empty
+	OrgID         string // the organization; root when empty
 	Name          string
 	Description   string
 	AllowedScopes []string

@@ -19,6 +19,7 @@ import (
 	"go.uber.org/fx"
 
 	"github.com/agentidp/agentidp/modules/audit"
+	"github.com/agentidp/agentidp/modules/orgs"
 	"github.com/agentidp/agentidp/platform/apperr"
 	"github.com/agentidp/agentidp/platform/audittrail"
 	"github.com/agentidp/agentidp/platform/config"
@@ -160,6 +161,7 @@ func startEnv(t *testing.T, b testenv.Backend, tweak func(*config.Config), rec *
 		recorder = fx.Provide(func() audittrail.Recorder { return rec })
 	}
 	app := testenv.NewApp(t, cfg, b,
+		orgs.Module,
 		Module,
 		recorder,
 		e.bearers.Option(),

@@ -7,6 +7,7 @@ import (
 	"sync/atomic"
 	"testing"
 
+	"github.com/agentidp/agentidp/modules/orgs"
 	"github.com/agentidp/agentidp/platform/config"
 	"github.com/agentidp/agentidp/platform/testenv"
 )
@@ -78,7 +79,7 @@ func TestIntegrationFreePlanLimitConcurrent(t *testing.T) {
 
 func (e *env) countFree() int64 {
 	e.t.Helper()
-	n, err := newRepository().countFreeLive(e.t.Context(), e.b.DB)
+	n, err := newRepository().countFreeLive(e.t.Context(), e.b.DB, orgs.RootID)
 	if err != nil {
 		e.t.Fatal(err)
 	}

@@ -12,6 +12,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/agentidp/agentidp/modules/orgs"
 	"github.com/agentidp/agentidp/platform/database"
 	"github.com/agentidp/agentidp/platform/testenv"
 )
@@ -80,7 +81,7 @@ func TestIntegrationListTiesAndDefaultLimit(t *testing.T) {
 		at := database.Time(time.Now())
 		var ids []string
 		for i := range 55 {
-			a := &Agent{ID: uuid.NewString(), Name: fmt.Sprintf("tie-%02d", i), Status: StatusActive, Plan: PlanUnlimited,
+			a := &Agent{ID: uuid.NewString(), OrgID: orgs.RootID, Name: fmt.Sprintf("tie-%02d", i), Status: StatusActive, Plan: PlanUnlimited,
 				CreatedAt: at, UpdatedAt: at}
 			row, err := toRow(a, false)
 			if err != nil {

@@ -16,6 +16,7 @@ type agentRow struct {
 	bun.BaseModel `bun:"table:agents"`
 
 	ID               string    `bun:"agent_id,pk"`
+	OrgID            string    `bun:"org_id"`
 	Name             string    `bun:"name"`
 	NameLower        string    `bun:"name_lower"`
 	Description      string    `bun:"description"`
@@ -47,6 +48,7 @@ func toRow(a *Agent, isAdmin bool) (*agentRow, error) {
 	}
 	return &agentRow{
 		ID:               a.ID,
+		OrgID:            a.OrgID,
 		Name:             a.Name,
 		NameLower:        strings.ToLower(a.Name),
 		Description:      a.Description,
@@ -67,6 +69,7 @@ func toRow(a *Agent, isAdmin bool) (*agentRow, error) {
 func (r *agentRow) toAgent() (*Agent, error) {
 	a := &Agent{
 		ID:              r.ID,
+		OrgID:           r.OrgID,
 		Name:            r.Name,
 		Description:     r.Description,
 		Owner:           r.Owner,

@@ -7,6 +7,7 @@ import (
 	"go.uber.org/fx"
 	"go.uber.org/zap"
 
+	"github.com/agentidp/agentidp/modules/orgs"
 	"github.com/agentidp/agentidp/platform/audittrail"
 	"github.com/agentidp/agentidp/platform/cache"
 	"github.com/agentidp/agentidp/platform/config"
@@ -83,21 +84,22 @@ type serviceParams struct {
 	Hooks    *hooks
 	Dir      *directory
 	Policy   policy.Engine
+	Orgs     orgs.Directory
 	Config   *config.Config
 	Log      *zap.Logger
 }
 
 func newService(p serviceParams) *service {
 	return &service{
-		db:      p.DB,
-		repo:    p.Repo,
-		rec:     p.Recorder,
-		hooks:   p.Hooks,
-		dir:     p.Dir,
-		val:     newValidator(p.Policy.KnownScopes(), p.Config.Issuer),
-		maxFree: p.Config.FreeTierMaxAgents,
-		log:     p.Log.Named("agents"),
-		now:     time.Now,
+		db:    p.DB,
+		repo:  p.Repo,
+		rec:   p.Recorder,
+		hooks: p.Hooks,
+		dir:   p.Dir,
+		val:   newValidator(p.Policy.KnownScopes(), p.Config.Issuer),
+		orgs:  p.Orgs,
+		log:   p.Log.Named("agents"),
+		now:   time.Now,
 	}
 }
 

@@ -7,6 +7,7 @@ import (
 	"go.uber.org/fx"
 	"go.uber.org/zap"
 
+	"github.com/agentidp/agentidp/modules/orgs"
 	"github.com/agentidp/agentidp/platform/audittrail"
 	"github.com/agentidp/agentidp/platform/cache"
 	"github.com/agentidp/agentidp/platform/config"
@@ -21,6 +22,7 @@ func TestModuleExportsOnlyItsAPI(t *testing.T) {
 		func() *bun.DB { return nil },
 		func() cache.Cache { return nil },
 		func() policy.Engine { return nil },
+		func() orgs.Directory { return nil },
 		func() audittrail.Recorder { return nil },
 		func() *config.Config { return nil },
 		func() *zap.Logger { return nil },

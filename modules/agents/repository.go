@@ -34,8 +34,8 @@ type repository interface {
 	// (a transaction-scoped advisory lock on PostgreSQL; a no-op on SQLite, whose write
 	// transactions already hold the database's write lock).
 	lockFreePlan(ctx context.Context, tx bun.Tx) error
-	// countFreeLive counts non-decommissioned agents on plan free.
-	countFreeLive(ctx context.Context, db bun.IDB) (int64, error)
+	// countFreeLive counts the org's non-decommissioned agents on plan free.
+	countFreeLive(ctx context.Context, db bun.IDB, orgID string) (int64, error)
 	adminExists(ctx context.Context, db bun.IDB) (bool, error)
 	// countByStatus counts agents per status.
 	countByStatus(ctx context.Context, db bun.IDB) (map[string]int, error)
@@ -126,8 +126,9 @@ func (bunRepository) lockFreePlan(ctx context.Context, tx bun.Tx) error {
 	return database.Translate(err)
 }
 
-func (bunRepository) countFreeLive(ctx context.Context, db bun.IDB) (int64, error) {
+func (bunRepository) countFreeLive(ctx context.Context, db bun.IDB, orgID string) (int64, error) {
 	n, err := db.NewSelect().Model((*agentRow)(nil)).
+		Where("org_id = ?", orgID).
 		Where("plan = ?", string(PlanFree)).
 		Where("status <> ?", string(StatusDecommissioned)).
 		Count(ctx)

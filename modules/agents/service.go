@@ -12,10 +12,12 @@ import (
 	"github.com/uptrace/bun"
 	"go.uber.org/zap"
 
+	"github.com/agentidp/agentidp/modules/orgs"
 	"github.com/agentidp/agentidp/platform/apperr"
 	"github.com/agentidp/agentidp/platform/audittrail"
 	"github.com/agentidp/agentidp/platform/database"
 	"github.com/agentidp/agentidp/platform/ident"
+	"github.com/agentidp/agentidp/platform/reqctx"
 )
 
 // Audit actions this module records.
@@ -43,15 +45,15 @@ type page struct {
 // auditing in the change's transaction and cache invalidation after commit. It knows
 // nothing of HTTP.
 type service struct {
-	db      *bun.DB
-	repo    repository
-	rec     audittrail.Recorder
-	hooks   *hooks
-	dir     *directory
-	val     *validator
-	maxFree int
-	log     *zap.Logger
-	now     func() time.Time
+	db    *bun.DB
+	repo  repository
+	rec   audittrail.Recorder
+	hooks *hooks
+	dir   *directory
+	val   *validator
+	orgs  orgs.Directory
+	log   *zap.Logger
+	now   func() time.Time
 }
 
 var _ Provisioner = (*service)(nil)
@@ -59,18 +61,28 @@ var _ Provisioner = (*service)(nil)
 // errDecommissioned is the 409 for any change to a decommissioned agent.
 var errDecommissioned = apperr.Conflict("the agent is decommissioned, which is final; it can no longer be changed")
 
-// Create validates in and creates an active agent, every field not given at its default.
+// Create validates in and creates an active agent, every field not given at its default;
+// its organization is the one named, else the caller's.
 func (s *service) Create(ctx context.Context, in agentFields) (*Agent, error) {
 	in, err := s.val.check(in, true)
 	if err != nil {
 		return nil, err
 	}
+	if !in.OrgID.Set {
+		in.OrgID = some(callerOrg(ctx))
+	}
 	a, err := s.newAgent("", in)
 	if err != nil {
 		return nil, err
 	}
+	// Read before the transaction: a read through another connection while the transaction
+	// waits for the free plan's lock could exhaust the pool under concurrent creates.
+	org, err := s.org(ctx, a.OrgID)
+	if err != nil {
+		return nil, err
+	}
 	err = s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
-		return s.insert(ctx, tx, a, false)
+		return s.insert(ctx, tx, a, org, false)
 	})
 	if err != nil {
 		return nil, s.translate(err)
@@ -81,7 +93,12 @@ func (s *service) Create(ctx context.Context, in agentFields) (*Agent, error) {
 
 // CreateInTx implements Provisioner: the agent is marked as bootstrap admin.
 func (s *service) CreateInTx(ctx context.Context, tx bun.Tx, in NewAgent) (*Agent, error) {
+	org := in.OrgID
+	if org == "" {
+		org = orgs.RootID
+	}
 	fields := agentFields{
+		OrgID:         some(org),
 		Name:          some(in.Name),
 		Description:   some(in.Description),
 		AllowedScopes: some(nonNilSlice(in.AllowedScopes)),
@@ -113,7 +130,11 @@ func (s *service) CreateInTx(ctx context.Context, tx bun.Tx, in NewAgent) (*Agen
 	if err != nil {
 		return nil, err
 	}
-	if err := s.insert(ctx, tx, a, true); err != nil {
+	o, err := s.org(ctx, a.OrgID)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.insert(ctx, tx, a, o, true); err != nil {
 		return nil, s.translate(err)
 	}
 	// Before the caller's commit: a lookup racing with it may cache "not found" for at
@@ -144,6 +165,7 @@ func (s *service) newAgent(id string, in agentFields) (*Agent, error) {
 	now := database.Time(s.now())
 	a := &Agent{
 		ID:               id,
+		OrgID:            in.OrgID.Value,
 		Status:           StatusActive,
 		Plan:             PlanFree,
 		AllowedScopes:    []string{},
@@ -158,9 +180,12 @@ func (s *service) newAgent(id string, in agentFields) (*Agent, error) {
 
 // insert writes a new agent and its agent.created event in tx, within the free plan's
 // limit.
-func (s *service) insert(ctx context.Context, tx bun.Tx, a *Agent, admin bool) error {
+func (s *service) insert(ctx context.Context, tx bun.Tx, a *Agent, org *orgs.Org, admin bool) error {
+	if !org.Active() {
+		return apperr.Conflict("the organization is suspended; it gets no new agents")
+	}
 	if a.Plan == PlanFree {
-		if err := s.checkFreeLimit(ctx, tx); err != nil {
+		if err := s.checkFreeLimit(ctx, tx, org); err != nil {
 			return err
 		}
 	}
@@ -174,28 +199,28 @@ func (s *service) insert(ctx context.Context, tx bun.Tx, a *Agent, admin bool) e
 		}
 		return err
 	}
-	details := map[string]any{"name": a.Name, "plan": string(a.Plan), "allowed_scopes": a.AllowedScopes}
+	details := map[string]any{"name": a.Name, "plan": string(a.Plan), "allowed_scopes": a.AllowedScopes, "org_id": a.OrgID}
 	if admin {
 		details["bootstrap_admin"] = true
 	}
 	return s.record(ctx, tx, ActionCreated, a.ID, details)
 }
 
-// checkFreeLimit refuses one more live agent on plan free past the configured maximum.
-// The advisory lock (PostgreSQL) or the write lock (SQLite) is held until tx ends, so
-// concurrent creates on any replica cannot overshoot.
-func (s *service) checkFreeLimit(ctx context.Context, tx bun.Tx) error {
+// checkFreeLimit refuses one more live agent on plan free in org past the org's maximum
+// (max_agents). The advisory lock (PostgreSQL) or the write lock (SQLite) is held until tx
+// ends, so concurrent creates on any replica cannot overshoot.
+func (s *service) checkFreeLimit(ctx context.Context, tx bun.Tx, org *orgs.Org) error {
 	if err := s.repo.lockFreePlan(ctx, tx); err != nil {
 		return err
 	}
-	n, err := s.repo.countFreeLive(ctx, tx)
+	n, err := s.repo.countFreeLive(ctx, tx, org.ID)
 	if err != nil {
 		return err
 	}
-	if n >= int64(s.maxFree) {
+	if n >= int64(org.MaxAgents) {
 		return apperr.Conflict(fmt.Sprintf(
-			"the free plan allows at most %d agents that are not decommissioned, and %d exist; "+
-				"decommission one or use plan \"unlimited\"", s.maxFree, n))
+			"the free plan allows the organization at most %d agents that are not decommissioned, and %d exist; "+
+				"decommission one or use plan \"unlimited\"", org.MaxAgents, n))
 	}
 	return nil
 }
@@ -247,8 +272,21 @@ func (s *service) Update(ctx context.Context, id string, in agentFields) (*Agent
 	}
 	var out *Agent
 	var changed []string
+	toFree := in.Plan.Set && in.Plan.Value == PlanFree
+	var org *orgs.Org
+	if toFree { // read before the transaction, as in Create; an agent's org never changes
+		cur, err := s.dir.Lookup(ctx, id)
+		if errors.Is(err, ErrNotFound) {
+			return nil, apperr.NotFound("no agent has this id")
+		}
+		if err != nil {
+			return nil, err
+		}
+		if org, err = s.org(ctx, cur.OrgID); err != nil {
+			return nil, err
+		}
+	}
 	err = s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
-		toFree := in.Plan.Set && in.Plan.Value == PlanFree
 		if toFree {
 			// Taken before the row lock, in the same order as Create.
 			if err := s.repo.lockFreePlan(ctx, tx); err != nil {
@@ -273,7 +311,7 @@ func (s *service) Update(ctx context.Context, id string, in agentFields) (*Agent
 			return nil
 		}
 		if toFree && !wasFree {
-			if err := s.checkFreeLimit(ctx, tx); err != nil {
+			if err := s.checkFreeLimit(ctx, tx, org); err != nil {
 				return err
 			}
 		}
@@ -467,4 +505,21 @@ func columnsOf(fields []string) []string {
 		}
 	}
 	return cols
+}
+
+// org looks up an agent's organization: a validation error when there is none.
+func (s *service) org(ctx context.Context, id string) (*orgs.Org, error) {
+	o, err := s.orgs.Lookup(ctx, id)
+	if errors.Is(err, orgs.ErrNotFound) {
+		return nil, apperr.Validation(apperr.FieldError{Field: "org_id", Message: "names no organization"})
+	}
+	return o, err
+}
+
+// callerOrg is the calling agent's organization, root when no agent calls (the CLI).
+func callerOrg(ctx context.Context) string {
+	if p := reqctx.PrincipalFrom(ctx); p != nil && p.OrgID != "" {
+		return p.OrgID
+	}
+	return orgs.RootID
 }

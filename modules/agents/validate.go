@@ -9,6 +9,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/agentidp/agentidp/platform/apperr"
+	"github.com/agentidp/agentidp/platform/ident"
 )
 
 // Field limits (docs/api.md, Agents).
@@ -25,6 +26,7 @@ var mapType = reflect.TypeOf(map[string]any(nil))
 
 // agentFields are the writable fields of an agent, as sent on create and PATCH.
 type agentFields struct {
+	OrgID            optional[string]     `json:"org_id"` // on create only
 	Name             optional[string]     `json:"name"`
 	Description      optional[string]     `json:"description"`
 	Owner            optional[string]     `json:"owner"`
@@ -56,6 +58,16 @@ func (v *validator) check(in agentFields, creating bool) (agentFields, error) {
 	out := in
 	if creating && !in.Name.Set {
 		f.Add("name", "is required")
+	}
+	if in.OrgID.Set {
+		id, ok := ident.Canonical(in.OrgID.Value)
+		switch {
+		case !creating:
+			f.Add("org_id", "is fixed at creation")
+		case in.OrgID.Null || !ok:
+			f.Add("org_id", "must be an organization id (a UUID)")
+		}
+		out.OrgID.Value = id
 	}
 	if in.Name.Set {
 		out.Name.Value = strings.TrimSpace(in.Name.Value)

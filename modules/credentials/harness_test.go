@@ -17,16 +17,18 @@ import (
 	"github.com/agentidp/agentidp/modules/agents"
 	"github.com/agentidp/agentidp/modules/audit"
 	"github.com/agentidp/agentidp/modules/credentials"
+	"github.com/agentidp/agentidp/modules/orgs"
 	"github.com/agentidp/agentidp/platform/config"
 	"github.com/agentidp/agentidp/platform/testenv"
 )
 
 // otherModules are the real modules this one works with.
-func otherModules() fx.Option { return fx.Options(agents.Module, audit.Module) }
+func otherModules() fx.Option { return fx.Options(orgs.Module, agents.Module, audit.Module) }
 
 var allScopes = []string{
 	"agents:read", "agents:write", "credentials:read", "credentials:write",
 	"tokens:introspect", "tokens:revoke", "audit:read", "usage:read", "keys:admin",
+	"orgs:admin", "apis:read", "apis:write",
 }
 
 // harness is one started app with the credentials module, the other modules, a bearer

@@ -12,6 +12,7 @@ import (
 	"github.com/agentidp/agentidp/modules/agents"
 	"github.com/agentidp/agentidp/modules/audit"
 	"github.com/agentidp/agentidp/modules/metering"
+	"github.com/agentidp/agentidp/modules/orgs"
 	"github.com/agentidp/agentidp/platform/testenv"
 )
 
@@ -25,7 +26,7 @@ func TestIntegrationWithAgentsAndAudit(t *testing.T) {
 		cfg.AuthFailuresPerIP = 1000
 		bearers := testenv.NewBearers()
 		var m metering.Meter
-		app := testenv.NewApp(t, cfg, b, agents.Module, audit.Module, metering.Module,
+		app := testenv.NewApp(t, cfg, b, orgs.Module, agents.Module, audit.Module, metering.Module,
 			bearers.Option(), fx.Populate(&m))
 		admin := bearers.Issue(uuid.NewString(), "agents:write", "usage:read", "audit:read")
 		ctx := ctxFor(t)

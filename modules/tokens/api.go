@@ -52,8 +52,11 @@ const (
 	PathJWKS       = "/.well-known/jwks.json"
 	PathOAuthMeta  = "/.well-known/oauth-authorization-server"
 	PathOIDCMeta   = "/.well-known/openid-configuration"
-	PathKeys       = "/api/v1/keys"
-	PathKeysRotate = "/api/v1/keys/rotate"
+	// An organization's own metadata, by RFC 8414 path insertion and the OpenID way.
+	PathOrgOAuthMeta = "/.well-known/oauth-authorization-server/orgs/{org_id}"
+	PathOrgOIDCMeta  = "/orgs/{org_id}/.well-known/openid-configuration"
+	PathKeys         = "/api/v1/keys"
+	PathKeysRotate   = "/api/v1/keys/rotate"
 )
 
 // Audit actions the module records.

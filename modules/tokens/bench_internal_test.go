@@ -7,6 +7,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/agentidp/agentidp/modules/orgs"
 	"github.com/agentidp/agentidp/platform/testenv"
 )
 
@@ -26,7 +27,7 @@ func benchSign(b *testing.B, alg string) {
 	b.ResetTimer()
 	b.RunParallel(func(pb *testing.PB) {
 		for pb.Next() {
-			c := newClaims(testIssuer, "0191f0a4-1c2d-4e3f-8a4b-5c6d7e8f9a01", "0191f0a4-1c2d-4e3f-8a4b-5c6d7e8f9a02",
+			c := newClaims(testIssuer, orgs.RootID, "0191f0a4-1c2d-4e3f-8a4b-5c6d7e8f9a01", "0191f0a4-1c2d-4e3f-8a4b-5c6d7e8f9a02",
 				testIssuer, "agents:read usage:read", uuid.NewString(), time.Now().Unix(), time.Hour)
 			if _, err := s.Sign(c); err != nil {
 				b.Fatal(err)

@@ -5,29 +5,33 @@ import (
 	"time"
 
 	"github.com/go-jose/go-jose/v4/jwt"
+
+	"github.com/agentidp/agentidp/modules/orgs"
 )
 
 // claims are an access token's claims (RFC 9068 §2.2): the registered ones through
-// go-jose's jwt.Claims, plus client_id, scope and cid, the private claim naming the
-// credential that minted the token, so that revoking the credential kills the token.
+// go-jose's jwt.Claims, plus client_id, scope, org_id (the agent's organization, whose
+// issuer iss is) and cid, the private claim naming the credential that minted the token,
+// so that revoking the credential kills the token.
 // Encoded with encoding/json (aud is one string when there is one audience), decoded by
 // go-jose after the signature has been checked.
 type claims struct {
 	jwt.Claims
 	ClientID     string `json:"client_id"`
 	Scope        string `json:"scope"`
+	OrgID        string `json:"org_id,omitempty"` // absent in tokens issued before organizations: root
 	CredentialID string `json:"cid"`
 }
 
-// newClaims are the claims of a token for agent, minted by credential, valid from iat for
-// ttl.
-func newClaims(issuer, agent, credential, aud, scope, jti string, iat int64, ttl time.Duration) *claims {
+// newClaims are the claims of a token for agent of org, minted by credential, valid from
+// iat for ttl. issuer is the server's own; iss is org's (orgs.Issuer).
+func newClaims(issuer, org, agent, credential, aud, scope, jti string, iat int64, ttl time.Duration) *claims {
 	exp := jwt.NumericDate(iat + int64(ttl/time.Second))
 	at := jwt.NumericDate(iat)
 	return &claims{
-		Claims: jwt.Claims{Issuer: issuer, Subject: agent, Audience: jwt.Audience{aud},
+		Claims: jwt.Claims{Issuer: orgs.Issuer(issuer, org), Subject: agent, Audience: jwt.Audience{aud},
 			IssuedAt: &at, Expiry: &exp, ID: jti},
-		ClientID: agent, Scope: scope, CredentialID: credential,
+		ClientID: agent, Scope: scope, OrgID: org, CredentialID: credential,
 	}
 }
 
@@ -42,6 +46,14 @@ func unix(d *jwt.NumericDate) int64 {
 		return 0
 	}
 	return int64(*d)
+}
+
+// org is the token's organization: root for a token issued before organizations.
+func (c *claims) org() string {
+	if c.OrgID == "" {
+		return orgs.RootID
+	}
+	return c.OrgID
 }
 
 // scopes splits the scope claim.

@@ -15,6 +15,7 @@ import (
 
 	"github.com/agentidp/agentidp/modules/agents"
 	"github.com/agentidp/agentidp/modules/credentials"
+	"github.com/agentidp/agentidp/modules/orgs"
 	"github.com/agentidp/agentidp/platform/audittrail"
 	"github.com/agentidp/agentidp/platform/cache"
 	"github.com/agentidp/agentidp/platform/config"
@@ -79,6 +80,20 @@ func (f *fakeAgents) Lookup(_ context.Context, id string) (*agents.Agent, error)
 	return nil, agents.ErrNotFound
 }
 
+type fakeOrgs struct {
+	mu sync.Mutex
+	m  map[string]*orgs.Org
+}
+
+func (f *fakeOrgs) Lookup(_ context.Context, id string) (*orgs.Org, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if o, ok := f.m[id]; ok {
+		return o, nil
+	}
+	return nil, orgs.ErrNotFound
+}
+
 type fakeCreds struct {
 	mu sync.Mutex
 	m  map[string]credentials.State
@@ -105,6 +120,7 @@ type unitEnv struct {
 	rec    *fakeRecorder
 	agents *fakeAgents
 	creds  *fakeCreds
+	orgs   *fakeOrgs
 	agent  string
 	cred   string
 }
@@ -131,7 +147,8 @@ func newUnitEnv(t testing.TB, db *bun.DB, alg string) *unitEnv {
 	log := zaptest.NewLogger(t)
 	u := &unitEnv{cfg: cfg, db: db, rec: &fakeRecorder{},
 		agent: "0191f0a4-1c2d-4e3f-8a4b-5c6d7e8f9a01", cred: "0191f0a4-1c2d-4e3f-8a4b-5c6d7e8f9a02"}
-	u.agents = &fakeAgents{m: map[string]*agents.Agent{u.agent: {ID: u.agent, Status: agents.StatusActive,
+	u.orgs = &fakeOrgs{m: map[string]*orgs.Org{orgs.RootID: {ID: orgs.RootID, Status: orgs.StatusActive}}}
+	u.agents = &fakeAgents{m: map[string]*agents.Agent{u.agent: {ID: u.agent, OrgID: orgs.RootID, Status: agents.StatusActive,
 		AllowedScopes: []string{"agents:read"}}}}
 	u.creds = &fakeCreds{m: map[string]credentials.State{u.cred: {Status: credentials.StatusActive}}}
 	var err error
@@ -139,13 +156,13 @@ func newUnitEnv(t testing.TB, db *bun.DB, alg string) *unitEnv {
 		t.Fatal(err)
 	}
 	u.revs = startRevocations(t, db, c, log)
-	u.val = newValidator(testIssuer, u.ring, u.revs, u.agents, u.creds)
+	u.val = newValidator(testIssuer, u.ring, u.revs, u.agents, u.creds, u.orgs)
 	return u
 }
 
 // claims returns honest claims for the env's agent and credential.
 func (u *unitEnv) claims() *claims {
-	return newClaims(testIssuer, u.agent, u.cred, testIssuer, "agents:read", "0191f0a4-1c2d-4e3f-8a4b-5c6d7e8f9a03",
+	return newClaims(testIssuer, orgs.RootID, u.agent, u.cred, testIssuer, "agents:read", "0191f0a4-1c2d-4e3f-8a4b-5c6d7e8f9a03",
 		time.Now().Unix(), time.Hour)
 }
 

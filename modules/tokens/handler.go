@@ -30,6 +30,8 @@ func routes(h *handler) []httpserver.Route {
 		{Method: http.MethodGet, Path: PathJWKS, Auth: httpserver.AuthNone, Handler: http.HandlerFunc(h.jwks)},
 		{Method: http.MethodGet, Path: PathOAuthMeta, Auth: httpserver.AuthNone, Handler: http.HandlerFunc(h.metadata)},
 		{Method: http.MethodGet, Path: PathOIDCMeta, Auth: httpserver.AuthNone, Handler: http.HandlerFunc(h.metadata)},
+		{Method: http.MethodGet, Path: PathOrgOAuthMeta, Auth: httpserver.AuthNone, Handler: http.HandlerFunc(h.orgMetadata)},
+		{Method: http.MethodGet, Path: PathOrgOIDCMeta, Auth: httpserver.AuthNone, Handler: http.HandlerFunc(h.orgMetadata)},
 		{Method: http.MethodGet, Path: PathKeys, Handler: http.HandlerFunc(h.listKeys)},
 		{Method: http.MethodPost, Path: PathKeysRotate, Handler: http.HandlerFunc(h.rotateKey)},
 	}

@@ -22,6 +22,7 @@ import (
 	"github.com/agentidp/agentidp/modules/audit"
 	"github.com/agentidp/agentidp/modules/credentials"
 	"github.com/agentidp/agentidp/modules/metering"
+	"github.com/agentidp/agentidp/modules/orgs"
 	"github.com/agentidp/agentidp/modules/tokens"
 	"github.com/agentidp/agentidp/platform/config"
 	"github.com/agentidp/agentidp/platform/httpserver"
@@ -35,7 +36,7 @@ var (
 
 // allModules is the full set of bounded contexts the token endpoint works with.
 func allModules() fx.Option {
-	return fx.Options(agents.Module, credentials.Module, audit.Module, metering.Module, tokens.Module)
+	return fx.Options(orgs.Module, agents.Module, credentials.Module, audit.Module, metering.Module, tokens.Module)
 }
 
 // env is one started app with every module on one backend, an admin client (every scope,

@@ -25,6 +25,7 @@ type introspection struct {
 	Scope     string       `json:"scope,omitempty"`
 	Audience  jwt.Audience `json:"aud,omitempty"` // one audience as a string (RFC 7519 §4.1.3)
 	Issuer    string       `json:"iss,omitempty"`
+	OrgID     string       `json:"org_id,omitempty"`
 	Expiry    int64        `json:"exp,omitempty"`
 	IssuedAt  int64        `json:"iat,omitempty"`
 	ID        string       `json:"jti,omitempty"`
@@ -49,7 +50,7 @@ func (s *service) Introspect(ctx context.Context, c *caller, token string) (intr
 	if err == nil {
 		cl := t.claims
 		subject, jti = cl.Subject, cl.ID
-		res = introspection{Active: true, Subject: cl.Subject, ClientID: cl.ClientID, Scope: cl.Scope,
+		res = introspection{Active: true, Subject: cl.Subject, ClientID: cl.ClientID, Scope: cl.Scope, OrgID: cl.org(),
 			Audience: cl.Audience, Issuer: cl.Issuer, Expiry: cl.expiry(), IssuedAt: cl.issuedAt(), ID: cl.ID,
 			TokenType: "Bearer"}
 	} else if t != nil {

@@ -134,7 +134,7 @@ func TestIntegrationDiscovery(t *testing.T) {
 				len(m.IntrospectionAuth) == 0 || len(m.RevocationAuth) == 0 || m.ResponseTypesSupported == nil {
 				t.Fatalf("%s: capabilities %+v", path, m)
 			}
-			if len(m.Scopes) != 9 || m.Scopes[0] != "agents:read" {
+			if len(m.Scopes) != 12 || m.Scopes[0] != "agents:read" {
 				t.Fatalf("%s: scopes %v", path, m.Scopes)
 			}
 		}

@@ -14,6 +14,7 @@ import (
 
 	"github.com/agentidp/agentidp/modules/agents"
 	"github.com/agentidp/agentidp/modules/metering"
+	"github.com/agentidp/agentidp/modules/orgs"
 	"github.com/agentidp/agentidp/platform/audittrail"
 )
 
@@ -53,7 +54,7 @@ func (s *service) Issue(ctx context.Context, req tokenRequest) (issuedToken, err
 	if req.Client == nil {
 		return s.refuse(denyInvalidClient, invalidClient("client authentication is required (client_secret_basic or client_secret_post)"))
 	}
-	agent, v, reason, err := s.authenticateClient(ctx, req.Client)
+	agent, org, v, reason, err := s.authenticateClient(ctx, req.Client)
 	if err != nil {
 		if reason == denyInvalidClient || reason == denyAgentInactive {
 			s.deny(ctx, req.Client.ID, reason, nil)
@@ -84,7 +85,7 @@ func (s *service) Issue(ctx context.Context, req tokenRequest) (issuedToken, err
 	if err != nil {
 		return s.refuse(denyUnavailable, err)
 	}
-	c := newClaims(s.issuer, agent.ID, v.CredentialID, aud, scope, uuid.NewString(), issuedAt(now, agent), s.ttl)
+	c := newClaims(s.issuer, agent.OrgID, agent.ID, v.CredentialID, aud, scope, uuid.NewString(), issuedAt(now, agent, org), s.ttl)
 	token, err := key.signer.Sign(c)
 	if err != nil {
 		return s.refuse(denyUnavailable, err)
@@ -105,13 +106,16 @@ func (s *service) Issue(ctx context.Context, req tokenRequest) (issuedToken, err
 	return issuedToken{AccessToken: token, ExpiresIn: c.expiry() - now.Unix(), Scope: scope}, nil
 }
 
-// issuedAt is the token's iat: now, but always after the agent's cut-off second. Tokens
-// with iat at or before TokensNotBefore are dead (iat has whole seconds), so a token issued
-// in the very second of a reactivation is dated one second later to stay alive.
-func issuedAt(now time.Time, a *agents.Agent) int64 {
+// issuedAt is the token's iat: now, but always after the agent's and its org's cut-off
+// seconds. Tokens with iat at or before a TokensNotBefore are dead (iat has whole seconds),
+// so a token issued in the very second of a reactivation is dated one second later to stay
+// alive.
+func issuedAt(now time.Time, a *agents.Agent, o *orgs.Org) int64 {
 	iat := now.Unix()
-	if !a.TokensNotBefore.IsZero() && iat <= a.TokensNotBefore.Unix() {
-		iat = a.TokensNotBefore.Unix() + 1
+	for _, cut := range []time.Time{a.TokensNotBefore, o.TokensNotBefore} {
+		if !cut.IsZero() && iat <= cut.Unix() {
+			iat = cut.Unix() + 1
+		}
 	}
 	return iat
 }

@@ -7,6 +7,7 @@ import (
 
 	"github.com/agentidp/agentidp/modules/agents"
 	"github.com/agentidp/agentidp/modules/credentials"
+	"github.com/agentidp/agentidp/modules/orgs"
 	"github.com/agentidp/agentidp/platform/audittrail"
 	"github.com/agentidp/agentidp/platform/cache"
 	"github.com/agentidp/agentidp/platform/config"
@@ -74,8 +75,8 @@ func newModuleRevocationList(lc fx.Lifecycle, db *bun.DB, repo repository, c cac
 }
 
 func newModuleValidator(cfg *config.Config, ring *keyRing, revs *revocationList,
-	ad agents.Directory, cd credentials.Directory) *validator {
-	return newValidator(cfg.Issuer, ring, revs, ad, cd)
+	ad agents.Directory, cd credentials.Directory, od orgs.Directory) *validator {
+	return newValidator(cfg.Issuer, ring, revs, ad, cd, od)
 }
 
 func newHandler(svc *service, ring *keyRing, meta *metadata, log *zap.Logger) *handler {

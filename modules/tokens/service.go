@@ -14,6 +14,7 @@ import (
 	"github.com/agentidp/agentidp/modules/agents"
 	"github.com/agentidp/agentidp/modules/credentials"
 	"github.com/agentidp/agentidp/modules/metering"
+	"github.com/agentidp/agentidp/modules/orgs"
 	"github.com/agentidp/agentidp/platform/audittrail"
 	"github.com/agentidp/agentidp/platform/config"
 	"github.com/agentidp/agentidp/platform/policy"
@@ -39,6 +40,7 @@ type service struct {
 	now      func() time.Time
 	sampler  *introspectionSampler
 	policy   policy.Engine
+	orgs     orgs.Directory
 }
 
 type serviceParams struct {
@@ -55,6 +57,7 @@ type serviceParams struct {
 	Recorder  audittrail.Recorder
 	Metrics   *tokenMetrics
 	Policy    policy.Engine
+	Orgs      orgs.Directory
 	Log       *zap.Logger
 }
 
@@ -63,42 +66,53 @@ func newService(p serviceParams) *service {
 		issuer: p.Config.Issuer, ttl: p.Config.TokenTTL, db: p.DB, repo: p.Repo, ring: p.Ring,
 		val: p.Validator, revs: p.Revs, agents: p.Agents, verifier: p.Verifier, meter: p.Meter,
 		rec: p.Recorder, metrics: p.Metrics, log: p.Log, now: time.Now,
-		sampler: newIntrospectionSampler(introspectionAuditEvery), policy: p.Policy,
+		sampler: newIntrospectionSampler(introspectionAuditEvery), policy: p.Policy, orgs: p.Orgs,
 	}
 }
 
 // authenticateClient runs the client-authentication part of every OAuth endpoint: the
 // brute-force guard (before any secret is looked at), the secret check (a failure counts
-// against the guard), then the agent, which must be active. On failure it returns the
-// OAuth error to answer and the denial reason; the caller decides what to audit.
-func (s *service) authenticateClient(ctx context.Context, cc *clientCredentials) (*agents.Agent, credentials.Verified, string, error) {
+// against the guard), then the agent and its organization, which must be active. On failure
+// it returns the OAuth error to answer and the denial reason; the caller decides what to
+// audit.
+func (s *service) authenticateClient(ctx context.Context, cc *clientCredentials) (*agents.Agent, *orgs.Org, credentials.Verified, string, error) {
 	ip := reqctx.InfoFrom(ctx).ClientIP
 	if err := s.meter.CheckAuthFailures(ctx, cc.ID, ip); err != nil {
-		return nil, credentials.Verified{}, denyRateLimited, err
+		return nil, nil, credentials.Verified{}, denyRateLimited, err
 	}
 	v, err := s.verifier.Verify(ctx, cc.ID, cc.Secret)
 	if errors.Is(err, credentials.ErrInvalidClient) {
 		s.meter.RecordAuthFailure(ctx, cc.ID, ip)
-		return nil, v, denyInvalidClient, errClientAuthFailed
+		return nil, nil, v, denyInvalidClient, errClientAuthFailed
 	}
 	if err != nil {
-		return nil, v, denyUnavailable, unavailable("cannot verify the client; retry shortly", err)
+		return nil, nil, v, denyUnavailable, unavailable("cannot verify the client; retry shortly", err)
 	}
 	a, err := s.agents.Lookup(ctx, v.AgentID)
 	switch {
 	case errors.Is(err, agents.ErrNotFound):
-		return nil, v, denyInvalidClient, errClientAuthFailed
+		return nil, nil, v, denyInvalidClient, errClientAuthFailed
 	case err != nil:
-		return nil, v, denyUnavailable, unavailable("cannot look the client up; retry shortly", err)
+		return nil, nil, v, denyUnavailable, unavailable("cannot look the client up; retry shortly", err)
 	case a.Status != agents.StatusActive:
-		return a, v, denyAgentInactive, invalidClient("the client is " + string(a.Status) + "; it gets no tokens")
+		return a, nil, v, denyAgentInactive, invalidClient("the client is " + string(a.Status) + "; it gets no tokens")
 	}
-	return a, v, "", nil
+	o, err := s.orgs.Lookup(ctx, a.OrgID)
+	switch {
+	case errors.Is(err, orgs.ErrNotFound):
+		return nil, nil, v, denyInvalidClient, errClientAuthFailed
+	case err != nil:
+		return nil, nil, v, denyUnavailable, unavailable("cannot look the client's organization up; retry shortly", err)
+	case !o.Active():
+		return a, o, v, denyAgentInactive, invalidClient("the client's organization is suspended; it gets no tokens")
+	}
+	return a, o, v, "", nil
 }
 
 // caller is who calls introspection or revocation: the policy's facts about it.
 type caller struct {
 	AgentID string
+	OrgID   string
 	Via     string   // policy.ViaClient or policy.ViaBearer
 	Scopes  []string // the agent's allowed scopes (client credentials) or the token's
 }
@@ -108,11 +122,11 @@ type caller struct {
 // server (whose scopes count). No authentication at all is a 401 challenging both.
 func (s *service) authenticateCaller(ctx context.Context, cc *clientCredentials, bearer string) (*caller, error) {
 	if cc != nil {
-		a, _, _, err := s.authenticateClient(ctx, cc)
+		a, _, _, _, err := s.authenticateClient(ctx, cc)
 		if err != nil {
 			return nil, err
 		}
-		return &caller{AgentID: a.ID, Via: policy.ViaClient, Scopes: a.AllowedScopes}, nil
+		return &caller{AgentID: a.ID, OrgID: a.OrgID, Via: policy.ViaClient, Scopes: a.AllowedScopes}, nil
 	}
 	if bearer != "" {
 		p, err := s.val.Verify(ctx, bearer)
@@ -125,7 +139,7 @@ func (s *service) authenticateCaller(ctx context.Context, cc *clientCredentials,
 			}
 			return nil, err
 		}
-		return &caller{AgentID: p.AgentID, Via: policy.ViaBearer, Scopes: p.Scopes}, nil
+		return &caller{AgentID: p.AgentID, OrgID: p.OrgID, Via: policy.ViaBearer, Scopes: p.Scopes}, nil
 	}
 	return nil, &oauthError{Status: http.StatusUnauthorized, Code: "invalid_client",
 		Description: "authenticate with client credentials or a bearer access token",

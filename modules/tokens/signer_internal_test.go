@@ -12,6 +12,8 @@ import (
 
 	jose "github.com/go-jose/go-jose/v4"
 	"github.com/go-jose/go-jose/v4/jwt"
+
+	"github.com/agentidp/agentidp/modules/orgs"
 )
 
 // Tokens signed by tokenSigner verify with go-jose and the public key, for every
@@ -27,7 +29,7 @@ func TestSignerInteroperates(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			c := newClaims(testIssuer, "sub", "cid", testIssuer, "a b", "jti", time.Now().Unix(), time.Hour)
+			c := newClaims(testIssuer, orgs.RootID, "sub", "cid", testIssuer, "a b", "jti", time.Now().Unix(), time.Hour)
 			tok, err := s.Sign(c)
 			if err != nil {
 				t.Fatal(err)
@@ -100,7 +102,7 @@ func TestClaimsJSON(t *testing.T) {
 	weird := []string{"plain", `quote " backslash \ slash /`, "ctl \x00\x01\x1f\t\n\r", "utf8 é ✓ 🙂",
 		"bad \xff\xfe utf8", "sep \u2028 \u2029", "<script>&amp;"}
 	for _, s := range weird {
-		c := newClaims(s, "sub", s, s, s, "jti", 1, time.Second)
+		c := newClaims(s, orgs.RootID, "sub", s, s, s, "jti", 1, time.Second)
 		c.Audience = append(c.Audience, "b")
 		raw, err := json.Marshal(c)
 		if err != nil || !json.Valid(raw) {
@@ -122,7 +124,7 @@ func TestClaimsJSON(t *testing.T) {
 			t.Fatalf("%q: round trip %+v", s, back)
 		}
 	}
-	one, _ := json.Marshal(newClaims("i", "s", "c", "https://rs", "", "j", 1, time.Second))
+	one, _ := json.Marshal(newClaims("i", orgs.RootID, "s", "c", "https://rs", "", "j", 1, time.Second))
 	if !strings.Contains(string(one), `"aud":"https://rs"`) {
 		t.Fatalf("one audience is not a string: %s", one)
 	}

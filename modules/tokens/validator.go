@@ -13,6 +13,7 @@ import (
 
 	"github.com/agentidp/agentidp/modules/agents"
 	"github.com/agentidp/agentidp/modules/credentials"
+	"github.com/agentidp/agentidp/modules/orgs"
 	"github.com/agentidp/agentidp/platform/apperr"
 	"github.com/agentidp/agentidp/platform/httpserver"
 	"github.com/agentidp/agentidp/platform/ident"
@@ -59,6 +60,9 @@ var (
 	errAgentInactive = &invalidToken{"agent not active"}
 	errAgentCutoff   = &invalidToken{"issued before the agent was suspended"}
 	errCredential    = &invalidToken{"credential not active"}
+	errOrg           = &invalidToken{"not the organization of its agent"}
+	errOrgInactive   = &invalidToken{"organization suspended"}
+	errOrgCutoff     = &invalidToken{"issued before the organization was suspended"}
 )
 
 // acceptedAlgs are the algorithms a header may name at all (anything else, none and the
@@ -81,12 +85,13 @@ type validator struct {
 	revs   *revocationList
 	agents agents.Directory
 	creds  credentials.Directory
+	orgs   orgs.Directory
 	cache  *expirable.LRU[string, *verified] // see authentic
 	now    func() time.Time
 }
 
-func newValidator(issuer string, ring *keyRing, revs *revocationList, ad agents.Directory, cd credentials.Directory) *validator {
-	return &validator{issuer: issuer, ring: ring, revs: revs, agents: ad, creds: cd,
+func newValidator(issuer string, ring *keyRing, revs *revocationList, ad agents.Directory, cd credentials.Directory, od orgs.Directory) *validator {
+	return &validator{issuer: issuer, ring: ring, revs: revs, agents: ad, creds: cd, orgs: od,
 		cache: expirable.NewLRU[string, *verified](verifiedCacheSize, nil, verifiedCacheTTL), now: time.Now}
 }
 
@@ -171,7 +176,10 @@ func (v *validator) parse(ctx context.Context, token string, now time.Time) (*ve
 		}
 		return nil, errMalformed
 	}
-	if c.Issuer != v.issuer {
+	if c.OrgID != "" && !isUUID(c.OrgID) {
+		return nil, errMalformed
+	}
+	if c.Issuer != orgs.Issuer(v.issuer, c.org()) { // each org is its own issuer
 		return nil, errIssuer
 	}
 	if c.Subject == "" || c.ClientID != c.Subject || !isUUID(c.ID) || c.CredentialID == "" ||
@@ -182,7 +190,7 @@ func (v *validator) parse(ctx context.Context, token string, now time.Time) (*ve
 		return nil, err
 	}
 	return &verified{claims: c, kid: key.kid, principal: reqctx.Principal{
-		AgentID: c.Subject, ClientID: c.ClientID, Scopes: c.scopes(), TokenID: c.ID, CredentialID: c.CredentialID,
+		AgentID: c.Subject, OrgID: c.org(), ClientID: c.ClientID, Scopes: c.scopes(), TokenID: c.ID, CredentialID: c.CredentialID,
 	}}, nil
 }
 
@@ -241,6 +249,19 @@ func (v *validator) alive(ctx context.Context, c *claims, now time.Time) error {
 		return errAgentInactive
 	case !a.TokensNotBefore.IsZero() && c.issuedAt() <= a.TokensNotBefore.Unix():
 		return errAgentCutoff
+	case a.OrgID != c.org():
+		return errOrg
+	}
+	o, err := v.orgs.Lookup(ctx, a.OrgID)
+	switch {
+	case errors.Is(err, orgs.ErrNotFound):
+		return errOrg
+	case err != nil:
+		return unavailable("cannot check the token's organization; retry shortly", err)
+	case !o.Active():
+		return errOrgInactive
+	case !o.TokensNotBefore.IsZero() && c.issuedAt() <= o.TokensNotBefore.Unix():
+		return errOrgCutoff
 	}
 	st, err := v.creds.State(ctx, c.CredentialID)
 	switch {

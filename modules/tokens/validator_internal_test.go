@@ -22,6 +22,7 @@ import (
 
 	"github.com/agentidp/agentidp/modules/agents"
 	"github.com/agentidp/agentidp/modules/credentials"
+	"github.com/agentidp/agentidp/modules/orgs"
 	"github.com/agentidp/agentidp/platform/httpserver"
 	"github.com/agentidp/agentidp/platform/testenv"
 )
@@ -172,9 +173,9 @@ func TestValidatorLiveness(t *testing.T) {
 	}
 	// A token issued after the cut-off (issuedAt dates it past the cut-off second).
 	u.agents.mu.Lock()
-	iat := issuedAt(time.Now(), u.agents.m[u.agent])
+	iat := issuedAt(time.Now(), u.agents.m[u.agent], u.orgs.m[orgs.RootID])
 	u.agents.mu.Unlock()
-	c := newClaims(testIssuer, u.agent, u.cred, testIssuer, "agents:read", "0191f0a4-1c2d-4e3f-8a4b-5c6d7e8f9a04", iat, time.Hour)
+	c := newClaims(testIssuer, orgs.RootID, u.agent, u.cred, testIssuer, "agents:read", "0191f0a4-1c2d-4e3f-8a4b-5c6d7e8f9a04", iat, time.Hour)
 	fresh := u.sign(t, c)
 	if _, err := u.val.Verify(ctx, fresh); err != nil {
 		t.Fatalf("token after the cut-off: %v", err)

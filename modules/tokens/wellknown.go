@@ -2,11 +2,16 @@ package tokens
 
 import (
 	"encoding/json"
+	"errors"
 	"net/http"
 	"strconv"
 	"time"
 
+	"github.com/gorilla/mux"
+
+	"github.com/agentidp/agentidp/modules/orgs"
 	"github.com/agentidp/agentidp/platform/config"
+	"github.com/agentidp/agentidp/platform/httpserver"
 	"github.com/agentidp/agentidp/platform/policy"
 )
 
@@ -30,6 +35,15 @@ type metadata struct {
 	ScopesSupported                   []string `json:"scopes_supported"`
 
 	body []byte
+}
+
+// forOrg is the metadata of an organization's issuer: the same endpoints and keys, its own
+// issuer (orgs.Issuer).
+func (m *metadata) forOrg(issuer string) ([]byte, error) {
+	o := *m
+	o.Issuer = issuer
+	b, err := json.Marshal(&o)
+	return append(b, '\n'), err
 }
 
 func newMetadata(cfg *config.Config, pol policy.Engine) (*metadata, error) {
@@ -67,6 +81,29 @@ func (h *handler) jwks(w http.ResponseWriter, _ *http.Request) {
 	hdr.Set("Content-Type", "application/jwk-set+json")
 	hdr.Set("Cache-Control", "public, max-age="+strconv.FormatInt(jwksMaxAge(h.ring.cfg.KeyPublishDelay), 10))
 	_, _ = w.Write(h.ring.jwks())
+}
+
+// orgMetadata is an organization's metadata (PathOrgOAuthMeta, PathOrgOIDCMeta): 404 for an
+// unknown organization; a suspended one has its metadata too (its tokens are refused).
+func (h *handler) orgMetadata(w http.ResponseWriter, r *http.Request) {
+	o, err := h.svc.orgs.Lookup(r.Context(), mux.Vars(r)["org_id"])
+	switch {
+	case errors.Is(err, orgs.ErrNotFound):
+		httpserver.WriteProblem(w, r, http.StatusNotFound, "not_found", "no such organization")
+		return
+	case err != nil:
+		httpserver.WriteError(w, r, h.log, err)
+		return
+	}
+	body, err := h.meta.forOrg(orgs.Issuer(h.meta.Issuer, o.ID))
+	if err != nil {
+		httpserver.WriteError(w, r, h.log, err)
+		return
+	}
+	hdr := w.Header()
+	hdr.Set("Content-Type", "application/json")
+	hdr.Set("Cache-Control", "public, max-age="+strconv.Itoa(int(metadataMaxAge/time.Second)))
+	_, _ = w.Write(body)
 }
 
 // metadata is GET /.well-known/oauth-authorization-server and /.well-known/openid-configuration.

@@ -157,6 +157,7 @@ func TestRoutesUseKnownScopes(t *testing.T) {
 	wantKnown := []string{
 		"agents:read", "agents:write", "credentials:read", "credentials:write",
 		"tokens:introspect", "tokens:revoke", "audit:read", "usage:read", "keys:admin",
+		"orgs:admin", "apis:read", "apis:write",
 	}
 	if !slices.Equal(known, wantKnown) {
 		t.Errorf("KnownScopes = %v, want %v (docs/api.md, Scopes and authorization)", known, wantKnown)

@@ -18,6 +18,7 @@ type Info struct {
 // Principal is the authenticated caller of a protected route: an agent holding a token.
 type Principal struct {
 	AgentID      string
+	OrgID        string // the agent's organization
 	ClientID     string
 	Scopes       []string
 	TokenID      string // the token's jti

@@ -170,3 +170,36 @@ func randomHex(n int) string {
 	_, _ = rand.Read(b)
 	return strings.ToLower(hex.EncodeToString(b))
 }
+
+// EmptyPostgres opens a fresh database with no table at all (for upgrade tests: migrate it
+// with database.MigrateThrough), closed and dropped at cleanup.
+func EmptyPostgres(t testing.TB) *bun.DB {
+	t.Helper()
+	ctx := context.Background()
+	admin, err := sql.Open("pgx", AdminURL())
+	if err == nil {
+		err = admin.PingContext(ctx)
+	}
+	if err != nil {
+		Unavailable(t, "PostgreSQL", err)
+	}
+	defer admin.Close()
+	name := "agentidp_test_" + randomHex(8)
+	if _, err := admin.ExecContext(ctx, `CREATE DATABASE `+name); err != nil {
+		t.Fatalf("testenv: creating an empty database: %v", err)
+	}
+	t.Cleanup(func() {
+		c, err := sql.Open("pgx", AdminURL())
+		if err != nil {
+			return
+		}
+		defer c.Close()
+		_, _ = c.Exec(`DROP DATABASE IF EXISTS ` + name + ` WITH (FORCE)`)
+	})
+	db, err := database.OpenPostgres(ctx, withDatabase(AdminURL(), name), 10, 5, time.Minute)
+	if err != nil {
+		t.Fatalf("testenv: %v", err)
+	}
+	t.Cleanup(func() { _ = db.Close() })
+	return db
+}

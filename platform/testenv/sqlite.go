@@ -24,3 +24,14 @@ func SQLite(t testing.TB) *bun.DB {
 	}
 	return db
 }
+
+// EmptySQLite opens an embedded-mode database with no table at all (for upgrade tests).
+func EmptySQLite(t testing.TB) *bun.DB {
+	t.Helper()
+	db, err := database.OpenSQLite(context.Background(), filepath.Join(t.TempDir(), database.SQLiteFile))
+	if err != nil {
+		t.Fatalf("testenv: %v", err)
+	}
+	t.Cleanup(func() { _ = db.Close() })
+	return db
+}

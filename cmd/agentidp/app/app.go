@@ -11,6 +11,7 @@ import (
 	"github.com/agentidp/agentidp/modules/audit"
 	"github.com/agentidp/agentidp/modules/credentials"
 	"github.com/agentidp/agentidp/modules/metering"
+	"github.com/agentidp/agentidp/modules/orgs"
 	"github.com/agentidp/agentidp/modules/tokens"
 	"github.com/agentidp/agentidp/platform/bundle"
 	"github.com/agentidp/agentidp/platform/config"
@@ -19,6 +20,7 @@ import (
 
 // Modules are the bounded contexts, one line each.
 var Modules = fx.Options(
+	orgs.Module,
 	agents.Module,
 	audit.Module,
 	credentials.Module,
