@@ -62,7 +62,7 @@ func newMeter(cfg *config.Config, c cache.Cache, repo repository, once *onceReco
 		now:        now,
 		freeLimit:  cfg.FreeTierMonthlyTokens,
 		tokenLimit: cache.Limit{Rate: cfg.TokenRateLimit, Burst: cfg.TokenRateBurst},
-		clientFail: cache.PerWindow(cfg.AuthFailuresPerClient, cfg.AuthFailureWindow),
+		clientFail: cache.PerWindow(cfg.AuthFailuresPerClientIP, cfg.AuthFailureWindow),
 		ipFail:     cache.PerWindow(cfg.AuthFailuresPerIP, cfg.AuthFailureWindow),
 		sampleRate: max(minSampleInterval, cfg.AuthFailureWindow),
 		parallel:   c.Backend() != "memory",

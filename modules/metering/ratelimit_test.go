@@ -73,7 +73,7 @@ func TestIntegrationConsumeTokenRateLimited(t *testing.T) {
 func TestIntegrationAuthFailureLimits(t *testing.T) {
 	testenv.ForEachBackend(t, func(t *testing.T, b testenv.Backend) {
 		cfg := testenv.Config(t)
-		cfg.AuthFailuresPerClient = 3
+		cfg.AuthFailuresPerClientIP = 3
 		cfg.AuthFailuresPerIP = 5
 		cfg.AuthFailureWindow = time.Hour
 		e := newEnv(t, b, envOptions{cfg: cfg})
@@ -141,7 +141,7 @@ func lockedOn(t *testing.T, m metering.Meter, client, ip string) {
 func TestIntegrationAuthLockoutAcrossReplicas(t *testing.T) {
 	testenv.ForEachBackend(t, func(t *testing.T, b testenv.Backend) {
 		cfg := testenv.Config(t)
-		cfg.AuthFailuresPerClient = 2
+		cfg.AuthFailuresPerClientIP = 2
 		cfg.AuthFailuresPerIP = 1000
 		cfg.AuthFailureWindow = time.Hour
 		dir := newDirectory()
@@ -173,7 +173,7 @@ func TestIntegrationAuthLockoutAcrossReplicas(t *testing.T) {
 func TestIntegrationAuthFailureKeys(t *testing.T) {
 	testenv.ForEachBackend(t, func(t *testing.T, b testenv.Backend) {
 		cfg := testenv.Config(t)
-		cfg.AuthFailuresPerClient = 2
+		cfg.AuthFailuresPerClientIP = 2
 		cfg.AuthFailuresPerIP = 2
 		cfg.AuthFailureWindow = time.Hour
 		e := newEnv(t, b, envOptions{cfg: cfg})
@@ -200,7 +200,7 @@ func TestIntegrationRateLimitedEventsSampled(t *testing.T) {
 		cfg := testenv.Config(t)
 		cfg.TokenRateLimit = 0.01
 		cfg.TokenRateBurst = 1
-		cfg.AuthFailuresPerClient = 1
+		cfg.AuthFailuresPerClientIP = 1
 		cfg.AuthFailuresPerIP = 100
 		cfg.AuthFailureWindow = time.Hour
 		dir, rec := newDirectory(), &fakeRecorder{}
