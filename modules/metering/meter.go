@@ -212,9 +212,9 @@ func (m *meter) CheckAuthFailures(ctx context.Context, clientID, ip string) erro
 	source := ipSubject(ip)
 	kind, subject, retry := "", "", time.Duration(0)
 	if clientID != "" {
-		pair := pairSubject(clientSubject(clientID), source)
-		if d := m.lockouts.lockedFor(authPairPrefix + pair); d > 0 {
-			kind, subject, retry = kindAuthPair, pair, d
+		key := pairKey(clientSubject(clientID), source)
+		if d := m.lockouts.lockedFor(key); d > 0 {
+			kind, subject, retry = kindAuthPair, key[len(authPairPrefix):], d
 		}
 	}
 	if ip != "" {
@@ -249,7 +249,7 @@ func (m *meter) RecordAuthFailure(ctx context.Context, clientID, ip string) {
 	source := ipSubject(ip)
 	var charges []*charge
 	if clientID != "" {
-		charges = append(charges, &charge{key: authPairPrefix + pairSubject(clientSubject(clientID), source), limit: m.pairFail})
+		charges = append(charges, &charge{key: pairKey(clientSubject(clientID), source), limit: m.pairFail})
 	}
 	if ip != "" {
 		charges = append(charges, &charge{key: authIPPrefix + source, limit: m.ipFail})

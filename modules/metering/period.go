@@ -92,10 +92,11 @@ func clientSubject(clientID string) string {
 	return "h" + hex.EncodeToString(sum[:16])
 }
 
-// pairSubject is the key part of a pair (client_id, source address), from clientSubject and
-// ipSubject. The client part never holds a colon (a UUID or "h" and hex), so the first colon
-// ends it, whatever an IPv6 prefix holds.
-func pairSubject(client, source string) string { return client + ":" + source }
+// pairKey is the cache key of a pair (client_id, source address), from clientSubject and
+// ipSubject, built in one allocation; its subject (the part after authPairPrefix) names the
+// pair in audit markers. The client part never holds a colon (a UUID or "h" and hex), so
+// the first colon ends it, whatever an IPv6 prefix holds.
+func pairKey(client, source string) string { return authPairPrefix + client + ":" + source }
 
 // ipSubject normalises a source address: IPv4 (and IPv4-mapped IPv6) as itself, IPv6 as its
 // /64, since one host usually owns a whole /64. Anything unparsable is hashed like a
