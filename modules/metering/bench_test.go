@@ -86,7 +86,8 @@ func BenchmarkAllowTokenRequest(b *testing.B) {
 }
 
 // BenchmarkCheckAuthFailures is the brute-force guard's look before a secret is checked
-// (two keys: the client_id's and the IP's), in this replica's lockout table.
+// (two keys: the pair's (client_id, source IP) and the source IP's), in this replica's
+// lockout table.
 func BenchmarkCheckAuthFailures(b *testing.B) {
 	benchBackends(b, func(b *testing.B, be testenv.Backend) {
 		e := newEnv(b, be, envOptions{flushEvery: time.Second})

@@ -24,8 +24,9 @@ const (
 	maxLockouts = 1 << 20
 )
 
-// lockouts is this replica's table of the failed-authentication keys (per client_id and
-// per source IP) whose budget is used up, each with the time it is free again.
+// lockouts is this replica's table of the failed-authentication keys (per pair (client_id,
+// source IP) and per source IP) whose budget is used up, each with the time it is free
+// again.
 // CheckAuthFailures reads only this table, so a request that authenticates costs no cache
 // round trip for the brute-force guard. RecordAuthFailure charges the budget in the cache
 // (exact across replicas) and, when it runs out, locks the key here and on every other

@@ -17,8 +17,8 @@ import (
 )
 
 // meter implements Meter. ConsumeToken, AllowTokenRequest and RecordAuthFailure make one
-// cache round trip each (the two auth-failure keys are charged concurrently);
-// CheckAuthFailures makes none. See README.md for the rules and for what happens when the
+// cache round trip each (the two auth-failure keys, the pair's and the source IP's, are
+// charged concurrently); CheckAuthFailures makes none. See README.md for the rules and for what happens when the
 // cache is down.
 type meter struct {
 	cache    cache.Cache
@@ -34,8 +34,8 @@ type meter struct {
 
 	freeLimit  int64
 	tokenLimit cache.Limit
-	clientFail cache.Limit
-	ipFail     cache.Limit
+	pairFail   cache.Limit   // failed authentications per (client_id, source IP)
+	ipFail     cache.Limit   // failed authentications per source IP: the token bucket
 	sampleRate time.Duration // sampling interval of rate.limited events
 	parallel   bool          // ask two keys concurrently (a remote cache)
 
@@ -62,7 +62,7 @@ func newMeter(cfg *config.Config, c cache.Cache, repo repository, once *onceReco
 		now:        now,
 		freeLimit:  cfg.FreeTierMonthlyTokens,
 		tokenLimit: cache.Limit{Rate: cfg.TokenRateLimit, Burst: cfg.TokenRateBurst},
-		clientFail: cache.PerWindow(cfg.AuthFailuresPerClient, cfg.AuthFailureWindow),
+		pairFail:   cache.PerWindow(cfg.AuthFailuresPerClientIP, cfg.AuthFailureWindow),
 		ipFail:     cache.PerWindow(cfg.AuthFailuresPerIP, cfg.AuthFailureWindow),
 		sampleRate: max(minSampleInterval, cfg.AuthFailureWindow),
 		parallel:   c.Backend() != "memory",
@@ -205,34 +205,39 @@ func (m *meter) tokenRateLimited(ctx context.Context, agentID string, d cache.De
 }
 
 // CheckAuthFailures implements Meter. It reads only this replica's lockout table (see
-// lockouts): no cache call, so it cannot fail.
+// lockouts): no cache call, so it cannot fail. It refuses a locked pair (client_id, source
+// IP) and a source IP whose bucket is empty; a client_id alone is never refused, so failures
+// from one address cannot lock the client out from another.
 func (m *meter) CheckAuthFailures(ctx context.Context, clientID, ip string) error {
+	source := ipSubject(ip)
 	kind, subject, retry := "", "", time.Duration(0)
 	if clientID != "" {
-		if d := m.lockouts.lockedFor(authClientPrefix + clientSubject(clientID)); d > 0 {
-			kind, subject, retry = kindAuthClient, clientSubject(clientID), d
+		key := pairKey(clientSubject(clientID), source)
+		if d := m.lockouts.lockedFor(key); d > 0 {
+			kind, subject, retry = kindAuthPair, key[len(authPairPrefix):], d
 		}
 	}
 	if ip != "" {
-		if d := m.lockouts.lockedFor(authIPPrefix + ipSubject(ip)); d > retry {
-			kind, subject, retry = kindAuthIP, ipSubject(ip), d
+		if d := m.lockouts.lockedFor(authIPPrefix + source); d > retry {
+			kind, subject, retry = kindAuthIP, source, d
 		}
 	}
 	if kind == "" {
 		return nil
 	}
 	agentID := ""
-	if kind == kindAuthClient && validAgentID(clientID) {
+	if kind == kindAuthPair && validAgentID(clientID) {
 		agentID = clientID
 	}
 	return m.rateLimited(ctx, kind, subject, agentID, ip, retry,
 		"too many failed client authentications; retry later")
 }
 
-// RecordAuthFailure implements Meter: one failure is charged to the client_id and to the
-// source IP in the cache, and a key whose budget that uses up is locked on every replica.
-// Detached from the request's context, so that a client hanging up right after a wrong
-// secret is still charged.
+// RecordAuthFailure implements Meter: one failure is charged to the pair (client_id, source
+// IP) and to the source IP's bucket in the cache, and a key whose budget that uses up is
+// locked on every replica: the pair until its budget admits one more failure, the IP until
+// its bucket holds the next token. Detached from the request's context, so that a client
+// hanging up right after a wrong secret is still charged.
 func (m *meter) RecordAuthFailure(ctx context.Context, clientID, ip string) {
 	ctx = context.WithoutCancel(ctx)
 	type charge struct {
@@ -241,12 +246,13 @@ func (m *meter) RecordAuthFailure(ctx context.Context, clientID, ip string) {
 		d     cache.Decision
 		err   error
 	}
+	source := ipSubject(ip)
 	var charges []*charge
 	if clientID != "" {
-		charges = append(charges, &charge{key: authClientPrefix + clientSubject(clientID), limit: m.clientFail})
+		charges = append(charges, &charge{key: pairKey(clientSubject(clientID), source), limit: m.pairFail})
 	}
 	if ip != "" {
-		charges = append(charges, &charge{key: authIPPrefix + ipSubject(ip), limit: m.ipFail})
+		charges = append(charges, &charge{key: authIPPrefix + source, limit: m.ipFail})
 	}
 	run := func(c *charge) { c.d, c.err = m.cache.Allow(ctx, c.key, c.limit) }
 	if len(charges) == 2 && m.parallel {

@@ -8,9 +8,9 @@ import (
 // Rate-limit kinds, the values of agentidp_rate_limited_total{kind} and of the rate.limited
 // audit events' details.kind.
 const (
-	kindTokenRequests = "token_requests"       // token requests per agent
-	kindAuthClient    = "auth_failures_client" // failed client authentications per client_id
-	kindAuthIP        = "auth_failures_ip"     // failed client authentications per source IP
+	kindTokenRequests = "token_requests"          // token requests per agent
+	kindAuthPair      = "auth_failures_client_ip" // failed client authentications per (client_id, source IP)
+	kindAuthIP        = "auth_failures_ip"        // failed client authentications per source IP (bucket)
 )
 
 // Calls whose cache failures are counted in agentidp_metering_cache_errors_total{call}.
@@ -40,7 +40,7 @@ func newMetrics(reg prometheus.Registerer) *meterMetrics {
 		}),
 		rateLimited: f.NewCounterVec(prometheus.CounterOpts{
 			Name: "agentidp_rate_limited_total",
-			Help: "Requests refused by a rate limit, by kind (token_requests, auth_failures_client, auth_failures_ip).",
+			Help: "Requests refused by a rate limit, by kind (token_requests, auth_failures_client_ip, auth_failures_ip).",
 		}, []string{"kind"}),
 		cacheErrors: f.NewCounterVec(prometheus.CounterOpts{
 			Name: "agentidp_metering_cache_errors_total",
@@ -55,7 +55,7 @@ func newMetrics(reg prometheus.Registerer) *meterMetrics {
 			Help: "Monthly counters found missing in the cache and restored from the store.",
 		}),
 	}
-	for _, k := range []string{kindTokenRequests, kindAuthClient, kindAuthIP} {
+	for _, k := range []string{kindTokenRequests, kindAuthPair, kindAuthIP} {
 		m.rateLimited.WithLabelValues(k)
 	}
 	return m

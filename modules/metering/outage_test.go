@@ -44,7 +44,7 @@ func TestIntegrationCacheUnavailable(t *testing.T) {
 				b.DB = testenv.SQLite(t)
 			}
 			cfg := testenv.Config(t)
-			cfg.AuthFailuresPerClient = 1
+			cfg.AuthFailuresPerClientIP = 1
 			cfg.TokenRateBurst = 1
 			e := newEnv(t, b, envOptions{cfg: cfg})
 			id := e.Dir.add(agents.PlanFree)

@@ -14,12 +14,12 @@ import (
 // Cache key names (the cache adds its own prefix). The monthly counter's name is part of
 // the documented contract (docs/security.md, rate limits and quota).
 const (
-	monthlyKeyPrefix   = "monthly:tokens:"         // {agent_id}:{yyyy-mm}
-	tokenRatePrefix    = "ratelimit:token:"        // {agent_id}
-	authClientPrefix   = "ratelimit:authfail:cid:" // {client key}
-	authIPPrefix       = "ratelimit:authfail:ip:"  // {ip or /64}
-	quotaMarkerPrefix  = "audit-once:quota:"       // {agent_id}:{yyyy-mm}
-	sampleMarkerPrefix = "audit-once:ratelimit:"   // {kind}:{subject}
+	monthlyKeyPrefix   = "monthly:tokens:"          // {agent_id}:{yyyy-mm}
+	tokenRatePrefix    = "ratelimit:token:"         // {agent_id}
+	authPairPrefix     = "ratelimit:authfail:pair:" // {client key}:{ip or /64}
+	authIPPrefix       = "ratelimit:authfail:ip:"   // {ip or /64}
+	quotaMarkerPrefix  = "audit-once:quota:"        // {agent_id}:{yyyy-mm}
+	sampleMarkerPrefix = "audit-once:ratelimit:"    // {kind}:{subject}
 )
 
 // counterGrace is how long a monthly counter (and its quota marker) outlives its month, so
@@ -91,6 +91,12 @@ func clientSubject(clientID string) string {
 	sum := sha256.Sum256([]byte(clientID))
 	return "h" + hex.EncodeToString(sum[:16])
 }
+
+// pairKey is the cache key of a pair (client_id, source address), from clientSubject and
+// ipSubject, built in one allocation; its subject (the part after authPairPrefix) names the
+// pair in audit markers. The client part never holds a colon (a UUID or "h" and hex), so
+// the first colon ends it, whatever an IPv6 prefix holds.
+func pairKey(client, source string) string { return authPairPrefix + client + ":" + source }
 
 // ipSubject normalises a source address: IPv4 (and IPv4-mapped IPv6) as itself, IPv6 as its
 // /64, since one host usually owns a whole /64. Anything unparsable is hashed like a

@@ -73,6 +73,9 @@ func TestSubjects(t *testing.T) {
 			t.Errorf("ipSubject(%q) = %q, want %q", in, got, want)
 		}
 	}
+	if got := pairKey(clientSubject(strings.ToUpper(id)), ipSubject("2001:db8:7:8::1")); got != "ratelimit:authfail:pair:"+id+":2001:db8:7:8::/64" {
+		t.Errorf("pairKey = %q", got)
+	}
 	if validAgentID("not-a-uuid") || !validAgentID(id) || validAgentID("{"+id+"}") {
 		t.Error("validAgentID")
 	}

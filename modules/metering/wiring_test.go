@@ -22,7 +22,7 @@ func TestIntegrationWithAgentsAndAudit(t *testing.T) {
 	testenv.ForEachBackend(t, func(t *testing.T, b testenv.Backend) {
 		cfg := testenv.Config(t)
 		cfg.FreeTierMonthlyTokens = 2
-		cfg.AuthFailuresPerClient = 1
+		cfg.AuthFailuresPerClientIP = 1
 		cfg.AuthFailuresPerIP = 1000
 		bearers := testenv.NewBearers()
 		var m metering.Meter

@@ -68,7 +68,7 @@ func TestIntegrationLimits(t *testing.T) {
 	testenv.ForEachBackend(t, func(t *testing.T, b testenv.Backend) {
 		e := newEnv(t, b, func(c *config.Config) {
 			c.FreeTierMonthlyTokens = 2
-			c.AuthFailuresPerClient = 3
+			c.AuthFailuresPerClientIP = 3
 			c.AuthFailureWindow = time.Hour
 		})
 		t.Run("monthly quota", func(t *testing.T) {

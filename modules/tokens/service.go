@@ -71,10 +71,12 @@ func newService(p serviceParams) *service {
 }
 
 // authenticateClient runs the client-authentication part of every OAuth endpoint: the
-// brute-force guard (before any secret is looked at), the secret check (a failure counts
-// against the guard), then the agent and its organization, which must be active. On failure
-// it returns the OAuth error to answer and the denial reason; the caller decides what to
-// audit.
+// brute-force guard (before any secret is looked at; it locks the pair (client_id, source
+// address) and slows the source address, never a client_id alone), the secret check (only a
+// failure counts against the guard), then the agent and its organization, which must be
+// active. The source address is the one the HTTP server worked out (the peer, or the
+// X-Forwarded-For hop that AGENTIDP_TRUSTED_PROXIES vouches for). On failure it returns the
+// OAuth error to answer and the denial reason; the caller decides what to audit.
 func (s *service) authenticateClient(ctx context.Context, cc *clientCredentials) (*agents.Agent, *orgs.Org, credentials.Verified, string, error) {
 	ip := reqctx.InfoFrom(ctx).ClientIP
 	if err := s.meter.CheckAuthFailures(ctx, cc.ID, ip); err != nil {

@@ -40,13 +40,20 @@ type Config struct {
 	SigningAlg      string        `env:"AGENTIDP_SIGNING_ALG" envDefault:"RS256"`
 	KeyPublishDelay time.Duration `env:"AGENTIDP_KEY_PUBLISH_DELAY" envDefault:"10s"`
 
-	FreeTierMaxAgents     int           `env:"AGENTIDP_FREE_TIER_MAX_AGENTS" envDefault:"100"`
-	FreeTierMonthlyTokens int64         `env:"AGENTIDP_FREE_TIER_MONTHLY_TOKENS" envDefault:"10000"`
-	TokenRateLimit        float64       `env:"AGENTIDP_TOKEN_RATE_LIMIT" envDefault:"100"`
-	TokenRateBurst        int           `env:"AGENTIDP_TOKEN_RATE_BURST" envDefault:"200"`
-	AuthFailuresPerClient int           `env:"AGENTIDP_AUTH_FAILURES_PER_CLIENT" envDefault:"10"`
-	AuthFailuresPerIP     int           `env:"AGENTIDP_AUTH_FAILURES_PER_IP" envDefault:"50"`
-	AuthFailureWindow     time.Duration `env:"AGENTIDP_AUTH_FAILURE_WINDOW" envDefault:"1m"`
+	FreeTierMaxAgents     int     `env:"AGENTIDP_FREE_TIER_MAX_AGENTS" envDefault:"100"`
+	FreeTierMonthlyTokens int64   `env:"AGENTIDP_FREE_TIER_MONTHLY_TOKENS" envDefault:"10000"`
+	TokenRateLimit        float64 `env:"AGENTIDP_TOKEN_RATE_LIMIT" envDefault:"100"`
+	TokenRateBurst        int     `env:"AGENTIDP_TOKEN_RATE_BURST" envDefault:"200"`
+
+	// The brute-force guard (modules/metering): failed client authentications allowed per
+	// pair (client_id, source address) and per source address, each per AuthFailureWindow.
+	AuthFailuresPerClientIP int           `env:"AGENTIDP_AUTH_FAILURES_PER_CLIENT_IP" envDefault:"10"`
+	AuthFailuresPerIP       int           `env:"AGENTIDP_AUTH_FAILURES_PER_IP" envDefault:"100"`
+	AuthFailureWindow       time.Duration `env:"AGENTIDP_AUTH_FAILURE_WINDOW" envDefault:"1m"`
+	// AuthFailuresPerClient is the version-1 name of the pair's budget (it was a budget per
+	// client_id alone). Load copies it into AuthFailuresPerClientIP where it is set and the
+	// new name is not; nothing else reads it. 0: not set.
+	AuthFailuresPerClient int `env:"AGENTIDP_AUTH_FAILURES_PER_CLIENT"`
 
 	BootstrapClientID     string `env:"AGENTIDP_BOOTSTRAP_CLIENT_ID"`
 	BootstrapClientSecret string `env:"AGENTIDP_BOOTSTRAP_CLIENT_SECRET"`
@@ -58,6 +65,10 @@ type Config struct {
 	// file, or generated into DataDir in embedded mode (see secrets.go).
 	MasterKey    []byte `env:"-"`
 	SecretPepper []byte `env:"-"`
+
+	// perClientSet records that AGENTIDP_AUTH_FAILURES_PER_CLIENT was given (so that an
+	// explicit 0 is refused rather than read as "not set").
+	perClientSet bool
 }
 
 // Embedded reports whether the server runs on the embedded default store (SQLite in

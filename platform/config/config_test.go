@@ -21,7 +21,8 @@ func TestDefaults(t *testing.T) {
 	}
 	if cfg.HTTPAddr != ":8080" || cfg.Issuer != "http://localhost:8080" || cfg.TokenTTL != time.Hour ||
 		cfg.SigningAlg != "RS256" || cfg.KeyPublishDelay != 10*time.Second || cfg.FreeTierMaxAgents != 100 ||
-		cfg.FreeTierMonthlyTokens != 10000 || cfg.VaultMount != "secret" || !cfg.AutoMigrate || !cfg.Embedded() {
+		cfg.FreeTierMonthlyTokens != 10000 || cfg.VaultMount != "secret" || !cfg.AutoMigrate || !cfg.Embedded() ||
+		cfg.AuthFailuresPerClientIP != 10 || cfg.AuthFailuresPerIP != 100 || cfg.AuthFailureWindow != time.Minute {
 		t.Fatalf("unexpected defaults: %+v", cfg)
 	}
 }
@@ -85,7 +86,12 @@ func TestBadValuesNameTheVariable(t *testing.T) {
 		"AGENTIDP_BOOTSTRAP_CLIENT_ID":      "nope",
 		"AGENTIDP_BOOTSTRAP_CLIENT_SECRET":  "hunter2",
 		"AGENTIDP_AUTO_MIGRATE":             "perhaps",
-		"VAULT_ADDR":                        "http://127.0.0.1:8200",
+		// The brute-force guard: the pair's budget, its version-1 name, the per-IP bucket.
+		"AGENTIDP_AUTH_FAILURES_PER_CLIENT_IP": "0",
+		"AGENTIDP_AUTH_FAILURES_PER_CLIENT":    "0",
+		"AGENTIDP_AUTH_FAILURES_PER_IP":        "-1",
+		"AGENTIDP_AUTH_FAILURE_WINDOW":         "0s",
+		"VAULT_ADDR":                           "http://127.0.0.1:8200",
 	}
 	for name, val := range cases {
 		t.Run(name, func(t *testing.T) {
@@ -101,6 +107,70 @@ func TestBadValuesNameTheVariable(t *testing.T) {
 				t.Fatalf("error echoes a secret: %q", msg)
 			}
 		})
+	}
+}
+
+// More bad values of the brute-force guard's variables, each refused with one line naming
+// it (not parsable, out of range).
+func TestBadAuthFailureValues(t *testing.T) {
+	for _, kv := range []string{
+		"AGENTIDP_AUTH_FAILURES_PER_CLIENT_IP=ten",
+		"AGENTIDP_AUTH_FAILURES_PER_CLIENT_IP=1000001",
+		"AGENTIDP_AUTH_FAILURES_PER_IP=0",
+		"AGENTIDP_AUTH_FAILURES_PER_IP=many",
+		"AGENTIDP_AUTH_FAILURES_PER_CLIENT=-3",
+		"AGENTIDP_AUTH_FAILURES_PER_CLIENT=1.5",
+	} {
+		name, _, _ := strings.Cut(kv, "=")
+		t.Run(kv, func(t *testing.T) {
+			_, err := Load("", testEnv(kv))
+			if err == nil {
+				t.Fatalf("%s accepted", kv)
+			}
+			if msg := err.Error(); !strings.HasPrefix(msg, name+":") || strings.Contains(msg, "\n") {
+				t.Fatalf("want one line starting with %s:, got %q", name, msg)
+			}
+		})
+	}
+	// A bad version-1 value is named as itself even though the new name is set.
+	_, err := Load("", testEnv("AGENTIDP_AUTH_FAILURES_PER_CLIENT=0", "AGENTIDP_AUTH_FAILURES_PER_CLIENT_IP=5"))
+	if err == nil || !strings.HasPrefix(err.Error(), "AGENTIDP_AUTH_FAILURES_PER_CLIENT:") {
+		t.Fatalf("got %v", err)
+	}
+}
+
+// The version-1 per-client budget, where set, is the pair's budget; the new name wins when
+// both are set; neither: the default. The same through the YAML file.
+func TestVersion1PerClientBudget(t *testing.T) {
+	for _, c := range []struct {
+		env  []string
+		want int
+	}{
+		{nil, 10},
+		{[]string{"AGENTIDP_AUTH_FAILURES_PER_CLIENT=4"}, 4},
+		{[]string{"AGENTIDP_AUTH_FAILURES_PER_CLIENT_IP=6"}, 6},
+		{[]string{"AGENTIDP_AUTH_FAILURES_PER_CLIENT=4", "AGENTIDP_AUTH_FAILURES_PER_CLIENT_IP=6"}, 6},
+		{[]string{"AGENTIDP_AUTH_FAILURES_PER_CLIENT="}, 10}, // empty: not set
+	} {
+		cfg, err := Load("", testEnv(c.env...))
+		if err != nil {
+			t.Fatalf("%v: %v", c.env, err)
+		}
+		if cfg.AuthFailuresPerClientIP != c.want {
+			t.Errorf("%v: pair budget %d, want %d", c.env, cfg.AuthFailuresPerClientIP, c.want)
+		}
+	}
+	file := filepath.Join(t.TempDir(), "agentidp.yaml")
+	if err := os.WriteFile(file, []byte("auth_failures_per_client: 3\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := Load(file, testEnv())
+	if err != nil || cfg.AuthFailuresPerClientIP != 3 {
+		t.Fatalf("version-1 name in the file: %v, pair budget %d, want 3", err, cfg.AuthFailuresPerClientIP)
+	}
+	cfg, err = Load(file, testEnv("AGENTIDP_AUTH_FAILURES_PER_CLIENT_IP=7"))
+	if err != nil || cfg.AuthFailuresPerClientIP != 7 {
+		t.Fatalf("new name in the environment, version-1 name in the file: %v, pair budget %d, want 7", err, cfg.AuthFailuresPerClientIP)
 	}
 }
 

@@ -30,6 +30,7 @@ func Load(path string, environ []string) (*Config, error) {
 	if err := env.ParseWithOptions(cfg, env.Options{Environment: vars}); err != nil {
 		return nil, translateParseError(err)
 	}
+	cfg.applyVersion1Names(vars)
 	if err := cfg.validate(); err != nil {
 		return nil, err
 	}
@@ -71,6 +72,20 @@ func readYAML(path string, into map[string]string) error {
 		}
 	}
 	return nil
+}
+
+// applyVersion1Names reads the version-1 variables that version 2 renamed: the per-client
+// failure budget AGENTIDP_AUTH_FAILURES_PER_CLIENT, where set, is the pair's budget
+// (AGENTIDP_AUTH_FAILURES_PER_CLIENT_IP) unless the new name is set too, which then wins.
+// An empty value counts as not set, as it does for every variable.
+func (c *Config) applyVersion1Names(vars map[string]string) {
+	if vars["AGENTIDP_AUTH_FAILURES_PER_CLIENT"] == "" {
+		return
+	}
+	c.perClientSet = true
+	if vars["AGENTIDP_AUTH_FAILURES_PER_CLIENT_IP"] == "" {
+		c.AuthFailuresPerClientIP = c.AuthFailuresPerClient
+	}
 }
 
 func varName(key string) string {

@@ -39,7 +39,8 @@ func (c *Config) validate() error {
 		{"AGENTIDP_FREE_TIER_MONTHLY_TOKENS", checkInt(int(c.FreeTierMonthlyTokens), 1, 1<<40)},
 		{"AGENTIDP_TOKEN_RATE_LIMIT", checkPositive(c.TokenRateLimit)},
 		{"AGENTIDP_TOKEN_RATE_BURST", checkInt(c.TokenRateBurst, 1, 1_000_000)},
-		{"AGENTIDP_AUTH_FAILURES_PER_CLIENT", checkInt(c.AuthFailuresPerClient, 1, 1_000_000)},
+		{"AGENTIDP_AUTH_FAILURES_PER_CLIENT", checkOptionalInt(c.perClientSet, c.AuthFailuresPerClient, 1, 1_000_000)},
+		{"AGENTIDP_AUTH_FAILURES_PER_CLIENT_IP", checkInt(c.AuthFailuresPerClientIP, 1, 1_000_000)},
 		{"AGENTIDP_AUTH_FAILURES_PER_IP", checkInt(c.AuthFailuresPerIP, 1, 1_000_000)},
 		{"AGENTIDP_AUTH_FAILURE_WINDOW", checkRange(c.AuthFailureWindow, time.Second, 24*time.Hour)},
 		{"AGENTIDP_BOOTSTRAP_CLIENT_ID", checkUUID(c.BootstrapClientID)},
@@ -121,6 +122,15 @@ func checkInt(v, lo, hi int) error {
 		return fmt.Errorf("want an integer between %d and %d, got %d", lo, hi, v)
 	}
 	return nil
+}
+
+// checkOptionalInt is checkInt for a variable that may be left out (set reports whether it
+// was given).
+func checkOptionalInt(set bool, v, lo, hi int) error {
+	if !set {
+		return nil
+	}
+	return checkInt(v, lo, hi)
 }
 
 func checkPositive(v float64) error {
