@@ -6,9 +6,11 @@
 #   scopes    the caller's scopes (array of strings): its access token's, or, when it
 #             authenticated with its client credentials, its agent's allowed scopes
 #   agent_id  the calling agent
+#   org_id    the calling agent's organization
 #   via       how the caller authenticated: "bearer" or "client_credentials"
-#   target    for an object-level decision, the object acted on: {agent_id} (the agent it
-#             belongs to; for a token, its subject); absent for the route-level decision
+#   target    for an object-level decision, the object acted on: {agent_id, org_id} (the
+#             agent and the organization it belongs to; for a token, its subject's; org_id
+#             "*" for a list over every organization); absent for the route-level decision
 #
 # Data (policies/data/scopes.json, mounted at data.scopes):
 #   routes    {"METHOD /template": ["scope", ...]}; the caller needs ALL listed scopes
@@ -35,6 +37,18 @@ allow if {
 	not client_revocation
 	required_scopes
 	count(missing_scopes) == 0
+	not not_found
+}
+
+# Isolation: a caller acts within its own organization. An object of another organization
+# (or a list over every organization) is hidden, answered as a missing one, unless the caller
+# holds orgs:admin, which acts on every organization.
+default not_found := false
+
+not_found if {
+	input.target.org_id
+	input.target.org_id != input.org_id
+	not "orgs:admin" in held_scopes
 }
 
 # Token revocation (RFC 7009 §2.1). A client that authenticated with its own client
@@ -61,4 +75,5 @@ allow if {
 allow if {
 	client_revocation
 	input.target.agent_id == input.agent_id
+	not not_found
 }

@@ -139,3 +139,36 @@ test_the_client_rule_is_only_for_revocation if {
 	not authz.allow with input as {"method": "POST", "path": "/api/v1/token/introspect", "scopes": [], "agent_id": "a1", "via": "client_credentials"}
 	not authz.allow with input as {"method": "GET", "path": "/api/v1/keys", "scopes": [], "agent_id": "a1", "via": "client_credentials", "target": {"agent_id": "a1"}}
 }
+
+# Isolation.
+agent_read(org, target_org, scopes) := {"method": "GET", "path": "/api/v1/agents/{agent_id}", "scopes": scopes,
+	"agent_id": "a1", "org_id": org, "via": "bearer", "target": {"agent_id": "x", "org_id": target_org}}
+
+test_same_org_object_allowed if {
+	authz.allow with input as agent_read("o1", "o1", ["agents:read"])
+	not authz.not_found with input as agent_read("o1", "o1", ["agents:read"])
+}
+
+test_other_org_object_hidden if {
+	not authz.allow with input as agent_read("o1", "o2", ["agents:read", "agents:write", "keys:admin"])
+	authz.not_found with input as agent_read("o1", "o2", ["agents:read"])
+}
+
+test_orgs_admin_acts_on_every_org if {
+	authz.allow with input as agent_read("root", "o2", ["agents:read", "orgs:admin"])
+	not authz.not_found with input as agent_read("root", "o2", ["agents:read", "orgs:admin"])
+}
+
+test_list_over_every_org_needs_orgs_admin if {
+	authz.not_found with input as agent_read("o1", "*", ["agents:read"])
+	authz.allow with input as agent_read("root", "*", ["agents:read", "orgs:admin"])
+}
+
+test_route_level_decision_has_no_target_and_hides_nothing if {
+	not authz.not_found with input as {"method": "GET", "path": "/api/v1/agents", "scopes": ["agents:read"], "org_id": "o1"}
+}
+
+test_client_cannot_revoke_another_orgs_token if {
+	not authz.allow with input as {"method": "POST", "path": "/api/v1/token/revoke", "scopes": [], "agent_id": "a1",
+		"org_id": "o1", "via": "client_credentials", "target": {"agent_id": "a1", "org_id": "o2"}}
+}

@@ -63,7 +63,8 @@ func protect(route Route, v Verifier, pol policy.Engine, log *zap.Logger) http.H
 			WriteError(w, r, log, err)
 			return
 		}
-		d, err := pol.Decide(r.Context(), policy.Input{Method: route.Method, Path: route.Path, Scopes: p.Scopes, AgentID: p.AgentID, Via: policy.ViaBearer})
+		d, err := pol.Decide(r.Context(), policy.Input{Method: route.Method, Path: route.Path, Scopes: p.Scopes,
+			AgentID: p.AgentID, OrgID: p.OrgID, Via: policy.ViaBearer})
 		if err != nil {
 			WriteError(w, r, log, err)
 			return
@@ -74,6 +75,7 @@ func protect(route Route, v Verifier, pol policy.Engine, log *zap.Logger) http.H
 			WriteProblem(w, r, http.StatusForbidden, "insufficient_scope", "this call needs the scope: "+scope)
 			return
 		}
-		next.ServeHTTP(w, r.WithContext(reqctx.WithPrincipal(r.Context(), p)))
+		ctx := reqctx.WithRoute(reqctx.WithPrincipal(r.Context(), p), reqctx.Route{Method: route.Method, Path: route.Path})
+		next.ServeHTTP(w, r.WithContext(ctx))
 	})
 }

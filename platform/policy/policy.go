@@ -51,6 +51,8 @@ type Input struct {
 	Scopes []string
 	// AgentID is the calling agent.
 	AgentID string
+	// OrgID is the calling agent's organization.
+	OrgID string
 	// Via is how the caller authenticated: ViaBearer or ViaClient.
 	Via string
 	// Target describes the object the call acts on, for an object-level decision; nil for
@@ -62,7 +64,12 @@ type Input struct {
 type Target struct {
 	// AgentID is the agent the object belongs to (for a token: its subject).
 	AgentID string
+	// OrgID is the organization the object belongs to; AllOrgs for a list over every one.
+	OrgID string
 }
+
+// AllOrgs is the Target.OrgID of a list over every organization.
+const AllOrgs = "*"
 
 // Decision is the policy's answer.
 type Decision struct {
@@ -71,6 +78,9 @@ type Decision struct {
 	// MissingScopes are the route's scopes the caller lacks, sorted; empty
 	// when allowed and for an unknown route.
 	MissingScopes []string
+	// NotFound: the target is hidden from the caller (another organization's object):
+	// answer as for a missing one.
+	NotFound bool
 }
 
 // Engine makes authorization decisions. It is safe for concurrent use.
@@ -93,7 +103,7 @@ const (
 	// dataRoot is where DataFile is mounted: data.scopes.routes, data.scopes.scopes.
 	dataRoot = "scopes"
 	// query evaluates both rules in one pass.
-	query = "allow := data.agentidp.authz.allow; missing := data.agentidp.authz.missing_scopes"
+	query = "allow := data.agentidp.authz.allow; missing := data.agentidp.authz.missing_scopes; hidden := data.agentidp.authz.not_found"
 )
 
 // catalog is the content of policies.DataFile.
@@ -304,7 +314,11 @@ func (e *engine) eval(ctx context.Context, in Input) (Decision, error) {
 	if !ok {
 		return Decision{}, fmt.Errorf("policy: eval: missing_scopes is %T, want a set", rs[0].Bindings["missing"])
 	}
-	d := Decision{Allow: allow}
+	hidden, ok := rs[0].Bindings["hidden"].(bool)
+	if !ok {
+		return Decision{}, fmt.Errorf("policy: eval: not_found is %T, want bool", rs[0].Bindings["hidden"])
+	}
+	d := Decision{Allow: allow, NotFound: hidden}
 	if len(missing) > 0 {
 		d.MissingScopes = make([]string, 0, len(missing))
 		for _, m := range missing {
@@ -333,11 +347,13 @@ func (in Input) value() ast.Value {
 		ast.Item(ast.InternedTerm("path"), ast.StringTerm(in.Path)),
 		ast.Item(ast.InternedTerm("scopes"), ast.ArrayTerm(scopes...)),
 		ast.Item(ast.InternedTerm("agent_id"), ast.StringTerm(in.AgentID)),
+		ast.Item(ast.InternedTerm("org_id"), ast.StringTerm(in.OrgID)),
 		ast.Item(ast.InternedTerm("via"), ast.StringTerm(in.Via)),
 	}
 	if in.Target != nil {
 		items = append(items, ast.Item(ast.InternedTerm("target"), ast.ObjectTerm(
 			ast.Item(ast.InternedTerm("agent_id"), ast.StringTerm(in.Target.AgentID)),
+			ast.Item(ast.InternedTerm("org_id"), ast.StringTerm(in.Target.OrgID)),
 		)))
 	}
 	return ast.NewObject(items...)
@@ -361,10 +377,12 @@ func memoKey(in Input) string {
 	field(in.Method)
 	field(in.Path)
 	field(in.AgentID)
+	field(in.OrgID)
 	field(in.Via)
 	if in.Target != nil {
 		b = append(b, 't')
 		field(in.Target.AgentID)
+		field(in.Target.OrgID)
 	}
 	b = append(b, 's')
 	scopes := in.Scopes

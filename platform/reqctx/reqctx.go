@@ -28,8 +28,27 @@ type Principal struct {
 // HasScope reports whether the caller holds scope.
 func (p *Principal) HasScope(scope string) bool { return p != nil && slices.Contains(p.Scopes, scope) }
 
+// Route is the route a request was matched to: its method and template, what the policy's
+// route table is keyed by.
+type Route struct {
+	Method string
+	Path   string // the route template, e.g. /api/v1/agents/{agent_id}
+}
+
 type infoKey struct{}
 type principalKey struct{}
+type routeKey struct{}
+
+// WithRoute returns ctx carrying the matched route.
+func WithRoute(ctx context.Context, r Route) context.Context {
+	return context.WithValue(ctx, routeKey{}, r)
+}
+
+// RouteFrom returns the matched route, or the zero Route outside a request.
+func RouteFrom(ctx context.Context) Route {
+	r, _ := ctx.Value(routeKey{}).(Route)
+	return r
+}
 
 // WithInfo returns ctx carrying info.
 func WithInfo(ctx context.Context, info *Info) context.Context {
