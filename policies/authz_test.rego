@@ -172,3 +172,204 @@ test_client_cannot_revoke_another_orgs_token if {
 	not authz.allow with input as {"method": "POST", "path": "/api/v1/token/revoke", "scopes": [], "agent_id": "a1",
 		"org_id": "o1", "via": "client_credentials", "target": {"agent_id": "a1", "org_id": "o2"}}
 }
+
+# --- The authority model -------------------------------------------------------------------
+
+root := "00000000-0000-0000-0000-000000000001"
+
+# A call by a1 of org o1 (or root) on route, with scopes, about target, making change.
+call(method, path, scopes, org, target, change) := {"method": method, "path": path, "scopes": scopes,
+	"agent_id": "a1", "org_id": org, "via": "bearer", "delegated": false, "target": target, "change": change}
+
+patch_agent(scopes, target, change) := call("PATCH", "/api/v1/agents/{agent_id}", scopes, "o1", target, change)
+
+create_agent(scopes, org, target_org, change) := call("POST", "/api/v1/agents", scopes, org, {"org_id": target_org}, change)
+
+agent_in_o1(authority) := {"agent_id": "x", "org_id": "o1", "authority": authority, "last_holder_of": [], "credentials_left": 0}
+
+# Root-only scopes.
+test_root_only_scopes_refused_outside_root if {
+	inp := create_agent(["agents:write", "orgs:admin", "keys:admin"], root, "o2", {"allowed_scopes": ["keys:admin"]})
+	not authz.allow with input as inp
+	authz.invalid == {{"field": "allowed_scopes", "message": "keys:admin can be granted only to agents of the root organization"}} with input as inp
+}
+
+test_root_only_scopes_granted_inside_root if {
+	authz.allow with input as create_agent(["agents:write", "orgs:admin", "keys:admin"], root, root, {"allowed_scopes": ["keys:admin", "orgs:admin"]})
+}
+
+test_root_only_not_reported_before_the_route_scope if {
+	inp := create_agent(["agents:read"], "o2", "o2", {"allowed_scopes": ["keys:admin"]})
+	count(authz.invalid) == 0 with input as inp
+	authz.missing_scopes == {"agents:write"} with input as inp
+}
+
+# Attenuation.
+test_attenuation_grants_only_held_scopes if {
+	inp := create_agent(["agents:write"], "o1", "o1", {"allowed_scopes": ["agents:write", "audit:read", "keys:admin"]})
+	not authz.allow with input as inp
+	authz.missing_scopes == {"audit:read", "keys:admin"} with input as inp
+}
+
+test_attenuation_allows_a_subset if {
+	authz.allow with input as create_agent(["agents:write", "audit:read"], "o1", "o1", {"allowed_scopes": ["audit:read"]})
+	authz.allow with input as create_agent(["agents:write"], "o1", "o1", {"allowed_scopes": []})
+	authz.allow with input as create_agent(["agents:write"], "o1", "o1", {})
+}
+
+test_attenuation_ignores_scopes_of_other_apis if {
+	authz.allow with input as create_agent(["agents:write"], "o1", "o1", {"allowed_scopes": ["weather:read"]})
+}
+
+test_self_escalation_by_patch_refused if {
+	# An agent holding only agents:write PATCHes its own allowed_scopes to every scope.
+	inp := call("PATCH", "/api/v1/agents/{agent_id}", ["agents:write"], "o1",
+		{"agent_id": "a1", "org_id": "o1", "authority": ["agents:write"], "last_holder_of": [], "credentials_left": 0},
+		{"allowed_scopes": ["agents:write", "keys:admin", "audit:read"]})
+	not authz.allow with input as inp
+	authz.missing_scopes == {"keys:admin", "audit:read"} with input as inp
+}
+
+# Plans.
+test_plan_other_than_free_needs_orgs_admin if {
+	inp := patch_agent(["agents:write"], agent_in_o1([]), {"plan": "unlimited"})
+	not authz.allow with input as inp
+	authz.missing_scopes == {"orgs:admin"} with input as inp
+	authz.allow with input as patch_agent(["agents:write"], agent_in_o1([]), {"plan": "free"})
+	authz.allow with input as call("PATCH", "/api/v1/agents/{agent_id}", ["agents:write", "orgs:admin"], root,
+		{"agent_id": "x", "org_id": "o1", "authority": [], "last_holder_of": [], "credentials_left": 0}, {"plan": "unlimited"})
+}
+
+# Grants.
+test_grants_need_apis_write if {
+	authz.missing_scopes == {"apis:write"} with input as patch_agent(["agents:write"], agent_in_o1([]), {"grants": true})
+	authz.allow with input as patch_agent(["agents:write", "apis:write"], agent_in_o1([]), {"grants": true})
+}
+
+# No managing up.
+test_managing_up_refused_on_every_manage_route if {
+	routes := [
+		["PATCH", "/api/v1/agents/{agent_id}"],
+		["POST", "/api/v1/agents/{agent_id}/suspend"],
+		["POST", "/api/v1/agents/{agent_id}/reactivate"],
+		["DELETE", "/api/v1/agents/{agent_id}"],
+		["POST", "/api/v1/agents/{agent_id}/credentials"],
+		["POST", "/api/v1/agents/{agent_id}/credentials/{credential_id}/rotate"],
+		["DELETE", "/api/v1/agents/{agent_id}/credentials/{credential_id}"],
+	]
+	every r in routes {
+		inp := call(r[0], r[1], ["agents:write", "credentials:write"], "o1", agent_in_o1(["agents:write", "keys:admin"]), {})
+		not authz.allow with input as inp
+		authz.missing_scopes == {"keys:admin"} with input as inp
+	}
+}
+
+test_managing_an_agent_within_ones_authority if {
+	authz.allow with input as call("POST", "/api/v1/agents/{agent_id}/suspend", ["agents:write", "audit:read"], "o1",
+		agent_in_o1(["audit:read", "agents:write"]), null)
+	authz.allow with input as call("POST", "/api/v1/agents/{agent_id}/credentials", ["credentials:write", "agents:read"], "o1",
+		agent_in_o1(["agents:read"]), null)
+}
+
+test_managing_without_the_targets_authority_fails_closed if {
+	inp := call("POST", "/api/v1/agents/{agent_id}/suspend", ["agents:write"], "o1", {"agent_id": "x", "org_id": "o1"}, null)
+	not authz.allow with input as inp
+	count(authz.refused) == 1 with input as inp
+}
+
+test_route_level_decision_of_a_manage_route_waits_for_the_target if {
+	authz.allow with input as {"method": "POST", "path": "/api/v1/agents/{agent_id}/suspend", "scopes": ["agents:write"], "org_id": "o1"}
+}
+
+test_reads_need_no_authority if {
+	authz.allow with input as call("GET", "/api/v1/agents/{agent_id}", ["agents:read"], "o1", {"agent_id": "x", "org_id": "o1"}, null)
+}
+
+# Delegated tokens manage nothing.
+test_delegated_token_changes_nothing if {
+	every r in [
+		["POST", "/api/v1/agents"], ["PATCH", "/api/v1/agents/{agent_id}"], ["DELETE", "/api/v1/agents/{agent_id}"],
+		["POST", "/api/v1/agents/{agent_id}/credentials"], ["POST", "/api/v1/keys/rotate"],
+	] {
+		inp := {"method": r[0], "path": r[1], "scopes": ["agents:write", "credentials:write", "keys:admin"], "org_id": root, "delegated": true}
+		not authz.allow with input as inp
+		count(authz.refused) == 1 with input as inp
+	}
+}
+
+test_delegated_token_reads_and_calls if {
+	authz.allow with input as {"method": "GET", "path": "/api/v1/agents", "scopes": ["agents:read"], "org_id": "o1", "delegated": true}
+	authz.allow with input as {"method": "POST", "path": "/api/v1/token/introspect", "scopes": ["tokens:introspect"], "org_id": "o1", "delegated": true}
+}
+
+# No lock-out.
+last(roles, left) := {"agent_id": "x", "org_id": "o1", "authority": ["agents:write", "credentials:write"], "last_holder_of": roles, "credentials_left": left}
+
+test_last_holder_cannot_be_suspended_or_decommissioned if {
+	every r in [["POST", "/api/v1/agents/{agent_id}/suspend"], ["DELETE", "/api/v1/agents/{agent_id}"]] {
+		inp := call(r[0], r[1], ["agents:write", "credentials:write"], "o1", last(["org_admin"], 1), null)
+		not authz.allow with input as inp
+		count(authz.conflict) == 1 with input as inp
+		count(authz.missing_scopes) == 0 with input as inp
+	}
+}
+
+test_an_agent_that_is_not_the_last_holder_can_be_suspended if {
+	authz.allow with input as call("POST", "/api/v1/agents/{agent_id}/suspend", ["agents:write", "credentials:write"], "o1", last([], 1), null)
+}
+
+test_last_holder_cannot_lose_the_roles_scopes if {
+	inp := patch_agent(["agents:write", "credentials:write"], last(["org_admin"], 1), {"allowed_scopes": ["agents:write"]})
+	not authz.allow with input as inp
+	count(authz.conflict) == 1 with input as inp
+	authz.allow with input as patch_agent(["agents:write", "credentials:write"], last(["org_admin"], 1), {"allowed_scopes": ["credentials:write", "agents:write"]})
+	authz.allow with input as patch_agent(["agents:write", "credentials:write"], last(["org_admin"], 1), {"name": "x"})
+}
+
+test_last_holder_cannot_lose_its_last_credential if {
+	revoke_cred := ["DELETE", "/api/v1/agents/{agent_id}/credentials/{credential_id}"]
+	inp := call(revoke_cred[0], revoke_cred[1], ["credentials:write", "agents:write"], "o1", last(["org_admin"], 0), null)
+	not authz.allow with input as inp
+	count(authz.conflict) == 1 with input as inp
+	authz.allow with input as call(revoke_cred[0], revoke_cred[1], ["credentials:write", "agents:write"], "o1", last(["org_admin"], 1), null)
+	authz.allow with input as call(revoke_cred[0], revoke_cred[1], ["credentials:write", "agents:write"], "o1", last([], 0), null)
+}
+
+test_last_root_admin_cannot_be_suspended if {
+	inp := call("POST", "/api/v1/agents/{agent_id}/suspend", ["agents:write", "orgs:admin"], root,
+		{"agent_id": "x", "org_id": root, "authority": ["orgs:admin"], "last_holder_of": ["root_admin"], "credentials_left": 1}, null)
+	not authz.allow with input as inp
+	authz.conflict == {"the agent is the last active holder of orgs:admin in its organization; it cannot be suspended, decommissioned, lose those scopes or its last active credential"} with input as inp
+}
+
+test_root_cannot_be_suspended if {
+	count(authz.conflict) == 1 with input as call("POST", "/api/v1/orgs/{org_id}/suspend", ["orgs:admin"], root, {"org_id": root}, null)
+	count(authz.conflict) == 0 with input as call("POST", "/api/v1/orgs/{org_id}/suspend", ["orgs:admin"], root, {"org_id": "o2"}, null)
+}
+
+# An own-organization alternative to a route's scopes.
+own_org := {"GET /api/v1/orgs/{org_id}": ["agents:read"]}
+
+org_routes := {"GET /api/v1/orgs/{org_id}": ["orgs:admin"]}
+
+org_read(scopes, org, target) := {"method": "GET", "path": "/api/v1/orgs/{org_id}", "scopes": scopes, "org_id": org, "target": target}
+
+test_own_org_alternative if {
+	authz.allow with data.scopes.routes as org_routes with data.scopes.own_org_routes as own_org
+		with input as org_read(["agents:read"], "o1", {"org_id": "o1"})
+	authz.allow with data.scopes.routes as org_routes with data.scopes.own_org_routes as own_org
+		with input as {"method": "GET", "path": "/api/v1/orgs/{org_id}", "scopes": ["agents:read"], "org_id": "o1"}
+	authz.not_found with data.scopes.routes as org_routes with data.scopes.own_org_routes as own_org
+		with input as org_read(["agents:read"], "o1", {"org_id": "o2"})
+	not authz.allow with data.scopes.routes as org_routes with data.scopes.own_org_routes as own_org
+		with input as org_read(["audit:read"], "o1", {"org_id": "o1"})
+	authz.allow with data.scopes.routes as org_routes with data.scopes.own_org_routes as own_org
+		with input as org_read(["orgs:admin"], root, {"org_id": "o2"})
+}
+
+test_client_revocation_hides_another_orgs_token if {
+	not authz.allow with input as {"method": "POST", "path": "/api/v1/token/revoke", "scopes": ["tokens:revoke"], "agent_id": "a1",
+		"org_id": "o1", "via": "bearer", "target": {"agent_id": "a2", "org_id": "o2"}}
+	authz.not_found with input as {"method": "POST", "path": "/api/v1/token/revoke", "scopes": ["tokens:revoke"], "agent_id": "a1",
+		"org_id": "o1", "via": "bearer", "target": {"agent_id": "a2", "org_id": "o2"}}
+}

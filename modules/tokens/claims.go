@@ -21,6 +21,9 @@ type claims struct {
 	Scope        string `json:"scope"`
 	OrgID        string `json:"org_id,omitempty"` // absent in tokens issued before organizations: root
 	CredentialID string `json:"cid"`
+	// Act names the actor of a delegated token (RFC 8693 §4.1). This server issues none
+	// yet; a token carrying one manages nothing (the policy's "delegated" input).
+	Act map[string]any `json:"act,omitempty"`
 }
 
 // newClaims are the claims of a token for agent of org, minted by credential, valid from

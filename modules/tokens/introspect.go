@@ -10,6 +10,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/agentidp/agentidp/platform/audittrail"
+	"github.com/agentidp/agentidp/platform/policy"
 )
 
 // introspectionAuditEvery is how often one caller's introspection of one token is audited
@@ -44,6 +45,17 @@ func (s *service) Introspect(ctx context.Context, c *caller, token string) (intr
 	var it *invalidToken
 	if err != nil && !errors.As(err, &it) {
 		return introspection{}, err
+	}
+	if err == nil {
+		// Isolation: another organization's token is not the caller's to see, unless it acts
+		// on every organization (orgs:admin).
+		d, derr := s.decide(ctx, c, PathIntrospect, &policy.Target{AgentID: t.claims.Subject, OrgID: t.claims.org()})
+		if derr != nil {
+			return introspection{}, derr
+		}
+		if !d.Allow {
+			return introspection{Active: false}, nil
+		}
 	}
 	var res introspection
 	var subject, jti string

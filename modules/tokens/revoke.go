@@ -38,7 +38,7 @@ func (s *service) Revoke(ctx context.Context, c *caller, token string) error {
 	case err != nil:
 		return err
 	}
-	d, err := s.decide(ctx, c, PathRevoke, &policy.Target{AgentID: t.claims.Subject})
+	d, err := s.decide(ctx, c, PathRevoke, &policy.Target{AgentID: t.claims.Subject, OrgID: t.claims.org()})
 	if err != nil {
 		return err
 	}

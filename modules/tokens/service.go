@@ -117,6 +117,8 @@ type caller struct {
 	OrgID   string
 	Via     string   // policy.ViaClient or policy.ViaBearer
 	Scopes  []string // the agent's allowed scopes (client credentials) or the token's
+	// Delegated: a bearer token with an act claim.
+	Delegated bool
 }
 
 // authenticateCaller authenticates the caller of introspection or revocation: client
@@ -141,7 +143,7 @@ func (s *service) authenticateCaller(ctx context.Context, cc *clientCredentials,
 			}
 			return nil, err
 		}
-		return &caller{AgentID: p.AgentID, OrgID: p.OrgID, Via: policy.ViaBearer, Scopes: p.Scopes}, nil
+		return &caller{AgentID: p.AgentID, OrgID: p.OrgID, Via: policy.ViaBearer, Scopes: p.Scopes, Delegated: p.Delegated}, nil
 	}
 	return nil, &oauthError{Status: http.StatusUnauthorized, Code: "invalid_client",
 		Description: "authenticate with client credentials or a bearer access token",
@@ -152,7 +154,7 @@ func (s *service) authenticateCaller(ctx context.Context, cc *clientCredentials,
 // it is not nil (an object-level decision).
 func (s *service) decide(ctx context.Context, c *caller, path string, target *policy.Target) (policy.Decision, error) {
 	return s.policy.Decide(ctx, policy.Input{Method: http.MethodPost, Path: path, Scopes: c.Scopes,
-		AgentID: c.AgentID, Via: c.Via, Target: target})
+		AgentID: c.AgentID, OrgID: c.OrgID, Via: c.Via, Delegated: c.Delegated, Target: target})
 }
 
 // authorize is the route-level decision: 403 insufficient_scope, naming what is missing,

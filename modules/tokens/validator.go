@@ -191,6 +191,7 @@ func (v *validator) parse(ctx context.Context, token string, now time.Time) (*ve
 	}
 	return &verified{claims: c, kid: key.kid, principal: reqctx.Principal{
 		AgentID: c.Subject, OrgID: c.org(), ClientID: c.ClientID, Scopes: c.scopes(), TokenID: c.ID, CredentialID: c.CredentialID,
+		Delegated: c.Act != nil,
 	}}, nil
 }
 

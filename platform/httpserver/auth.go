@@ -8,6 +8,7 @@ import (
 
 	"go.uber.org/zap"
 
+	"github.com/agentidp/agentidp/platform/apperr"
 	"github.com/agentidp/agentidp/platform/policy"
 	"github.com/agentidp/agentidp/platform/reqctx"
 )
@@ -64,15 +65,15 @@ func protect(route Route, v Verifier, pol policy.Engine, log *zap.Logger) http.H
 			return
 		}
 		d, err := pol.Decide(r.Context(), policy.Input{Method: route.Method, Path: route.Path, Scopes: p.Scopes,
-			AgentID: p.AgentID, OrgID: p.OrgID, Via: policy.ViaBearer})
+			AgentID: p.AgentID, OrgID: p.OrgID, Via: policy.ViaBearer, Delegated: p.Delegated})
 		if err != nil {
 			WriteError(w, r, log, err)
 			return
 		}
-		if !d.Allow {
-			scope := strings.Join(d.MissingScopes, " ")
-			w.Header().Set("WWW-Authenticate", `Bearer realm="agentidp", error="insufficient_scope", scope="`+scope+`"`)
-			WriteProblem(w, r, http.StatusForbidden, "insufficient_scope", "this call needs the scope: "+scope)
+		if err := d.Err(apperr.NotFound("not found")); err != nil { // no target: never hidden
+			w.Header().Set("WWW-Authenticate", `Bearer realm="agentidp", error="insufficient_scope", scope="`+
+				strings.Join(d.MissingScopes, " ")+`"`)
+			WriteError(w, r, log, err)
 			return
 		}
 		ctx := reqctx.WithRoute(reqctx.WithPrincipal(r.Context(), p), reqctx.Route{Method: route.Method, Path: route.Path})

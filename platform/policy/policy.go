@@ -55,9 +55,14 @@ type Input struct {
 	OrgID string
 	// Via is how the caller authenticated: ViaBearer or ViaClient.
 	Via string
+	// Delegated is true when the caller's token carries an act claim: it acts for another
+	// agent, and manages nothing.
+	Delegated bool
 	// Target describes the object the call acts on, for an object-level decision; nil for
 	// the route-level decision made before the object is known.
 	Target *Target
+	// Change is what a create or an update sets; nil for other calls.
+	Change *Change
 }
 
 // Target is what the policy knows of the object a call acts on.
@@ -66,6 +71,30 @@ type Target struct {
 	AgentID string
 	// OrgID is the organization the object belongs to; AllOrgs for a list over every one.
 	OrgID string
+	// Authority is, for a change to an agent or its credentials, the agent's whole
+	// authority (see docs/security.md): the caller must hold all of it. It must not be nil
+	// on those routes: the policy refuses a decision about managing an agent without it.
+	Authority []string
+	// LastHolderOf names the lock-out roles (scopes.json "guardians") of which the agent
+	// is the last active holder in its organization, counted inside the change's
+	// transaction.
+	LastHolderOf []string
+	// CredentialsLeft is, for a credential revocation, how many active credentials the
+	// agent keeps after it; the policy reads it on that route only.
+	CredentialsLeft int
+}
+
+// Change is what a create or an update of an agent sets.
+type Change struct {
+	// AllowedScopes is the agent's new allowed scopes when ScopesSet.
+	AllowedScopes []string
+	ScopesSet     bool
+	// Plan is the new plan; "" when not set.
+	Plan string
+	// Grants: the change sets grants on APIs.
+	Grants bool
+	// Delegates: the change sets delegates.
+	Delegates bool
 }
 
 // AllOrgs is the Target.OrgID of a list over every organization.
@@ -73,14 +102,27 @@ const AllOrgs = "*"
 
 // Decision is the policy's answer.
 type Decision struct {
-	// Allow is true only for a known route whose every scope the caller holds.
+	// Allow is true only when nothing below stands in the way.
 	Allow bool
-	// MissingScopes are the route's scopes the caller lacks, sorted; empty
-	// when allowed and for an unknown route.
+	// MissingScopes are the scopes the caller lacks, sorted: the route's, and for a change
+	// what attenuation, the target's authority, plans or grants ask for; empty when allowed
+	// and for an unknown route.
 	MissingScopes []string
 	// NotFound: the target is hidden from the caller (another organization's object):
 	// answer as for a missing one.
 	NotFound bool
+	// Invalid lists fields the change may not set (400 validation_failed).
+	Invalid []FieldError
+	// Refused lists reasons to refuse that are not a missing scope (403).
+	Refused []string
+	// Conflicts lists why the change would break an invariant (409), e.g. lock-out.
+	Conflicts []string
+}
+
+// FieldError is one field a change may not set, and why.
+type FieldError struct {
+	Field   string
+	Message string
 }
 
 // Engine makes authorization decisions. It is safe for concurrent use.
@@ -97,19 +139,37 @@ type Engine interface {
 	// Routes returns every route the policy has an entry for, as "METHOD /template",
 	// sorted.
 	Routes() []string
+	// Guardians returns the lock-out roles by name (scopes.json "guardians"), for the
+	// services that count their holders.
+	Guardians() map[string]Guardian
 }
 
 const (
 	// dataRoot is where DataFile is mounted: data.scopes.routes, data.scopes.scopes.
 	dataRoot = "scopes"
-	// query evaluates both rules in one pass.
-	query = "allow := data.agentidp.authz.allow; missing := data.agentidp.authz.missing_scopes; hidden := data.agentidp.authz.not_found"
+	// query evaluates every output in one pass.
+	query = "allow := data.agentidp.authz.allow; missing := data.agentidp.authz.missing_scopes; " +
+		"hidden := data.agentidp.authz.not_found; invalid := data.agentidp.authz.invalid; " +
+		"refused := data.agentidp.authz.refused; conflict := data.agentidp.authz.conflict"
 )
 
 // catalog is the content of policies.DataFile.
 type catalog struct {
-	Scopes []string            `json:"scopes"`
-	Routes map[string][]string `json:"routes"`
+	Scopes       []string            `json:"scopes"`
+	RootOrg      string              `json:"root_org"`
+	RootOnly     []string            `json:"root_only"`
+	Guardians    map[string]Guardian `json:"guardians"`
+	Routes       map[string][]string `json:"routes"`
+	OwnOrgRoutes map[string][]string `json:"own_org_routes"`
+}
+
+// Guardian is a lock-out role: the last active agent of an organization holding all its
+// scopes cannot be suspended, decommissioned, lose them or its last active credential.
+type Guardian struct {
+	// Scopes are the scopes that make an agent a holder of the role.
+	Scopes []string `json:"scopes"`
+	// RootOnly: the role exists in the root organization only.
+	RootOnly bool `json:"root_only"`
 }
 
 // bundle is the policy and data as loaded from the embedded files.
@@ -158,7 +218,8 @@ func (b *bundle) store() storage.Store {
 }
 
 // validate refuses a table that the policy would read wrongly: a key that is
-// not "METHOD /path", or a scope that is not known.
+// not "METHOD /path", a scope that is not known, a guardian or alternative that names
+// nothing.
 func (c catalog) validate() error {
 	if len(c.Scopes) == 0 {
 		return errors.New("no known scopes")
@@ -167,6 +228,11 @@ func (c catalog) validate() error {
 		return errors.New("no routes")
 	}
 	var errs []error
+	known := func(where, s string) {
+		if !slices.Contains(c.Scopes, s) {
+			errs = append(errs, fmt.Errorf("%s: unknown scope %q", where, s))
+		}
+	}
 	for route, scopes := range c.Routes {
 		method, path, ok := strings.Cut(route, " ")
 		if !ok || method == "" || method != strings.ToUpper(method) || !strings.HasPrefix(path, "/") || strings.Contains(path, " ") {
@@ -176,9 +242,32 @@ func (c catalog) validate() error {
 			errs = append(errs, fmt.Errorf("route %q: no scopes", route))
 		}
 		for _, s := range scopes {
-			if !slices.Contains(c.Scopes, s) {
-				errs = append(errs, fmt.Errorf("route %q: unknown scope %q", route, s))
-			}
+			known(fmt.Sprintf("route %q", route), s)
+		}
+	}
+	for route, scopes := range c.OwnOrgRoutes {
+		if _, ok := c.Routes[route]; !ok {
+			errs = append(errs, fmt.Errorf("own_org_routes %q: not in routes", route))
+		}
+		for _, s := range scopes {
+			known(fmt.Sprintf("own_org_routes %q", route), s)
+		}
+	}
+	if c.RootOrg == "" {
+		errs = append(errs, errors.New("no root_org"))
+	}
+	for _, s := range c.RootOnly {
+		known("root_only", s)
+	}
+	if len(c.Guardians) == 0 {
+		errs = append(errs, errors.New("no guardians"))
+	}
+	for name, g := range c.Guardians {
+		if len(g.Scopes) == 0 {
+			errs = append(errs, fmt.Errorf("guardian %q: no scopes", name))
+		}
+		for _, s := range g.Scopes {
+			known(fmt.Sprintf("guardian %q", name), s)
 		}
 	}
 	return errors.Join(errs...)
@@ -194,6 +283,7 @@ type engine struct {
 	cancel topdown.Cancel // never cancelled: Decide checks ctx itself
 	known  []string
 	routes map[string][]string
+	cat    catalog
 
 	// memo caches decisions by the whole input (a decision is a function of the
 	// input alone: the data is embedded and never changes); nil in tests that
@@ -233,6 +323,7 @@ func newEngine(log *zap.Logger, reg prometheus.Registerer, useMemo bool) (*engin
 		cancel:  topdown.NewCancel(),
 		known:   b.catalog.Scopes,
 		routes:  b.catalog.Routes,
+		cat:     b.catalog,
 		allowed: hist.WithLabelValues("allow"),
 		denied:  hist.WithLabelValues("deny"),
 		failed:  hist.WithLabelValues("error"),
@@ -277,7 +368,7 @@ func (e *engine) decide(ctx context.Context, in Input) (Decision, error) {
 	if err := ctx.Err(); err != nil {
 		return Decision{}, fmt.Errorf("policy: %w", err)
 	}
-	if e.memo == nil {
+	if e.memo == nil || !in.memoizable() {
 		return e.eval(ctx, in)
 	}
 	key := memoKey(in)
@@ -306,31 +397,60 @@ func (e *engine) eval(ctx context.Context, in Input) (Decision, error) {
 	if len(rs) != 1 {
 		return Decision{}, fmt.Errorf("policy: eval: %d results, want 1", len(rs))
 	}
-	allow, ok := rs[0].Bindings["allow"].(bool)
-	if !ok {
-		return Decision{}, fmt.Errorf("policy: eval: allow is %T, want bool", rs[0].Bindings["allow"])
+	b := rs[0].Bindings
+	var d Decision
+	var ok bool
+	if d.Allow, ok = b["allow"].(bool); !ok {
+		return Decision{}, fmt.Errorf("policy: eval: allow is %T, want bool", b["allow"])
 	}
-	missing, ok := rs[0].Bindings["missing"].([]any)
-	if !ok {
-		return Decision{}, fmt.Errorf("policy: eval: missing_scopes is %T, want a set", rs[0].Bindings["missing"])
+	if d.NotFound, ok = b["hidden"].(bool); !ok {
+		return Decision{}, fmt.Errorf("policy: eval: not_found is %T, want bool", b["hidden"])
 	}
-	hidden, ok := rs[0].Bindings["hidden"].(bool)
-	if !ok {
-		return Decision{}, fmt.Errorf("policy: eval: not_found is %T, want bool", rs[0].Bindings["hidden"])
+	if d.MissingScopes, err = stringSet(b["missing"], "missing_scopes"); err != nil {
+		return Decision{}, err
 	}
-	d := Decision{Allow: allow, NotFound: hidden}
-	if len(missing) > 0 {
-		d.MissingScopes = make([]string, 0, len(missing))
-		for _, m := range missing {
-			s, ok := m.(string)
-			if !ok {
-				return Decision{}, fmt.Errorf("policy: eval: missing scope is %T, want string", m)
-			}
-			d.MissingScopes = append(d.MissingScopes, s)
+	if d.Refused, err = stringSet(b["refused"], "refused"); err != nil {
+		return Decision{}, err
+	}
+	if d.Conflicts, err = stringSet(b["conflict"], "conflict"); err != nil {
+		return Decision{}, err
+	}
+	invalid, ok := b["invalid"].([]any)
+	if !ok {
+		return Decision{}, fmt.Errorf("policy: eval: invalid is %T, want a set", b["invalid"])
+	}
+	for _, v := range invalid {
+		m, ok := v.(map[string]any)
+		f, okF := m["field"].(string)
+		msg, okM := m["message"].(string)
+		if !ok || !okF || !okM {
+			return Decision{}, fmt.Errorf("policy: eval: invalid holds %v, want {field, message}", v)
 		}
-		slices.Sort(d.MissingScopes)
+		d.Invalid = append(d.Invalid, FieldError{Field: f, Message: msg})
 	}
+	slices.SortFunc(d.Invalid, func(a, b FieldError) int { return strings.Compare(a.Field+a.Message, b.Field+b.Message) })
 	return d, nil
+}
+
+// stringSet reads a set of strings the query bound, sorted; nil when empty.
+func stringSet(v any, name string) ([]string, error) {
+	set, ok := v.([]any)
+	if !ok {
+		return nil, fmt.Errorf("policy: eval: %s is %T, want a set", name, v)
+	}
+	if len(set) == 0 {
+		return nil, nil
+	}
+	out := make([]string, 0, len(set))
+	for _, m := range set {
+		s, ok := m.(string)
+		if !ok {
+			return nil, fmt.Errorf("policy: eval: %s holds %T, want string", name, m)
+		}
+		out = append(out, s)
+	}
+	slices.Sort(out)
+	return out, nil
 }
 
 var noMetrics = metrics.NoOp()
@@ -338,29 +458,66 @@ var noMetrics = metrics.NoOp()
 // value builds the policy input as an AST value directly, which spares the
 // conversion from Go values (or JSON) that rego.EvalInput would do.
 func (in Input) value() ast.Value {
-	scopes := make([]*ast.Term, len(in.Scopes))
-	for i, s := range in.Scopes {
-		scopes[i] = ast.StringTerm(s)
-	}
 	items := [][2]*ast.Term{
 		ast.Item(ast.InternedTerm("method"), ast.StringTerm(in.Method)),
 		ast.Item(ast.InternedTerm("path"), ast.StringTerm(in.Path)),
-		ast.Item(ast.InternedTerm("scopes"), ast.ArrayTerm(scopes...)),
+		ast.Item(ast.InternedTerm("scopes"), stringsTerm(in.Scopes)),
 		ast.Item(ast.InternedTerm("agent_id"), ast.StringTerm(in.AgentID)),
 		ast.Item(ast.InternedTerm("org_id"), ast.StringTerm(in.OrgID)),
 		ast.Item(ast.InternedTerm("via"), ast.StringTerm(in.Via)),
+		ast.Item(ast.InternedTerm("delegated"), ast.BooleanTerm(in.Delegated)),
 	}
-	if in.Target != nil {
-		items = append(items, ast.Item(ast.InternedTerm("target"), ast.ObjectTerm(
-			ast.Item(ast.InternedTerm("agent_id"), ast.StringTerm(in.Target.AgentID)),
-			ast.Item(ast.InternedTerm("org_id"), ast.StringTerm(in.Target.OrgID)),
-		)))
+	if t := in.Target; t != nil {
+		target := [][2]*ast.Term{
+			ast.Item(ast.InternedTerm("agent_id"), ast.StringTerm(t.AgentID)),
+			ast.Item(ast.InternedTerm("org_id"), ast.StringTerm(t.OrgID)),
+			ast.Item(ast.InternedTerm("last_holder_of"), stringsTerm(t.LastHolderOf)),
+			ast.Item(ast.InternedTerm("credentials_left"), ast.IntNumberTerm(t.CredentialsLeft)),
+		}
+		if t.Authority != nil {
+			target = append(target, ast.Item(ast.InternedTerm("authority"), stringsTerm(t.Authority)))
+		}
+		items = append(items, ast.Item(ast.InternedTerm("target"), ast.ObjectTerm(target...)))
+	}
+	if c := in.Change; c != nil {
+		change := [][2]*ast.Term{
+			ast.Item(ast.InternedTerm("grants"), ast.BooleanTerm(c.Grants)),
+			ast.Item(ast.InternedTerm("delegates"), ast.BooleanTerm(c.Delegates)),
+		}
+		if c.ScopesSet {
+			change = append(change, ast.Item(ast.InternedTerm("allowed_scopes"), stringsTerm(c.AllowedScopes)))
+		}
+		if c.Plan != "" {
+			change = append(change, ast.Item(ast.InternedTerm("plan"), ast.StringTerm(c.Plan)))
+		}
+		items = append(items, ast.Item(ast.InternedTerm("change"), ast.ObjectTerm(change...)))
 	}
 	return ast.NewObject(items...)
 }
 
+func stringsTerm(ss []string) *ast.Term {
+	terms := make([]*ast.Term, len(ss))
+	for i, s := range ss {
+		terms[i] = ast.StringTerm(s)
+	}
+	return ast.ArrayTerm(terms...)
+}
+
+// memoizable: the decisions of hot paths (route level, and a target known by its ids
+// only) are memoized; a decision about a change carries facts that rarely repeat.
+func (in Input) memoizable() bool {
+	if in.Change != nil {
+		return false
+	}
+	t := in.Target
+	return t == nil || (t.Authority == nil && len(t.LastHolderOf) == 0 && t.CredentialsLeft == 0)
+}
+
 func (d Decision) clone() Decision {
 	d.MissingScopes = slices.Clone(d.MissingScopes)
+	d.Invalid = slices.Clone(d.Invalid)
+	d.Refused = slices.Clone(d.Refused)
+	d.Conflicts = slices.Clone(d.Conflicts)
 	return d
 }
 
@@ -379,6 +536,9 @@ func memoKey(in Input) string {
 	field(in.AgentID)
 	field(in.OrgID)
 	field(in.Via)
+	if in.Delegated {
+		b = append(b, 'd')
+	}
 	if in.Target != nil {
 		b = append(b, 't')
 		field(in.Target.AgentID)
@@ -403,6 +563,14 @@ func (e *engine) KnownScopes() []string { return slices.Clone(e.known) }
 func (e *engine) RouteScopes(method, path string) ([]string, bool) {
 	s, ok := e.routes[method+" "+path]
 	return slices.Clone(s), ok
+}
+
+func (e *engine) Guardians() map[string]Guardian {
+	out := make(map[string]Guardian, len(e.cat.Guardians))
+	for name, g := range e.cat.Guardians {
+		out[name] = Guardian{Scopes: slices.Clone(g.Scopes), RootOnly: g.RootOnly}
+	}
+	return out
 }
 
 func (e *engine) Routes() []string {

@@ -23,6 +23,7 @@ type Principal struct {
 	Scopes       []string
 	TokenID      string // the token's jti
 	CredentialID string // the credential that minted the token, when known
+	Delegated    bool   // the token carries an act claim: it acts for another agent
 }
 
 // HasScope reports whether the caller holds scope.

@@ -23,13 +23,22 @@ type Bearers struct {
 // NewBearers returns an empty Bearers.
 func NewBearers() *Bearers { return &Bearers{tokens: map[string]*reqctx.Principal{}} }
 
-// Issue returns a bearer token for agentID holding scopes.
+// RootOrgID is the root organization's fixed id (modules/orgs.RootID, which platform code
+// cannot import).
+const RootOrgID = "00000000-0000-0000-0000-000000000001"
+
+// Issue returns a bearer token for agentID of the root organization holding scopes.
 func (b *Bearers) Issue(agentID string, scopes ...string) string {
+	return b.IssueIn(RootOrgID, agentID, scopes...)
+}
+
+// IssueIn returns a bearer token for agentID of organization orgID holding scopes.
+func (b *Bearers) IssueIn(orgID, agentID string, scopes ...string) string {
 	raw := make([]byte, 16)
 	_, _ = rand.Read(raw)
 	tok := "test-" + hex.EncodeToString(raw)
 	b.mu.Lock()
-	b.tokens[tok] = &reqctx.Principal{AgentID: agentID, ClientID: agentID, Scopes: scopes, TokenID: tok}
+	b.tokens[tok] = &reqctx.Principal{AgentID: agentID, OrgID: orgID, ClientID: agentID, Scopes: scopes, TokenID: tok}
 	b.mu.Unlock()
 	return tok
 }
