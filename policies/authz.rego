@@ -18,9 +18,12 @@
 #     authority         for a change to an agent: its whole authority (its allowed scopes,
 #                       apis:write when it holds a grant on an API, and the authority of
 #                       every agent that lists it as a delegate, transitively)
-#     last_holder_of    the lock-out roles (data.scopes.guardians) of which the agent is
-#                       the last active holder in its organization, counted inside the
-#                       change's transaction
+#     status            for a change to an agent: its status ("active", ...)
+#     scopes            for a change to an agent: its allowed scopes
+#     other_holders     for a change that could lock an organization out: {role: n}, the
+#                       number of OTHER active agents of its organization holding each
+#                       lock-out role's scopes (data.scopes.guardians), counted inside the
+#                       change's transaction under the organization's lock-out lock
 #     credentials_left  for a credential revocation: the agent's active credentials left
 #                       after it
 #   change     for a create or an update, what it sets:
@@ -171,18 +174,39 @@ refused contains "a delegated token (one with an act claim) cannot change organi
 
 # --- No lock-out -------------------------------------------------------------------------
 
-role_names := {r | some r, _ in data.scopes.guardians}
+# The routes whose change can take an organization's last holder of a role away.
+lockout_routes := {
+	"POST /api/v1/agents/{agent_id}/suspend",
+	"DELETE /api/v1/agents/{agent_id}",
+	"PATCH /api/v1/agents/{agent_id}",
+	"DELETE /api/v1/agents/{agent_id}/credentials/{credential_id}",
+}
+
+target_scopes := {s | some s in input.target.scopes}
+
+# The roles of which the target is the last active holder in its organization.
+last_holder_of contains role if {
+	input.target.status == "active"
+	some role, g in data.scopes.guardians
+	role_applies(g)
+	every s in g.scopes { s in target_scopes }
+	input.target.other_holders[role] == 0
+}
+
+role_applies(g) if not g.root_only
+
+role_applies(g) if input.target.org_id == data.scopes.root_org
 
 # The roles whose last active holder the change takes away.
 lockout contains role if {
 	route_key in {"POST /api/v1/agents/{agent_id}/suspend", "DELETE /api/v1/agents/{agent_id}"}
-	some role in input.target.last_holder_of
+	some role in last_holder_of
 }
 
 lockout contains role if {
 	route_key == "PATCH /api/v1/agents/{agent_id}"
 	is_array(input.change.allowed_scopes)
-	some role in input.target.last_holder_of
+	some role in last_holder_of
 	some s in data.scopes.guardians[role].scopes
 	not s in {x | some x in input.change.allowed_scopes}
 }
@@ -190,13 +214,21 @@ lockout contains role if {
 lockout contains role if {
 	route_key == "DELETE /api/v1/agents/{agent_id}/credentials/{credential_id}"
 	input.target.credentials_left == 0
-	some role in input.target.last_holder_of
+	some role in last_holder_of
 }
 
 conflict contains sprintf("the agent is the last active holder of %s in its organization; it cannot be suspended, decommissioned, lose those scopes or its last active credential", [concat(" and ", data.scopes.guardians[role].scopes)]) if {
 	some role in lockout
-	role in role_names
 }
+
+# Fail closed: a change that could lock an organization out, decided without the counts.
+refused contains "the organization's lock-out facts are unknown" if {
+	route_key in lockout_routes
+	input.target
+	not holders_known
+}
+
+holders_known if is_object(input.target.other_holders)
 
 conflict contains "the root organization cannot be suspended" if {
 	route_key == "POST /api/v1/orgs/{org_id}/suspend"

@@ -185,7 +185,10 @@ patch_agent(scopes, target, change) := call("PATCH", "/api/v1/agents/{agent_id}"
 
 create_agent(scopes, org, target_org, change) := call("POST", "/api/v1/agents", scopes, org, {"org_id": target_org}, change)
 
-agent_in_o1(authority) := {"agent_id": "x", "org_id": "o1", "authority": authority, "last_holder_of": [], "credentials_left": 0}
+holders(n) := {"root_admin": n, "org_admin": n}
+
+agent_in_o1(authority) := {"agent_id": "x", "org_id": "o1", "authority": authority, "status": "active", "scopes": authority,
+	"other_holders": holders(2), "credentials_left": 1}
 
 # Root-only scopes.
 test_root_only_scopes_refused_outside_root if {
@@ -224,7 +227,7 @@ test_attenuation_ignores_scopes_of_other_apis if {
 test_self_escalation_by_patch_refused if {
 	# An agent holding only agents:write PATCHes its own allowed_scopes to every scope.
 	inp := call("PATCH", "/api/v1/agents/{agent_id}", ["agents:write"], "o1",
-		{"agent_id": "a1", "org_id": "o1", "authority": ["agents:write"], "last_holder_of": [], "credentials_left": 0},
+		{"agent_id": "a1", "org_id": "o1", "authority": ["agents:write"], "status": "active", "scopes": ["agents:write"], "other_holders": holders(1)},
 		{"allowed_scopes": ["agents:write", "keys:admin", "audit:read"]})
 	not authz.allow with input as inp
 	authz.missing_scopes == {"keys:admin", "audit:read"} with input as inp
@@ -237,7 +240,7 @@ test_plan_other_than_free_needs_orgs_admin if {
 	authz.missing_scopes == {"orgs:admin"} with input as inp
 	authz.allow with input as patch_agent(["agents:write"], agent_in_o1([]), {"plan": "free"})
 	authz.allow with input as call("PATCH", "/api/v1/agents/{agent_id}", ["agents:write", "orgs:admin"], root,
-		{"agent_id": "x", "org_id": "o1", "authority": [], "last_holder_of": [], "credentials_left": 0}, {"plan": "unlimited"})
+		{"agent_id": "x", "org_id": "o1", "authority": [], "status": "active", "scopes": [], "other_holders": holders(0)}, {"plan": "unlimited"})
 }
 
 # Grants.
@@ -266,15 +269,15 @@ test_managing_up_refused_on_every_manage_route if {
 
 test_managing_an_agent_within_ones_authority if {
 	authz.allow with input as call("POST", "/api/v1/agents/{agent_id}/suspend", ["agents:write", "audit:read"], "o1",
-		agent_in_o1(["audit:read", "agents:write"]), null)
+		agent_in_o1(["audit:read"]), null)
 	authz.allow with input as call("POST", "/api/v1/agents/{agent_id}/credentials", ["credentials:write", "agents:read"], "o1",
 		agent_in_o1(["agents:read"]), null)
 }
 
 test_managing_without_the_targets_authority_fails_closed if {
-	inp := call("POST", "/api/v1/agents/{agent_id}/suspend", ["agents:write"], "o1", {"agent_id": "x", "org_id": "o1"}, null)
+	inp := call("POST", "/api/v1/agents/{agent_id}/credentials", ["credentials:write"], "o1", {"agent_id": "x", "org_id": "o1"}, null)
 	not authz.allow with input as inp
-	count(authz.refused) == 1 with input as inp
+	authz.refused == {"the target agent's authority is unknown"} with input as inp
 }
 
 test_route_level_decision_of_a_manage_route_waits_for_the_target if {
@@ -303,43 +306,82 @@ test_delegated_token_reads_and_calls if {
 }
 
 # No lock-out.
-last(roles, left) := {"agent_id": "x", "org_id": "o1", "authority": ["agents:write", "credentials:write"], "last_holder_of": roles, "credentials_left": left}
+org_admin_scopes := ["agents:write", "credentials:write"]
+
+# x of o1 holds the org_admin role, with others other holders, status and credentials_left.
+holder(others, status, left) := {"agent_id": "x", "org_id": "o1", "authority": org_admin_scopes, "status": status,
+	"scopes": org_admin_scopes, "other_holders": {"org_admin": others, "root_admin": 0}, "credentials_left": left}
+
+admin_call(r, target, change) := call(r[0], r[1], org_admin_scopes, "o1", target, change)
+
+suspend_route := ["POST", "/api/v1/agents/{agent_id}/suspend"]
+
+decommission_route := ["DELETE", "/api/v1/agents/{agent_id}"]
+
+revoke_cred_route := ["DELETE", "/api/v1/agents/{agent_id}/credentials/{credential_id}"]
 
 test_last_holder_cannot_be_suspended_or_decommissioned if {
-	every r in [["POST", "/api/v1/agents/{agent_id}/suspend"], ["DELETE", "/api/v1/agents/{agent_id}"]] {
-		inp := call(r[0], r[1], ["agents:write", "credentials:write"], "o1", last(["org_admin"], 1), null)
+	every r in [suspend_route, decommission_route] {
+		inp := admin_call(r, holder(0, "active", 1), null)
 		not authz.allow with input as inp
 		count(authz.conflict) == 1 with input as inp
 		count(authz.missing_scopes) == 0 with input as inp
 	}
 }
 
-test_an_agent_that_is_not_the_last_holder_can_be_suspended if {
-	authz.allow with input as call("POST", "/api/v1/agents/{agent_id}/suspend", ["agents:write", "credentials:write"], "o1", last([], 1), null)
+test_a_holder_that_is_not_the_last_can_be_suspended if {
+	authz.allow with input as admin_call(suspend_route, holder(1, "active", 1), null)
+}
+
+test_a_suspended_holder_is_not_the_last_active_one if {
+	authz.allow with input as admin_call(decommission_route, holder(0, "suspended", 1), null)
+}
+
+test_an_agent_without_the_role_is_not_its_holder if {
+	t := object.union(holder(0, "active", 1), {"scopes": ["agents:write"]})
+	authz.allow with input as admin_call(suspend_route, t, null)
 }
 
 test_last_holder_cannot_lose_the_roles_scopes if {
-	inp := patch_agent(["agents:write", "credentials:write"], last(["org_admin"], 1), {"allowed_scopes": ["agents:write"]})
+	patch := ["PATCH", "/api/v1/agents/{agent_id}"]
+	inp := admin_call(patch, holder(0, "active", 1), {"allowed_scopes": ["agents:write"]})
 	not authz.allow with input as inp
 	count(authz.conflict) == 1 with input as inp
-	authz.allow with input as patch_agent(["agents:write", "credentials:write"], last(["org_admin"], 1), {"allowed_scopes": ["credentials:write", "agents:write"]})
-	authz.allow with input as patch_agent(["agents:write", "credentials:write"], last(["org_admin"], 1), {"name": "x"})
+	authz.allow with input as admin_call(patch, holder(0, "active", 1), {"allowed_scopes": ["credentials:write", "agents:write"]})
+	authz.allow with input as admin_call(patch, holder(0, "active", 1), {"name": "x"})
+	authz.allow with input as admin_call(patch, holder(1, "active", 1), {"allowed_scopes": []})
 }
 
 test_last_holder_cannot_lose_its_last_credential if {
-	revoke_cred := ["DELETE", "/api/v1/agents/{agent_id}/credentials/{credential_id}"]
-	inp := call(revoke_cred[0], revoke_cred[1], ["credentials:write", "agents:write"], "o1", last(["org_admin"], 0), null)
+	inp := admin_call(revoke_cred_route, holder(0, "active", 0), null)
 	not authz.allow with input as inp
 	count(authz.conflict) == 1 with input as inp
-	authz.allow with input as call(revoke_cred[0], revoke_cred[1], ["credentials:write", "agents:write"], "o1", last(["org_admin"], 1), null)
-	authz.allow with input as call(revoke_cred[0], revoke_cred[1], ["credentials:write", "agents:write"], "o1", last([], 0), null)
+	authz.allow with input as admin_call(revoke_cred_route, holder(0, "active", 1), null)
+	authz.allow with input as admin_call(revoke_cred_route, holder(1, "active", 0), null)
 }
 
+test_lockout_decision_without_the_counts_fails_closed if {
+	t := object.remove(holder(0, "active", 1), ["other_holders"])
+	every r in [suspend_route, decommission_route, revoke_cred_route] {
+		inp := admin_call(r, t, null)
+		not authz.allow with input as inp
+		count(authz.refused) == 1 with input as inp
+	}
+}
+
+root_holder(others) := {"agent_id": "x", "org_id": root, "authority": ["orgs:admin"], "status": "active", "scopes": ["orgs:admin"],
+	"other_holders": {"root_admin": others, "org_admin": 5}, "credentials_left": 1}
+
 test_last_root_admin_cannot_be_suspended if {
-	inp := call("POST", "/api/v1/agents/{agent_id}/suspend", ["agents:write", "orgs:admin"], root,
-		{"agent_id": "x", "org_id": root, "authority": ["orgs:admin"], "last_holder_of": ["root_admin"], "credentials_left": 1}, null)
+	inp := call("POST", "/api/v1/agents/{agent_id}/suspend", ["agents:write", "orgs:admin"], root, root_holder(0), null)
 	not authz.allow with input as inp
 	authz.conflict == {"the agent is the last active holder of orgs:admin in its organization; it cannot be suspended, decommissioned, lose those scopes or its last active credential"} with input as inp
+	authz.allow with input as call("POST", "/api/v1/agents/{agent_id}/suspend", ["agents:write", "orgs:admin"], root, root_holder(1), null)
+}
+
+test_root_admin_role_is_roots_only if {
+	t := object.union(root_holder(0), {"org_id": "o1"})
+	authz.allow with input as call("POST", "/api/v1/agents/{agent_id}/suspend", ["agents:write", "orgs:admin"], root, t, null)
 }
 
 test_root_cannot_be_suspended if {

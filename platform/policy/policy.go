@@ -75,10 +75,15 @@ type Target struct {
 	// authority (see docs/security.md): the caller must hold all of it. It must not be nil
 	// on those routes: the policy refuses a decision about managing an agent without it.
 	Authority []string
-	// LastHolderOf names the lock-out roles (scopes.json "guardians") of which the agent
-	// is the last active holder in its organization, counted inside the change's
-	// transaction.
-	LastHolderOf []string
+	// Status and Scopes are, for a change that could lock an organization out, the agent's
+	// status and allowed scopes.
+	Status string
+	Scopes []string
+	// OtherHolders is, for a change that could lock an organization out, the number of
+	// OTHER active agents of the target's organization holding each lock-out role
+	// (Engine.Guardians) by name, counted inside the change's transaction under the
+	// organization's lock. The policy refuses such a change when it is nil.
+	OtherHolders map[string]int
 	// CredentialsLeft is, for a credential revocation, how many active credentials the
 	// agent keeps after it; the policy reads it on that route only.
 	CredentialsLeft int
@@ -471,11 +476,19 @@ func (in Input) value() ast.Value {
 		target := [][2]*ast.Term{
 			ast.Item(ast.InternedTerm("agent_id"), ast.StringTerm(t.AgentID)),
 			ast.Item(ast.InternedTerm("org_id"), ast.StringTerm(t.OrgID)),
-			ast.Item(ast.InternedTerm("last_holder_of"), stringsTerm(t.LastHolderOf)),
+			ast.Item(ast.InternedTerm("status"), ast.StringTerm(t.Status)),
+			ast.Item(ast.InternedTerm("scopes"), stringsTerm(t.Scopes)),
 			ast.Item(ast.InternedTerm("credentials_left"), ast.IntNumberTerm(t.CredentialsLeft)),
 		}
 		if t.Authority != nil {
 			target = append(target, ast.Item(ast.InternedTerm("authority"), stringsTerm(t.Authority)))
+		}
+		if t.OtherHolders != nil {
+			holders := make([][2]*ast.Term, 0, len(t.OtherHolders))
+			for role, n := range t.OtherHolders {
+				holders = append(holders, ast.Item(ast.StringTerm(role), ast.IntNumberTerm(n)))
+			}
+			target = append(target, ast.Item(ast.InternedTerm("other_holders"), ast.ObjectTerm(holders...)))
 		}
 		items = append(items, ast.Item(ast.InternedTerm("target"), ast.ObjectTerm(target...)))
 	}
@@ -510,7 +523,7 @@ func (in Input) memoizable() bool {
 		return false
 	}
 	t := in.Target
-	return t == nil || (t.Authority == nil && len(t.LastHolderOf) == 0 && t.CredentialsLeft == 0)
+	return t == nil || (t.Authority == nil && t.OtherHolders == nil && t.Status == "" && t.Scopes == nil && t.CredentialsLeft == 0)
 }
 
 func (d Decision) clone() Decision {
