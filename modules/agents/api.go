@@ -123,7 +123,8 @@ type Authority interface {
 
 // Census counts agents by lifecycle status (the usage overview's agents_by_status).
 type Census interface {
-	// CountByStatus returns the number of agents per status ("active", "suspended",
+	// CountByStatus returns the number of agents of orgID ("" for every organization) per
+	// status ("active", "suspended",
 	// "decommissioned"); a status with no agent may be left out.
-	CountByStatus(ctx context.Context) (map[string]int, error)
+	CountByStatus(ctx context.Context, orgID string) (map[string]int, error)
 }

@@ -46,8 +46,8 @@ type repository interface {
 	// countFreeLive counts the org's non-decommissioned agents on plan free.
 	countFreeLive(ctx context.Context, db bun.IDB, orgID string) (int64, error)
 	adminExists(ctx context.Context, db bun.IDB) (bool, error)
-	// countByStatus counts agents per status.
-	countByStatus(ctx context.Context, db bun.IDB) (map[string]int, error)
+	// countByStatus counts the agents of orgID ("" for every organization) per status.
+	countByStatus(ctx context.Context, db bun.IDB, orgID string) (map[string]int, error)
 	// changedSince returns the ids and updated_at of the agents changed at or after since
 	// and not after until.
 	changedSince(ctx context.Context, db bun.IDB, since, until time.Time) ([]agentChange, error)
@@ -200,13 +200,16 @@ func (bunRepository) changedSince(ctx context.Context, db bun.IDB, since, until 
 	return rows, database.Translate(err)
 }
 
-func (bunRepository) countByStatus(ctx context.Context, db bun.IDB) (map[string]int, error) {
+func (bunRepository) countByStatus(ctx context.Context, db bun.IDB, orgID string) (map[string]int, error) {
 	var rows []struct {
 		Status string `bun:"status"`
 		N      int    `bun:"n"`
 	}
-	err := db.NewSelect().Table("agents").ColumnExpr("status").ColumnExpr("count(*) AS n").
-		Group("status").Scan(ctx, &rows)
+	q := db.NewSelect().Table("agents").ColumnExpr("status").ColumnExpr("count(*) AS n")
+	if orgID != "" {
+		q = q.Where("org_id = ?", orgID)
+	}
+	err := q.Group("status").Scan(ctx, &rows)
 	if err != nil {
 		return nil, database.Translate(err)
 	}

@@ -157,8 +157,8 @@ func (s *service) CreateInTx(ctx context.Context, tx bun.Tx, in NewAgent) (*Agen
 
 // AdminExists implements Provisioner.
 // CountByStatus implements Census.
-func (s *service) CountByStatus(ctx context.Context) (map[string]int, error) {
-	return s.repo.countByStatus(ctx, s.db)
+func (s *service) CountByStatus(ctx context.Context, orgID string) (map[string]int, error) {
+	return s.repo.countByStatus(ctx, s.db, orgID)
 }
 
 func (s *service) AdminExists(ctx context.Context) (bool, error) {

@@ -2,8 +2,12 @@ package metering
 
 import (
 	"context"
+	"errors"
 	"sync"
 	"time"
+
+	"github.com/agentidp/agentidp/modules/agents"
+	"github.com/agentidp/agentidp/modules/orgs"
 )
 
 // Flusher timing. An observation is persisted by the second periodic flush after it is made
@@ -24,10 +28,28 @@ type flusher struct {
 	repo    repository
 	once    *onceRecorder
 	metrics *meterMetrics
+	agents  agents.Directory // each row's organization (cached lookups)
 	now     func() time.Time
 	every   time.Duration // the interval of the periodic flush
 
 	mu sync.Mutex // serialises flushes (the worker, its final flush, tests)
+}
+
+// setOrgs fills each row's organization from the agents Directory (the usage totals are per
+// organization). An agent the Directory does not know (none is ever deleted) counts in root.
+func (f *flusher) setOrgs(ctx context.Context, rows []flushRow) error {
+	for i := range rows {
+		a, err := f.agents.Lookup(ctx, rows[i].agent)
+		switch {
+		case errors.Is(err, agents.ErrNotFound):
+			rows[i].org = orgs.RootID
+		case err != nil:
+			return err
+		default:
+			rows[i].org = a.OrgID
+		}
+	}
+	return nil
 }
 
 // flushAged is the periodic flush: the observations made before the previous one.
@@ -54,7 +76,11 @@ func (f *flusher) flush(ctx context.Context, all bool) error {
 	if len(rows) == 0 {
 		return nil
 	}
-	if err := f.repo.saveObservations(ctx, rows, f.now()); err != nil {
+	err := f.setOrgs(ctx, rows)
+	if err == nil {
+		err = f.repo.saveObservations(ctx, rows, f.now())
+	}
+	if err != nil {
 		f.metrics.flushErrors.Inc()
 		f.tallies.restore(rows)
 		return err

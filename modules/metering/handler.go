@@ -6,7 +6,9 @@ import (
 	"github.com/gorilla/mux"
 	"go.uber.org/zap"
 
+	"github.com/agentidp/agentidp/platform/apperr"
 	"github.com/agentidp/agentidp/platform/httpserver"
+	"github.com/agentidp/agentidp/platform/ident"
 )
 
 // handler serves the usage API (usage:read, see policies/data/scopes.json).
@@ -34,7 +36,16 @@ func (h *handler) agentUsage(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *handler) overview(w http.ResponseWriter, r *http.Request) {
-	o, err := h.usage.Overview(r.Context())
+	org := r.URL.Query().Get("org_id")
+	if org != "" {
+		id, ok := ident.Canonical(org)
+		if !ok {
+			httpserver.WriteError(w, r, h.log, apperr.Validation(apperr.FieldError{Field: "org_id", Message: "must be a UUID"}))
+			return
+		}
+		org = id
+	}
+	o, err := h.usage.Overview(r.Context(), org)
 	if err != nil {
 		httpserver.WriteError(w, r, h.log, err)
 		return

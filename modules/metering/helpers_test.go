@@ -44,7 +44,7 @@ func (d *fakeDirectory) Lookup(_ context.Context, id string) (*agents.Agent, err
 func (d *fakeDirectory) add(plan agents.Plan) string {
 	id := uuid.NewString()
 	d.mu.Lock()
-	d.agents[id] = &agents.Agent{ID: id, Name: "agent", Status: agents.StatusActive, Plan: plan}
+	d.agents[id] = &agents.Agent{ID: id, OrgID: testenv.RootOrgID, Name: "agent", Status: agents.StatusActive, Plan: plan}
 	d.mu.Unlock()
 	return id
 }
@@ -87,7 +87,7 @@ func (r *fakeRecorder) matching(action, kind string) []audittrail.Event {
 // fakeStatuses stands in for the agents module's status counts.
 type fakeStatuses map[string]int
 
-func (f fakeStatuses) CountByStatus(context.Context) (map[string]int, error) { return f, nil }
+func (f fakeStatuses) CountByStatus(context.Context, string) (map[string]int, error) { return f, nil }
 
 // clock is a settable test clock.
 type clock struct{ t atomic.Pointer[time.Time] }

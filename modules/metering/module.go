@@ -11,6 +11,7 @@ import (
 	"github.com/agentidp/agentidp/platform/cache"
 	"github.com/agentidp/agentidp/platform/config"
 	"github.com/agentidp/agentidp/platform/httpserver"
+	"github.com/agentidp/agentidp/platform/policy"
 	"github.com/agentidp/agentidp/platform/worker"
 )
 
@@ -47,6 +48,7 @@ type meterParams struct {
 	Repo      repository
 	Recorder  audittrail.Recorder
 	Metrics   *meterMetrics
+	Agents    agents.Directory
 	Tuning    *tuning `optional:"true"`
 }
 
@@ -72,7 +74,7 @@ func newMeterFromParams(p meterParams) *meter {
 		Name:      "lockout broadcast",
 		Subscribe: &worker.Subscription{Bus: p.Cache, Channel: lockoutChannel, Handle: m.lockouts.onMessage},
 	}))
-	m.flusher = &flusher{tallies: t, repo: p.Repo, once: once, metrics: p.Metrics, now: now, every: every}
+	m.flusher = &flusher{tallies: t, repo: p.Repo, once: once, metrics: p.Metrics, agents: p.Agents, now: now, every: every}
 	p.Lifecycle.Append(worker.Hook(p.Log, worker.Spec{
 		Name: "usage count flush", Every: m.flusher.every, Timeout: flushTimeout,
 		Run: m.flusher.flushAged, Final: m.flusher.flushAll,
@@ -89,9 +91,10 @@ type usageParams struct {
 	Repo      repository
 	Directory agents.Directory
 	Statuses  agents.Census
+	Policy    policy.Engine
 	Log       *zap.Logger
 }
 
 func newUsageService(p usageParams) *usageService {
-	return &usageService{meter: p.Meter, repo: p.Repo, dir: p.Directory, statuses: p.Statuses, log: p.Log}
+	return &usageService{meter: p.Meter, repo: p.Repo, dir: p.Directory, statuses: p.Statuses, policy: p.Policy, log: p.Log}
 }

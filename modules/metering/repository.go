@@ -25,11 +25,13 @@ type repository interface {
 	agentMonths(ctx context.Context, agentID, before string, limit int) ([]monthRow, error)
 	// agentDays lists the agent's stored days in [from, to], oldest first.
 	agentDays(ctx context.Context, agentID, from, to string) ([]dayRow, error)
-	// totalMonths sums every agent's months, newest first.
-	totalMonths(ctx context.Context, limit int) ([]monthRow, error)
-	// totalDays sums, per day in [from, to], the tokens every agent got that day; rows from
-	// monthStart (the first day of from's month) on are read to know each day's predecessor.
-	totalDays(ctx context.Context, monthStart, from, to string) ([]dayTotal, error)
+	// totalMonths sums the months of every agent of org ("" for every organization),
+	// newest first.
+	totalMonths(ctx context.Context, org string, limit int) ([]monthRow, error)
+	// totalDays sums, per day in [from, to], the tokens every agent of org ("" for every
+	// organization) got that day; rows from monthStart (the first day of from's month) on
+	// are read to know each day's predecessor.
+	totalDays(ctx context.Context, org, monthStart, from, to string) ([]dayTotal, error)
 }
 
 type monthRow struct {
@@ -54,11 +56,11 @@ func newRepository(db *bun.DB) repository { return &bunRepository{db: db} }
 // upsertChunk bounds the rows of one INSERT statement.
 const upsertChunk = 500
 
-const upsertCounters = `INSERT INTO usage_counters (agent_id, month, tokens_issued, updated_at) VALUES %s
+const upsertCounters = `INSERT INTO usage_counters (agent_id, month, tokens_issued, updated_at, org_id) VALUES %s
 ON CONFLICT (agent_id, month) DO UPDATE SET tokens_issued = excluded.tokens_issued, updated_at = excluded.updated_at
 WHERE excluded.tokens_issued > usage_counters.tokens_issued`
 
-const upsertDaily = `INSERT INTO usage_daily (agent_id, day, month_to_date, updated_at) VALUES %s
+const upsertDaily = `INSERT INTO usage_daily (agent_id, day, month_to_date, updated_at, org_id) VALUES %s
 ON CONFLICT (agent_id, day) DO UPDATE SET month_to_date = excluded.month_to_date, updated_at = excluded.updated_at
 WHERE excluded.month_to_date > usage_daily.month_to_date`
 
@@ -74,14 +76,14 @@ func (r *bunRepository) saveObservations(ctx context.Context, rows []flushRow, a
 	at = at.UTC()
 	var counters, daily [][]any
 	for _, row := range rows {
-		counters = append(counters, []any{row.agent, row.month, row.max, at})
+		counters = append(counters, []any{row.agent, row.month, row.max, at, row.org})
 		days := make([]string, 0, len(row.days))
 		for d := range row.days {
 			days = append(days, d)
 		}
 		slices.Sort(days)
 		for _, d := range days {
-			daily = append(daily, []any{row.agent, d, row.days[d], at})
+			daily = append(daily, []any{row.agent, d, row.days[d], at, row.org})
 		}
 	}
 	if err := r.upsert(ctx, upsertCounters, counters); err != nil {
@@ -94,9 +96,9 @@ func (r *bunRepository) upsert(ctx context.Context, stmt string, values [][]any)
 	for start := 0; start < len(values); start += upsertChunk {
 		chunk := values[start:min(start+upsertChunk, len(values))]
 		tuples := make([]string, len(chunk))
-		args := make([]any, 0, 4*len(chunk))
+		args := make([]any, 0, 5*len(chunk))
 		for i, v := range chunk {
-			tuples[i] = "(?, ?, ?, ?)"
+			tuples[i] = "(?, ?, ?, ?, ?)"
 			args = append(args, v...)
 		}
 		query := strings.Replace(stmt, "%s", strings.Join(tuples, ", "), 1)
@@ -131,27 +133,36 @@ WHERE agent_id = ? AND day >= ? AND day <= ? ORDER BY day`, agentID, from, to).S
 	return rows, database.Translate(noRowsOK(err))
 }
 
-func (r *bunRepository) totalMonths(ctx context.Context, limit int) ([]monthRow, error) {
+func (r *bunRepository) totalMonths(ctx context.Context, org string, limit int) ([]monthRow, error) {
 	var rows []monthRow
 	err := r.db.NewRaw(`SELECT month, CAST(SUM(tokens_issued) AS BIGINT) AS tokens_issued FROM usage_counters
-GROUP BY month ORDER BY month DESC LIMIT ?`, limit).Scan(ctx, &rows)
+WHERE (? = '' OR org_id = ?) GROUP BY month ORDER BY month DESC LIMIT ?`, org, orgOrNil(org), limit).Scan(ctx, &rows)
 	return rows, database.Translate(noRowsOK(err))
 }
 
 // totalDays: a day's tokens are its month_to_date minus the previous stored day's of the same
 // agent and month (LAG), or minus 0 for the month's first stored day; a negative difference
 // (a count restored a little short after a cache loss) counts as 0.
-func (r *bunRepository) totalDays(ctx context.Context, monthStart, from, to string) ([]dayTotal, error) {
+func (r *bunRepository) totalDays(ctx context.Context, org, monthStart, from, to string) ([]dayTotal, error) {
 	var rows []dayTotal
 	err := r.db.NewRaw(`SELECT day, CAST(SUM(CASE WHEN month_to_date > prev THEN month_to_date - prev ELSE 0 END) AS BIGINT) AS tokens_issued
 FROM (
   SELECT day, month_to_date,
          COALESCE(LAG(month_to_date) OVER (PARTITION BY agent_id, substr(day, 1, 7) ORDER BY day), 0) AS prev
-  FROM usage_daily WHERE day >= ? AND day <= ?
+  FROM usage_daily WHERE day >= ? AND day <= ? AND (? = '' OR org_id = ?)
 ) AS d
 WHERE day >= ?
-GROUP BY day ORDER BY day DESC`, monthStart, to, from).Scan(ctx, &rows)
+GROUP BY day ORDER BY day DESC`, monthStart, to, org, orgOrNil(org), from).Scan(ctx, &rows)
 	return rows, database.Translate(noRowsOK(err))
+}
+
+// orgOrNil is the org_id argument of a filter that may be off: NULL for "" (PostgreSQL
+// would refuse ” as a uuid even in the branch the filter skips).
+func orgOrNil(org string) any {
+	if org == "" {
+		return nil
+	}
+	return org
 }
 
 // noRowsOK: bun reports an empty result scanned into a slice as sql.ErrNoRows on some paths;

@@ -45,6 +45,7 @@ type tally struct {
 // flushRow is one (agent, month) worth of observations to persist.
 type flushRow struct {
 	agentMonth
+	org  string           // the agent's organization (set by the flusher)
 	max  int64            // month-to-date: the highest of days
 	days map[string]int64 // day → month-to-date at the end of the day (so far)
 }

@@ -9,6 +9,7 @@ import (
 
 	"github.com/agentidp/agentidp/modules/agents"
 	"github.com/agentidp/agentidp/platform/apperr"
+	"github.com/agentidp/agentidp/platform/policy"
 )
 
 // MonthUsage is one month of a usage report. Limit and Remaining are null on plan unlimited
@@ -55,20 +56,27 @@ type usageService struct {
 	repo     repository
 	dir      agents.Directory
 	statuses agents.Census // nil only in unit tests
+	policy   policy.Engine
 	log      *zap.Logger
 }
+
+// errNoAgent answers an unknown agent and another organization's alike.
+var errNoAgent = apperr.NotFound("no agent with this id")
 
 // AgentUsage reports one agent's usage. An unknown agent (or an id that is not a UUID, which
 // names no agent) is 404.
 func (s *usageService) AgentUsage(ctx context.Context, agentID string) (*AgentUsage, error) {
 	if !validAgentID(agentID) {
-		return nil, apperr.NotFound("no agent with this id")
+		return nil, errNoAgent
 	}
 	a, err := s.dir.Lookup(ctx, agentID)
 	if errors.Is(err, agents.ErrNotFound) {
-		return nil, apperr.NotFound("no agent with this id")
+		return nil, errNoAgent
 	}
 	if err != nil {
+		return nil, err
+	}
+	if err := policy.Authorize(ctx, s.policy, policy.Target{AgentID: a.ID, OrgID: a.OrgID}, nil, errNoAgent); err != nil {
 		return nil, err
 	}
 	now := s.meter.now()
@@ -148,11 +156,16 @@ func agentDays(rows []dayRow, p *period, first time.Time, current int64) []DayUs
 	return days
 }
 
-// Overview reports the totals over every agent, from the store (at most one flush interval
-// behind the live counters).
-func (s *usageService) Overview(ctx context.Context) (*Overview, error) {
+// Overview reports the totals over every agent of the caller's organization (of every
+// organization for orgs:admin, unless requested names one), from the store (at most one
+// flush interval behind the live counters).
+func (s *usageService) Overview(ctx context.Context, requested string) (*Overview, error) {
+	org, err := policy.ListOrg(ctx, s.policy, requested, apperr.NotFound("no organization has this id"))
+	if err != nil {
+		return nil, err
+	}
 	p := newPeriod(s.meter.now())
-	stored, err := s.repo.totalMonths(ctx, reportMonths)
+	stored, err := s.repo.totalMonths(ctx, org, reportMonths)
 	if err != nil {
 		return nil, err
 	}
@@ -167,7 +180,7 @@ func (s *usageService) Overview(ctx context.Context) (*Overview, error) {
 	}
 
 	first := p.dayStart.AddDate(0, 0, -(reportDays - 1))
-	totals, err := s.repo.totalDays(ctx, firstOfMonth(first).Format(dayLayout), first.Format(dayLayout), p.day)
+	totals, err := s.repo.totalDays(ctx, org, firstOfMonth(first).Format(dayLayout), first.Format(dayLayout), p.day)
 	if err != nil {
 		return nil, err
 	}
@@ -183,7 +196,7 @@ func (s *usageService) Overview(ctx context.Context) (*Overview, error) {
 
 	var byStatus map[string]int
 	if s.statuses != nil {
-		counts, err := s.statuses.CountByStatus(ctx)
+		counts, err := s.statuses.CountByStatus(ctx, org)
 		if err != nil {
 			return nil, err
 		}

@@ -184,3 +184,50 @@ func TestIntegrationUsageAPIErrors(t *testing.T) {
 		}
 	})
 }
+
+// Usage is per organization: another organization's agent answers as a missing one, and the
+// totals hold only the caller's organization, unless it holds orgs:admin (then every one,
+// or the one ?org_id= names).
+func TestIntegrationUsageIsolation(t *testing.T) {
+	testenv.ForEachBackend(t, func(t *testing.T, b testenv.Backend) {
+		clk := newClock(mustTime("2026-11-27T12:00:00Z"))
+		e := newEnv(t, b, envOptions{clock: clk})
+		o1, o2 := uuid.NewString(), uuid.NewString()
+		mine, theirs := e.Dir.add(agents.PlanFree), e.Dir.add(agents.PlanFree)
+		e.Dir.mu.Lock()
+		e.Dir.agents[mine].OrgID, e.Dir.agents[theirs].OrgID = o1, o2
+		e.Dir.mu.Unlock()
+		consume(t, e.Meter, mine, "free", 2)
+		consume(t, e.Meter, theirs, "free", 5)
+		e.flush(t)
+
+		reader := e.Bearers.IssueIn(o1, uuid.NewString(), "usage:read")
+		if st := e.get(t, "/api/v1/agents/"+theirs+"/usage", reader, nil); st != http.StatusNotFound {
+			t.Fatalf("another org's agent: status %d, want 404", st)
+		}
+		if st := e.get(t, "/api/v1/agents/"+mine+"/usage", reader, nil); st != http.StatusOK {
+			t.Fatalf("own agent: status %d", st)
+		}
+		total := func(bearer, query string) int64 {
+			t.Helper()
+			var o usageBody
+			if st := e.get(t, "/api/v1/usage"+query, bearer, &o); st != http.StatusOK {
+				t.Fatalf("overview%s: status %d", query, st)
+			}
+			return o.Months[0].TokensIssued
+		}
+		if n := total(reader, ""); n != 2 {
+			t.Errorf("org one's total %d, want 2", n)
+		}
+		if st := e.get(t, "/api/v1/usage?org_id="+o2, reader, nil); st != http.StatusNotFound {
+			t.Errorf("another org's totals: status %d, want 404", st)
+		}
+		operator := e.Bearers.Issue(uuid.NewString(), "usage:read", "orgs:admin")
+		if n := total(operator, ""); n != 7 {
+			t.Errorf("every org's total %d, want 7", n)
+		}
+		if n := total(operator, "?org_id="+o2); n != 5 {
+			t.Errorf("org two's total %d, want 5", n)
+		}
+	})
+}
