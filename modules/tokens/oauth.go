@@ -19,11 +19,9 @@ import (
 	"github.com/agentidp/agentidp/platform/apperr"
 	"github.com/agentidp/agentidp/platform/cache"
 	"github.com/agentidp/agentidp/platform/database"
+	"github.com/agentidp/agentidp/platform/httpserver"
 	"github.com/agentidp/agentidp/platform/reqctx"
 )
-
-// maxOAuthBody is the largest body the OAuth endpoints read (413 past it).
-const maxOAuthBody = 64 << 10
 
 // realm names this server in WWW-Authenticate challenges.
 const realm = `realm="agentidp"`
@@ -135,7 +133,10 @@ func readParams(w http.ResponseWriter, r *http.Request) (url.Values, error) {
 	if ct == "" || err != nil {
 		return nil, invalidRequest("send the parameters as application/x-www-form-urlencoded (or application/json)")
 	}
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxOAuthBody))
+	// The server's one body limit (413 past it): introspection and revocation answer for any
+	// string a client may hold as a token, however long (RFC 7662 §2.2, RFC 7009 §2.2); the
+	// validator refuses an overlong token before decoding anything.
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, httpserver.MaxBodyBytes))
 	if err != nil {
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) {
