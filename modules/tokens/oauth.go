@@ -158,7 +158,17 @@ func readParams(w http.ResponseWriter, r *http.Request) (url.Values, error) {
 	return nil, invalidRequest("send the parameters as application/x-www-form-urlencoded (or application/json)")
 }
 
+// jsonParams reads a JSON object of parameters. A member repeated, also under another
+// spelling ("\u0073cope") or inside a nested value, is refused as a repeated form
+// parameter is (RFC 6749 §3.1): encoding/json would silently keep the last one.
 func jsonParams(body []byte) (url.Values, error) {
+	if err := httpserver.CheckJSON(body); err != nil {
+		var ae *apperr.Error
+		if errors.As(err, &ae) {
+			return nil, invalidRequest(ae.Detail)
+		}
+		return nil, invalidRequest("the body is not a JSON object")
+	}
 	var raw map[string]json.RawMessage
 	if err := json.Unmarshal(body, &raw); err != nil {
 		return nil, invalidRequest("the body is not a JSON object")
