@@ -105,7 +105,10 @@ func (f *frontDoor) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 	if !saneRequestID.MatchString(id) {
 		id = newRequestID()
 	}
-	info := &reqctx.Info{RequestID: id, ClientIP: clientIP(r, f.proxies), UserAgent: truncate(r.UserAgent(), 256)}
+	// The user agent as sent (the header's own string, no copy): whoever keeps it scrubs it
+	// of secrets and tokens before cutting it, as the audit log does; cut first, a token
+	// split at the cut would no longer be recognised.
+	info := &reqctx.Info{RequestID: id, ClientIP: clientIP(r, f.proxies), UserAgent: r.UserAgent()}
 	r = r.WithContext(reqctx.WithInfo(r.Context(), info))
 
 	h := rw.Header()
