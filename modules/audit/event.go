@@ -15,6 +15,7 @@ import (
 	"github.com/agentidp/agentidp/platform/audittrail"
 	"github.com/agentidp/agentidp/platform/database"
 	"github.com/agentidp/agentidp/platform/ident"
+	"github.com/agentidp/agentidp/platform/log"
 	"github.com/agentidp/agentidp/platform/reqctx"
 )
 
@@ -53,7 +54,9 @@ type eventRow struct {
 }
 
 // newRow validates e, fills what it leaves empty from ctx (actor, IP, user agent, request
-// id), defaults, canonicalises and scrubs it. Seq, PrevHash and Hash are set by the chain.
+// id), defaults, canonicalises and scrubs it: the details (scrubDetails) and the user
+// agent, which is whatever the client sent and may hold a secret or a token as well. Seq,
+// PrevHash and Hash are set by the chain.
 func newRow(ctx context.Context, e audittrail.Event, now time.Time) (*eventRow, error) {
 	info := reqctx.InfoFrom(ctx)
 	r := &eventRow{
@@ -62,7 +65,7 @@ func newRow(ctx context.Context, e audittrail.Event, now time.Time) (*eventRow, 
 		TargetID:   clean(e.TargetID, maxTargetLen),
 		Outcome:    e.Outcome,
 		IP:         clean(or(e.IP, info.ClientIP), maxShortLen),
-		UserAgent:  clean(or(e.UserAgent, info.UserAgent), maxUserAgentLen),
+		UserAgent:  clean(log.Scrub(or(e.UserAgent, info.UserAgent)), maxUserAgentLen), // scrubbed whole, then cut
 		RequestID:  clean(or(e.RequestID, info.RequestID), maxShortLen),
 		OccurredAt: e.OccurredAt,
 	}
@@ -132,7 +135,9 @@ func optionalUUID(field, s string) (string, error) {
 }
 
 // clean makes s storable in a text column on both stores (valid UTF-8, no NUL) and cuts it
-// to at most n bytes at a rune boundary.
+// to at most n bytes at a rune boundary (a copy, so that a long request header is not kept
+// alive by the queued row). Scrub before cutting: a token cut in two is no longer
+// recognisable as one.
 func clean(s string, n int) string {
 	s = strings.ToValidUTF8(s, "\uFFFD")
 	s = strings.ReplaceAll(s, "\x00", "")
@@ -142,7 +147,7 @@ func clean(s string, n int) string {
 	for n > 0 && !utf8.RuneStart(s[n]) {
 		n--
 	}
-	return s[:n]
+	return strings.Clone(s[:n])
 }
 
 func or(a, b string) string {

@@ -31,6 +31,22 @@ func TestNewRowDefaultsAndCanonicalForm(t *testing.T) {
 	}
 }
 
+// The user agent is scrubbed as the details are, whole and then cut: a token that crosses
+// the 512-byte cut is redacted, not left as a piece.
+func TestNewRowScrubsUserAgent(t *testing.T) {
+	secret := "sk_live_" + strings.Repeat("s", 43)
+	jwt := "eyJhbGciOiJFUzI1NiJ9." + strings.Repeat("eyJzdWIiOiJ4In0", 40) + ".c2lnbmF0dXJl"
+	for _, ua := range []string{"agent/1 " + secret + " " + jwt, strings.Repeat("x", 480) + " " + jwt} {
+		r, err := newRow(context.Background(), audittrail.Event{Action: "x", UserAgent: ua}, time.Now())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if strings.Contains(r.UserAgent, "sk_live_") || strings.Contains(r.UserAgent, "eyJ") || !strings.Contains(r.UserAgent, "[REDACTED]") {
+			t.Fatalf("user agent %q", r.UserAgent)
+		}
+	}
+}
+
 func TestNewRowRefusesWithoutEchoingValues(t *testing.T) {
 	secret := "sk_live_" + strings.Repeat("x", 43)
 	_, err := newRow(context.Background(), audittrail.Event{Action: "x", AgentID: secret}, time.Now())

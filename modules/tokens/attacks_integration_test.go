@@ -30,9 +30,16 @@ import (
 // expired ones, with the server's own key).
 func ourKey(t testing.TB, e *env) (kid, alg string, priv crypto.Signer) {
 	t.Helper()
+	return openKey(t, e, `WHERE retires_at IS NULL ORDER BY activates_at DESC LIMIT 1`)
+}
+
+// openKey opens the signing key the SQL condition where picks (with args), whatever its
+// state: what an attacker holding the database and the master key could do.
+func openKey(t testing.TB, e *env, where string, args ...any) (kid, alg string, priv crypto.Signer) {
+	t.Helper()
 	var sealed, nonce []byte
 	err := e.b.DB.QueryRowContext(context.Background(),
-		`SELECT kid, alg, private_key, key_nonce FROM signing_keys WHERE retires_at IS NULL ORDER BY activates_at DESC LIMIT 1`).
+		`SELECT kid, alg, private_key, key_nonce FROM signing_keys `+where, args...).
 		Scan(&kid, &alg, &sealed, &nonce)
 	if err != nil {
 		t.Fatal(err)

@@ -310,15 +310,15 @@ func eventually(t testing.TB, timeout time.Duration, what string, cond func() bo
 
 // auditRow is one audit_events row (read straight from the table, in tests only).
 type auditRow struct {
-	Action, AgentID, TargetType, TargetID, Outcome string
-	Details                                        map[string]any
-	Raw                                            string
+	Action, AgentID, TargetType, TargetID, Outcome, UserAgent string
+	Details                                                   map[string]any
+	Raw                                                       string
 }
 
 func auditRows(t testing.TB, db bun.IDB, action string) []auditRow {
 	t.Helper()
 	rows, err := db.QueryContext(context.Background(), `SELECT action, COALESCE(CAST(agent_id AS TEXT), ''),
-		target_type, target_id, outcome, CAST(details AS TEXT) FROM audit_events ORDER BY seq`)
+		target_type, target_id, outcome, CAST(details AS TEXT), user_agent FROM audit_events ORDER BY seq`)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -327,11 +327,11 @@ func auditRows(t testing.TB, db bun.IDB, action string) []auditRow {
 	for rows.Next() {
 		var r auditRow
 		var details string
-		if err := rows.Scan(&r.Action, &r.AgentID, &r.TargetType, &r.TargetID, &r.Outcome, &details); err != nil {
+		if err := rows.Scan(&r.Action, &r.AgentID, &r.TargetType, &r.TargetID, &r.Outcome, &details, &r.UserAgent); err != nil {
 			t.Fatal(err)
 		}
 		_ = json.Unmarshal([]byte(details), &r.Details)
-		r.Raw = strings.Join([]string{r.Action, r.AgentID, r.TargetType, r.TargetID, details}, " ")
+		r.Raw = strings.Join([]string{r.Action, r.AgentID, r.TargetType, r.TargetID, details, r.UserAgent}, " ")
 		if action == "" || r.Action == action {
 			out = append(out, r)
 		}

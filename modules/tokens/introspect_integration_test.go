@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/agentidp/agentidp/modules/tokens"
+	"github.com/agentidp/agentidp/platform/httpserver"
 	"github.com/agentidp/agentidp/platform/testenv"
 )
 
@@ -95,6 +96,44 @@ func TestIntegrationIntrospection(t *testing.T) {
 				t.Fatal("no token.introspected event")
 			}
 		})
+		e.assertNoLeaks()
+	})
+}
+
+// RFC 7662 §2.2 and RFC 7009 §2.2: any string a client may hold as a token is answered,
+// however long, up to the server's one body limit: {"active":false} at introspection, 200
+// at revocation. Only a body over 1 MiB is 413. A bearer token over the size cap is still a
+// 401 on the API.
+func TestIntegrationIntrospectionOfAnyLength(t *testing.T) {
+	testenv.ForEachBackend(t, func(t *testing.T, b testenv.Backend) {
+		e := newEnv(t, b, nil)
+		auth := basic(e.admin.ID, e.admin.Secret)
+		honest := e.adminToken()
+		inactive := func(name string, r response) {
+			t.Helper()
+			if r.Status != http.StatusOK || strings.TrimSpace(string(r.Body)) != `{"active":false}` {
+				t.Fatalf("%s: status %d: %.200s", name, r.Status, r.Body)
+			}
+		}
+		long := honest + strings.Repeat("A", 100<<10) // 100 KB, starting as a real token
+		inactive("100 KB, form", e.post(tokens.PathIntrospect, url.Values{"token": {long}}, "Authorization", auth))
+		inactive("100 KB, JSON", e.postRaw(tokens.PathIntrospect, "application/json",
+			string(mustJSON(map[string]string{"token": long})), "Authorization", auth))
+		full := "token=" + strings.Repeat("A", httpserver.MaxBodyBytes-len("token="))
+		inactive("a body of exactly 1 MiB", e.postRaw(tokens.PathIntrospect, "application/x-www-form-urlencoded", full, "Authorization", auth))
+		if r := e.postRaw(tokens.PathRevoke, "application/x-www-form-urlencoded", "token="+long, "Authorization", auth); r.Status != http.StatusOK {
+			t.Fatalf("revoking 100 KB: status %d: %.200s", r.Status, r.Body)
+		}
+		if r := e.postRaw(tokens.PathIntrospect, "application/x-www-form-urlencoded", full+"A", "Authorization", auth); r.Status != http.StatusRequestEntityTooLarge {
+			t.Fatalf("a body of 1 MiB + 1: status %d, want 413: %.200s", r.Status, r.Body)
+		}
+		if !e.active(honest) {
+			t.Fatal("the honest token is not active")
+		}
+		// The API keeps the cap on bearer tokens: 401, before any decoding.
+		if r := e.api(http.MethodGet, "/api/v1/agents/"+e.admin.ID, honest+strings.Repeat("A", 9<<10), nil); r.Status != http.StatusUnauthorized {
+			t.Fatalf("a 9 KiB bearer token: status %d, want 401: %.200s", r.Status, r.Body)
+		}
 		e.assertNoLeaks()
 	})
 }

@@ -71,6 +71,17 @@ func (k *ringKey) signsAt(now time.Time) bool {
 	return !now.Before(k.activatesAt) && (k.retiresAt.IsZero() || now.Before(k.retiresAt))
 }
 
+// mayHaveSigned reports whether the key can have signed a token issued at iat (Unix
+// seconds). A key signs until it retires (the instant its successor starts signing), and a
+// token it signed carries the signing replica's time, so iat is at or before the
+// retirement. The leeway covers replicas whose clocks differ and a replica that learns of
+// a retirement a little late (at its next reload, which matters for a rotation without a
+// publish delay); issuedAt's one-second shift past a cut-off is well inside it. A token
+// dated later was made with the key's private material by someone else than this server.
+func (k *ringKey) mayHaveSigned(iat int64) bool {
+	return k.retiresAt.IsZero() || iat <= k.retiresAt.Add(leeway).Unix()
+}
+
 // ringSnapshot is an immutable view of the published keys, swapped atomically on reload.
 type ringSnapshot struct {
 	keys  []*ringKey // newest activation first

@@ -193,3 +193,26 @@ func TestKeyState(t *testing.T) {
 		}
 	}
 }
+
+// A retired key can have signed only tokens dated up to its retirement, plus the leeway.
+func TestMayHaveSigned(t *testing.T) {
+	t0 := time.Date(2026, 11, 28, 12, 0, 0, 0, time.UTC)
+	unretired := &ringKey{activatesAt: t0}
+	retired := &ringKey{activatesAt: t0.Add(-time.Hour), retiresAt: t0}
+	for _, c := range []struct {
+		k    *ringKey
+		iat  time.Time
+		want bool
+	}{
+		{unretired, t0.Add(time.Hour), true},
+		{retired, t0.Add(-time.Minute), true},
+		{retired, t0, true},
+		{retired, t0.Add(leeway), true},
+		{retired, t0.Add(leeway + time.Second), false},
+		{retired, t0.Add(time.Hour), false},
+	} {
+		if got := c.k.mayHaveSigned(c.iat.Unix()); got != c.want {
+			t.Errorf("retires %v, iat %v: %v, want %v", c.k.retiresAt, c.iat, got, c.want)
+		}
+	}
+}

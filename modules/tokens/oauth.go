@@ -19,11 +19,9 @@ import (
 	"github.com/agentidp/agentidp/platform/apperr"
 	"github.com/agentidp/agentidp/platform/cache"
 	"github.com/agentidp/agentidp/platform/database"
+	"github.com/agentidp/agentidp/platform/httpserver"
 	"github.com/agentidp/agentidp/platform/reqctx"
 )
-
-// maxOAuthBody is the largest body the OAuth endpoints read (413 past it).
-const maxOAuthBody = 64 << 10
 
 // realm names this server in WWW-Authenticate challenges.
 const realm = `realm="agentidp"`
@@ -135,7 +133,10 @@ func readParams(w http.ResponseWriter, r *http.Request) (url.Values, error) {
 	if ct == "" || err != nil {
 		return nil, invalidRequest("send the parameters as application/x-www-form-urlencoded (or application/json)")
 	}
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxOAuthBody))
+	// The server's one body limit (413 past it): introspection and revocation answer for any
+	// string a client may hold as a token, however long (RFC 7662 §2.2, RFC 7009 §2.2); the
+	// validator refuses an overlong token before decoding anything.
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, httpserver.MaxBodyBytes))
 	if err != nil {
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) {
@@ -157,7 +158,17 @@ func readParams(w http.ResponseWriter, r *http.Request) (url.Values, error) {
 	return nil, invalidRequest("send the parameters as application/x-www-form-urlencoded (or application/json)")
 }
 
+// jsonParams reads a JSON object of parameters. A member repeated, also under another
+// spelling ("\u0073cope") or inside a nested value, is refused as a repeated form
+// parameter is (RFC 6749 §3.1): encoding/json would silently keep the last one.
 func jsonParams(body []byte) (url.Values, error) {
+	if err := httpserver.CheckJSON(body); err != nil {
+		var ae *apperr.Error
+		if errors.As(err, &ae) {
+			return nil, invalidRequest(ae.Detail)
+		}
+		return nil, invalidRequest("the body is not a JSON object")
+	}
 	var raw map[string]json.RawMessage
 	if err := json.Unmarshal(body, &raw); err != nil {
 		return nil, invalidRequest("the body is not a JSON object")

@@ -50,6 +50,7 @@ var (
 	errAlg           = &invalidToken{"algorithm not accepted"}
 	errTyp           = &invalidToken{"typ is not at+jwt"}
 	errKID           = &invalidToken{"unknown kid"}
+	errSignedRetired = &invalidToken{"issued after its key retired"}
 	errSignature     = &invalidToken{"bad signature"}
 	errMalformed     = &invalidToken{"malformed claims"}
 	errIssuer        = &invalidToken{"wrong issuer"}
@@ -125,15 +126,20 @@ func (v *validator) validate(ctx context.Context, token, aud string) (*verified,
 }
 
 // authentic checks the token's form, signature and time claims: it is a token this server
-// issued and it has not expired. The result is cached per exact token string, so a token
-// presented again skips the parsing and the signature (its time claims are re-checked).
+// issued, while its key signed, and it has not expired. The result is cached per exact
+// token string, so a token presented again skips the parsing and the signature (its time
+// claims and its key's retirement are re-checked).
 func (v *validator) authentic(ctx context.Context, token string, now time.Time) (*verified, error) {
 	if len(token) > maxTokenLen {
 		return nil, errTooLong
 	}
 	if t, ok := v.cache.Get(token); ok {
-		if v.ring.published(t.kid, now) == nil {
+		k := v.ring.published(t.kid, now)
+		if k == nil {
 			return nil, errKID
+		}
+		if !k.mayHaveSigned(t.claims.issuedAt()) { // the key may have retired since
+			return nil, errSignedRetired
 		}
 		return t, checkTimes(t.claims, now)
 	}
@@ -148,7 +154,7 @@ func (v *validator) authentic(ctx context.Context, token string, now time.Time) 
 // parse runs every check that depends on the token alone, through go-jose: the compact
 // form and an accepted algorithm (jwt.ParseSigned), the protected header (only alg, kid
 // and typ at+jwt), kid → our key, whose own algorithm must be the header's, the signature
-// with that key, then the claims.
+// with that key, then the claims, iat within the key's signing life included.
 func (v *validator) parse(ctx context.Context, token string, now time.Time) (*verified, error) {
 	jws, err := jwt.ParseSigned(token, acceptedAlgs)
 	if err != nil {
@@ -188,6 +194,9 @@ func (v *validator) parse(ctx context.Context, token string, now time.Time) (*ve
 	}
 	if err := checkTimes(c, now); err != nil {
 		return nil, err
+	}
+	if !key.mayHaveSigned(c.issuedAt()) {
+		return nil, errSignedRetired
 	}
 	return &verified{claims: c, kid: key.kid, principal: reqctx.Principal{
 		AgentID: c.Subject, OrgID: c.org(), ClientID: c.ClientID, Scopes: c.scopes(), TokenID: c.ID, CredentialID: c.CredentialID,

@@ -7,7 +7,11 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"strconv"
 	"strings"
+	"unicode/utf8"
+
+	"github.com/go-json-experiment/json/jsontext"
 
 	"github.com/agentidp/agentidp/platform/apperr"
 )
@@ -24,7 +28,8 @@ var ErrPayloadTooLarge = &apperr.Error{Status: http.StatusRequestEntityTooLarge,
 
 // DecodeJSON reads r's body into dst: unparsable bodies are 400 malformed_body, unknown
 // fields and wrongly typed values 400 validation_failed naming the field, bodies nested
-// deeper than MaxJSONDepth 400 malformed_body, oversized bodies 413.
+// deeper than MaxJSONDepth or failing CheckJSON (a repeated member name, invalid UTF-8)
+// 400 malformed_body, oversized bodies 413.
 func DecodeJSON(r *http.Request, dst any) error {
 	body, err := io.ReadAll(r.Body)
 	if err != nil {
@@ -45,6 +50,9 @@ func DecodeJSON(r *http.Request, dst any) error {
 	if depth(body) > MaxJSONDepth {
 		return apperr.BadRequest("malformed_body", fmt.Sprintf("the JSON body is nested deeper than %d levels", MaxJSONDepth))
 	}
+	if err := CheckJSON(body); err != nil {
+		return err
+	}
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(dst); err != nil {
@@ -55,6 +63,36 @@ func DecodeJSON(r *http.Request, dst any) error {
 	}
 	return nil
 }
+
+// CheckJSON accepts body only when its (first) JSON value is one every reader understands
+// alike (I-JSON, RFC 7493): UTF-8 throughout, and no object, however deeply nested, that
+// repeats a member name, names compared after unescaping ("scope" and "\u0073cope" are one
+// name). encoding/json, which decodes the bodies, keeps the last of repeated members
+// without a word, so {"scope": "keys:admin", "scope": "agents:write"} would mean one thing
+// to a proxy or a log reader and another to this server. The check is jsontext's (the
+// encoding/json/v2 reader, refusing duplicate names by default); it decodes nothing. It
+// returns nil or a 400 malformed_body *apperr.Error saying where the repeated name is.
+func CheckJSON(body []byte) error {
+	_, err := jsontext.NewDecoder(bytes.NewReader(body)).ReadValue()
+	if err == nil {
+		return nil
+	}
+	var se *jsontext.SyntacticError
+	if errors.Is(err, jsontext.ErrDuplicateName) && errors.As(err, &se) {
+		at := string(se.JSONPointer)
+		if len(at) > maxPointerShown || !utf8.ValidString(at) {
+			at = "…"
+		}
+		return apperr.BadRequest("malformed_body", "the JSON body repeats a member name, at "+strconv.Quote(at))
+	}
+	if json.Valid(body) { // valid to encoding/json, which replaces what is not UTF-8
+		return apperr.BadRequest("malformed_body", "the JSON body is not valid UTF-8 (or escapes a lone surrogate)")
+	}
+	return apperr.BadRequest("malformed_body", "the request body is not valid JSON")
+}
+
+// maxPointerShown bounds the JSON pointer a refusal quotes back.
+const maxPointerShown = 128
 
 func decodeError(err error) error {
 	var typeErr *json.UnmarshalTypeError

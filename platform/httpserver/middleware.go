@@ -16,6 +16,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promauto"
 	"go.uber.org/zap"
 
+	"github.com/agentidp/agentidp/platform/log"
 	"github.com/agentidp/agentidp/platform/reqctx"
 )
 
@@ -105,7 +106,10 @@ func (f *frontDoor) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 	if !saneRequestID.MatchString(id) {
 		id = newRequestID()
 	}
-	info := &reqctx.Info{RequestID: id, ClientIP: clientIP(r, f.proxies), UserAgent: truncate(r.UserAgent(), 256)}
+	// The user agent as sent (the header's own string, no copy): whoever keeps it scrubs it
+	// of secrets and tokens before cutting it, as the audit log does; cut first, a token
+	// split at the cut would no longer be recognised.
+	info := &reqctx.Info{RequestID: id, ClientIP: clientIP(r, f.proxies), UserAgent: r.UserAgent()}
 	r = r.WithContext(reqctx.WithInfo(r.Context(), info))
 
 	h := rw.Header()
@@ -158,7 +162,7 @@ func (f *frontDoor) finish(w *statusWriter, r *http.Request, start time.Time) {
 		ce.Write(
 			zap.String("method", r.Method),
 			zap.String("route", route),
-			zap.String("path", truncate(r.URL.Path, 256)),
+			zap.String("path", logPath(r.URL.Path)),
 			zap.Int("status", status),
 			zap.Int64("bytes", w.bytes),
 			zap.Duration("duration", elapsed),
@@ -215,9 +219,16 @@ func ParsePrefixes(list []string) []netip.Prefix {
 	return out
 }
 
-func truncate(s string, n int) string {
-	if len(s) > n {
-		return s[:n]
+// maxLoggedPath is how much of a path the access log keeps.
+const maxLoggedPath = 256
+
+// logPath is the path as the access log writes it: anything in it that looks like a JWT, a
+// client secret or Bearer/Basic credentials redacted first (the path is decoded, so an
+// escaped token shows too), then cut. In the other order a token cut in two would no
+// longer look like one, and its first part would reach the log.
+func logPath(p string) string {
+	if p = log.Scrub(p); len(p) > maxLoggedPath {
+		p = p[:maxLoggedPath]
 	}
-	return s
+	return p
 }

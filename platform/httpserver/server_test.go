@@ -181,6 +181,12 @@ func TestDecodeJSONErrors(t *testing.T) {
 		{`{"name":"a"}{"name":"b"}`, "malformed_body", ""},
 		{``, "malformed_body", ""},
 		{`{"name":` + strings.Repeat("[", 100) + strings.Repeat("]", 100) + `}`, "malformed_body", ""},
+		// A repeated member name, however spelled, is refused: encoding/json keeps the last.
+		{`{"name":"a","name":"b"}`, "malformed_body", ""},
+		{`{"name":"a","\u006eame":"b"}`, "malformed_body", ""},
+		{`{"name":"a","n":1,"n":2}`, "malformed_body", ""},
+		{`{"name":"\ud800"}`, "malformed_body", ""},
+		{"{\"name\":\"\xff\"}", "malformed_body", ""},
 	}
 	for _, c := range cases {
 		p := problem(t, f.do(t, "POST", "/echo", c.body, "Content-Type", "application/json"))
