@@ -42,9 +42,15 @@ type options struct {
 func (o options) wants(scenario string) bool { return o.scenarios[scenario] }
 
 func main() {
-	if len(os.Args) > 1 && os.Args[1] == "ceiling" {
-		runCeiling(os.Args[2:])
-		return
+	if len(os.Args) > 1 {
+		switch os.Args[1] {
+		case "ceiling":
+			runCeiling(os.Args[2:])
+			return
+		case "seed":
+			runSeed(os.Args[2:])
+			return
+		}
 	}
 	var o options
 	flag.DurationVar(&o.duration, "duration", 15*time.Second, "measuring time per scenario")
