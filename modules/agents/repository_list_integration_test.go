@@ -1,12 +1,14 @@
 package agents
 
 import (
+	"context"
 	"fmt"
 	"slices"
 	"testing"
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/uptrace/bun"
 
 	"github.com/agentidp/agentidp/modules/orgs"
 	"github.com/agentidp/agentidp/platform/database"
@@ -90,4 +92,35 @@ func TestIntegrationRepositoryListByOrg(t *testing.T) {
 			t.Errorf("an organization without agents: %d agents", len(got))
 		}
 	})
+}
+
+// listSQLGolden is the list query the repository sends to PostgreSQL for every condition at
+// once. cmd/agentidp-bench builds the same text to measure it on a seeded database
+// (TestListSQLMirrorsRepository there holds the same string): change both together.
+const listSQLGolden = `SELECT "agent_row"."agent_id", "agent_row"."org_id", "agent_row"."name", "agent_row"."name_lower", "agent_row"."description", "agent_row"."owner", "agent_row"."status", "agent_row"."allowed_scopes", "agent_row"."allowed_audiences", "agent_row"."plan", "agent_row"."metadata", "agent_row"."is_admin", "agent_row"."created_at", "agent_row"."updated_at", "agent_row"."tokens_not_before" FROM "agents" AS "agent_row" WHERE (org_id = '019ad1cf-0e72-7833-97ee-493c06286e36') AND (status = 'suspended') AND (owner = 'o') AND (name_lower LIKE '%rec%' ESCAPE '\') AND ((created_at, agent_id) < ('2026-12-06 11:59:41.637795+00:00', '019ad1cf-0e72-7833-97ee-4000000000aa')) ORDER BY created_at DESC, agent_id DESC LIMIT 51`
+
+// sqlRecorder keeps the text of every query of a bun.DB.
+type sqlRecorder struct{ queries []string }
+
+func (r *sqlRecorder) BeforeQuery(ctx context.Context, e *bun.QueryEvent) context.Context {
+	r.queries = append(r.queries, e.Query)
+	return ctx
+}
+
+func (*sqlRecorder) AfterQuery(context.Context, *bun.QueryEvent) {}
+
+func TestIntegrationListSQL(t *testing.T) {
+	db := testenv.Postgres(t)
+	rec := &sqlRecorder{}
+	db.AddQueryHook(rec)
+	at := time.Date(2026, 12, 6, 11, 59, 41, 637795000, time.UTC)
+	_, err := newRepository().list(t.Context(), db, listQuery{OrgID: "019ad1cf-0e72-7833-97ee-493c06286e36",
+		Status: StatusSuspended, Owner: "o", Query: "rec",
+		After: &cursor{CreatedAt: at, ID: "019ad1cf-0e72-7833-97ee-4000000000aa"}, Limit: 51})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rec.queries) != 1 || rec.queries[0] != listSQLGolden {
+		t.Errorf("the list sent %q\nwant %q", rec.queries, listSQLGolden)
+	}
 }
