@@ -50,6 +50,9 @@ func main() {
 		case "seed":
 			runSeed(os.Args[2:])
 			return
+		case "list":
+			runList(os.Args[2:])
+			return
 		}
 	}
 	var o options
