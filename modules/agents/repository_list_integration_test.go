@@ -110,9 +110,8 @@ func (r *sqlRecorder) BeforeQuery(ctx context.Context, e *bun.QueryEvent) contex
 func (*sqlRecorder) AfterQuery(context.Context, *bun.QueryEvent) {}
 
 func TestIntegrationListSQL(t *testing.T) {
-	db := testenv.Postgres(t)
 	rec := &sqlRecorder{}
-	db.AddQueryHook(rec)
+	db := testenv.Postgres(t).WithQueryHook(rec)
 	at := time.Date(2026, 12, 6, 11, 59, 41, 637795000, time.UTC)
 	_, err := newRepository().list(t.Context(), db, listQuery{OrgID: "019ad1cf-0e72-7833-97ee-493c06286e36",
 		Status: StatusSuspended, Owner: "o", Query: "rec",
