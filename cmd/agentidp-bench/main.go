@@ -8,6 +8,11 @@
 // less from run to run than req/s; -binary a=PATH,b=PATH -rounds N compares builds, run
 // alternately, with a summary of medians. Traffic goes only to 127.0.0.1; every phase is
 // bounded in time and the command stops the processes it started.
+//
+// Subcommands: `ceiling` is the bare signing handler (started by the benchmark itself);
+// `seed` fills a PostgreSQL database with organizations and agents, and `list` measures
+// GET /api/v1/agents and its SQL on it (docs/performance.md, "1,000 organizations × 1,000
+// agents").
 package main
 
 import (
@@ -42,9 +47,18 @@ type options struct {
 func (o options) wants(scenario string) bool { return o.scenarios[scenario] }
 
 func main() {
-	if len(os.Args) > 1 && os.Args[1] == "ceiling" {
-		runCeiling(os.Args[2:])
-		return
+	if len(os.Args) > 1 {
+		switch os.Args[1] {
+		case "ceiling":
+			runCeiling(os.Args[2:])
+			return
+		case "seed":
+			runSeed(os.Args[2:])
+			return
+		case "list":
+			runList(os.Args[2:])
+			return
+		}
 	}
 	var o options
 	flag.DurationVar(&o.duration, "duration", 15*time.Second, "measuring time per scenario")

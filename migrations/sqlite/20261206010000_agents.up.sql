@@ -1,0 +1,5 @@
+-- agents: nothing on SQLite. The PostgreSQL migration of the same version adds a trigram
+-- index for the list's q filter at a million agents; the embedded store is for small
+-- installations, where reading an organization's agents' names is quick, and SQLite has no
+-- trigram index. The file exists because both dialects have the same migrations
+-- (TestDialectsHaveTheSameMigrations).
