@@ -5,7 +5,9 @@
 package apis
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"time"
 
@@ -71,18 +73,35 @@ type Grant struct {
 	APIID string `json:"-"`
 }
 
+// UnmarshalJSON reads a grant as a request sends it, {audience, scopes}, refusing any other
+// member (an api_id included) whatever decoder the grant is read by.
+func (g *Grant) UnmarshalJSON(b []byte) error {
+	var in struct {
+		Audience string   `json:"audience"`
+		Scopes   []string `json:"scopes"`
+	}
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&in); err != nil {
+		return err
+	}
+	*g = Grant{Audience: in.Audience, Scopes: in.Scopes}
+	return nil
+}
+
 // Grants is agents' grants on APIs. SetInTx runs inside the agents module's transaction
 // that creates or changes the agent; the reads are cached (platform/readcache) and dropped
 // on every replica when the agent's grants change.
 type Grants interface {
 	// SetInTx replaces the grants of agent agentID of organization orgID inside tx and
-	// returns the grants it had before. Each audience must be the identifier of a live API
+	// returns the grants it had before and has after (audiences as registered: the
+	// accountable values of the change). Each audience must be the identifier of a live API
 	// of orgID (not the server's own API: allowed_scopes is the grant for it), each scope one
 	// of that API's scopes; otherwise a 400 validation_failed naming the field
 	// (grants[i].audience, grants[i].scopes[j]). The caller's authority to set grants is
 	// the policy's (policy.Change{Grants: true}); SetInTx checks only the grants themselves.
 	// Call Committed once tx has committed.
-	SetInTx(ctx context.Context, tx bun.Tx, orgID, agentID string, grants []Grant) (before []Grant, err error)
+	SetInTx(ctx context.Context, tx bun.Tx, orgID, agentID string, grants []Grant) (before, after []Grant, err error)
 	// Committed drops the agent's cached grants on every replica; call it after the
 	// transaction that ran SetInTx has committed.
 	Committed(ctx context.Context, agentID string)

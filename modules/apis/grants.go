@@ -29,11 +29,11 @@ var _ Grants = (*grantStore)(nil)
 // until it ends (PostgreSQL: FOR SHARE), so that a concurrent PATCH removing one of their
 // scopes, or a DELETE, waits for the grant and then removes it again, never the other way
 // round. Setting the same grants again writes nothing.
-func (g *grantStore) SetInTx(ctx context.Context, tx bun.Tx, orgID, agentID string, in []Grant) ([]Grant, error) {
+func (g *grantStore) SetInTx(ctx context.Context, tx bun.Tx, orgID, agentID string, in []Grant) ([]Grant, []Grant, error) {
 	org, okOrg := ident.Canonical(orgID)
 	agent, okAgent := ident.Canonical(agentID)
 	if !okOrg || !okAgent {
-		return nil, fmt.Errorf("apis: SetInTx: org %q, agent %q: not UUIDs", orgID, agentID)
+		return nil, nil, fmt.Errorf("apis: SetInTx: org %q, agent %q: not UUIDs", orgID, agentID)
 	}
 	grants, f := checkGrants(in)
 	for i, gr := range grants {
@@ -42,7 +42,7 @@ func (g *grantStore) SetInTx(ctx context.Context, tx bun.Tx, orgID, agentID stri
 		}
 	}
 	if err := f.Err(); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	auds := make([]string, len(grants))
 	for i, gr := range grants {
@@ -50,13 +50,13 @@ func (g *grantStore) SetInTx(ctx context.Context, tx bun.Tx, orgID, agentID stri
 	}
 	rows, err := g.repo.liveByIdentifiers(ctx, tx, org, auds)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	byAud := make(map[string]*API, len(rows))
 	for i := range rows {
 		a, err := rows[i].toAPI()
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		byAud[a.Identifier] = a
 	}
@@ -75,7 +75,7 @@ func (g *grantStore) SetInTx(ctx context.Context, tx bun.Tx, orgID, agentID stri
 		}
 	}
 	if err := f.Err(); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 
 	before := []Grant{}
@@ -84,24 +84,24 @@ func (g *grantStore) SetInTx(ctx context.Context, tx bun.Tx, orgID, agentID stri
 	switch {
 	case errors.Is(err, database.ErrNotFound):
 	case err != nil:
-		return nil, err
+		return nil, nil, err
 	default:
 		if before, err = decodeGrants(agent, row.Grants); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		prev = row.UpdatedAt
 	}
 	if sameGrants(before, grants) {
-		return before, nil
+		return before, before, nil
 	}
 	raw, err := encodeGrants(grants)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if err := g.repo.putGrants(ctx, tx, &grantsRow{AgentID: agent, OrgID: org, Grants: raw, UpdatedAt: stamp(g.now(), prev)}); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	return before, nil
+	return before, grants, nil
 }
 
 // Committed implements Grants.

@@ -254,7 +254,7 @@ func (e *env) setGrants(org, agent string, grants []apis.Grant) ([]apis.Grant, e
 	var before []apis.Grant
 	err := e.b.DB.RunInTx(context.Background(), nil, func(ctx context.Context, tx bun.Tx) error {
 		var err error
-		before, err = e.grants.SetInTx(ctx, tx, org, agent, grants)
+		before, _, err = e.grants.SetInTx(ctx, tx, org, agent, grants)
 		return err
 	})
 	if err == nil {

@@ -45,7 +45,7 @@ func (e *env) registerAPI(body map[string]any, bearer ...string) (string, string
 func (e *env) grant(org, agent string, grants ...apis.Grant) {
 	e.t.Helper()
 	err := e.b.DB.RunInTx(context.Background(), nil, func(ctx context.Context, tx bun.Tx) error {
-		_, err := e.grants.SetInTx(ctx, tx, org, agent, grants)
+		_, _, err := e.grants.SetInTx(ctx, tx, org, agent, grants)
 		return err
 	})
 	if err != nil {
