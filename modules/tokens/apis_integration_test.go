@@ -237,7 +237,9 @@ func TestIntegrationDeletedAPIStopsItsTokens(t *testing.T) {
 			t.Fatal(err)
 		}
 		newID, _ := e.registerAPI(map[string]any{"identifier": "https://gone.example", "name": "back", "scopes": apiScopes("read")})
-		e.grant(orgs.RootID, c.ID, apis.Grant{Audience: aud, Scopes: []string{"read"}})
+		// The grant, this time through the agents API (agents:write and apis:write).
+		e.mustAPI(http.StatusOK, http.MethodPatch, "/api/v1/agents/"+c.ID, e.adminToken(),
+			map[string]any{"grants": []map[string]any{{"audience": "HTTPS://GONE.EXAMPLE/", "scopes": []string{"read"}}}})
 		fresh := e.token(c, "", aud)
 		if e.active(tok) || !e.active(fresh) || claimsOf(t, fresh)["api"] != newID {
 			t.Fatalf("old %v, new %v", e.active(tok), e.active(fresh))
