@@ -113,7 +113,7 @@ func (bunRepository) liveByIdentifiers(ctx context.Context, tx bun.Tx, orgID str
 	if len(identifiers) == 0 {
 		return rows, nil
 	}
-	q := tx.NewSelect().Model(&rows).Where("org_id = ?", orgID).Where("identifier IN (?)", bun.In(identifiers)).
+	q := tx.NewSelect().Model(&rows).Where("org_id = ?", orgID).Where("identifier IN (?)", bun.List(identifiers)).
 		Where("deleted_at IS NULL").OrderExpr("api_id")
 	if database.IsPostgres(tx) {
 		q = q.For("SHARE")
@@ -197,7 +197,7 @@ func (bunRepository) grantsOfAgents(ctx context.Context, db bun.IDB, agentIDs []
 	if len(agentIDs) == 0 {
 		return rows, nil
 	}
-	err := db.NewSelect().Model(&rows).Where("agent_id IN (?)", bun.In(agentIDs)).Scan(ctx)
+	err := db.NewSelect().Model(&rows).Where("agent_id IN (?)", bun.List(agentIDs)).Scan(ctx)
 	return rows, database.Translate(err)
 }
 
