@@ -77,15 +77,17 @@ func TestIntegrationAPILifecycle(t *testing.T) {
 		if len(created) != 1 || len(updated) != 1 || len(deleted) != 1 {
 			t.Fatalf("events: %d created, %d updated, %d deleted", len(created), len(updated), len(deleted))
 		}
+		read := map[string]any{"value": "invoices:read", "description": "scope invoices:read"}
+		write := map[string]any{"value": "invoices:write", "description": "scope invoices:write"}
 		if c := created[0]; c.TargetType != "api" || c.TargetID != a.ID || c.Details["identifier"] != a.Identifier ||
-			!reflect.DeepEqual(c.Details["scopes"], []any{"invoices:read", "invoices:write"}) {
+			!reflect.DeepEqual(c.Details["scopes"], []any{read, write}) {
 			t.Fatalf("api.created %+v", c)
 		}
 		d := updated[0].Details
 		if !reflect.DeepEqual(d["fields"], []any{"name", "scopes", "token_ttl_seconds", "require_dpop"}) ||
-			!reflect.DeepEqual(d["before"], map[string]any{"name": "Billing", "scopes": []any{"invoices:read", "invoices:write"},
+			!reflect.DeepEqual(d["before"], map[string]any{"name": "Billing", "scopes": []any{read, write},
 				"token_ttl_seconds": float64(600), "require_dpop": false}) ||
-			!reflect.DeepEqual(d["after"], map[string]any{"name": "Billing API", "scopes": []any{"invoices:read"},
+			!reflect.DeepEqual(d["after"], map[string]any{"name": "Billing API", "scopes": []any{read},
 				"token_ttl_seconds": nil, "require_dpop": true}) ||
 			!reflect.DeepEqual(d["scopes_removed"], []any{"invoices:write"}) {
 			t.Fatalf("api.updated details %v", d)

@@ -127,7 +127,7 @@ func (s *service) Create(ctx context.Context, in apiFields) (*API, error) {
 			return err
 		}
 		return s.record(ctx, tx, ActionCreated, a, map[string]any{"org_id": a.OrgID, "identifier": a.Identifier,
-			"name": a.Name, "scopes": scopeValues(a.Scopes), "token_ttl_seconds": ttlSeconds(a.TokenTTL),
+			"name": a.Name, "scopes": a.Scopes, "token_ttl_seconds": ttlSeconds(a.TokenTTL),
 			"require_dpop": a.RequireDPoP})
 	})
 	if err != nil {
@@ -394,8 +394,8 @@ func apply(a *API, in apiFields) []string {
 // columnsOf maps changed field names to their columns (they have the same names).
 func columnsOf(fields []string) []string { return slices.Clone(fields) }
 
-// fieldValues are the audited values of the fields of a: scopes by their values (the
-// descriptions are in the API), the lifetime in seconds (null: the server's default).
+// fieldValues are the audited values of the fields of a: scopes whole ({value,
+// description}), the lifetime in seconds (null: the server's default).
 func fieldValues(a *API, fields []string) map[string]any {
 	out := make(map[string]any, len(fields))
 	for _, f := range fields {
@@ -403,7 +403,7 @@ func fieldValues(a *API, fields []string) map[string]any {
 		case "name":
 			out[f] = a.Name
 		case "scopes":
-			out[f] = scopeValues(a.Scopes)
+			out[f] = a.Scopes
 		case "token_ttl_seconds":
 			out[f] = ttlSeconds(a.TokenTTL)
 		case "require_dpop":
