@@ -4,7 +4,8 @@
 //
 // Versions are allotted per module so that modules can add files independently:
 // 2026112800xxxx platform, 2026112801xxxx agents, 2026112802xxxx credentials,
-// 2026112803xxxx audit, 2026112804xxxx tokens, 2026112805xxxx metering, 2026112806xxxx orgs.
+// 2026112803xxxx audit, 2026112804xxxx tokens, 2026112805xxxx metering, 2026112806xxxx orgs,
+// 2026112807xxxx apis.
 package migrations
 
 import (

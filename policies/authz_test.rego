@@ -415,3 +415,39 @@ test_client_revocation_hides_another_orgs_token if {
 	authz.not_found with input as {"method": "POST", "path": "/api/v1/token/revoke", "scopes": ["tokens:revoke"], "agent_id": "a1",
 		"org_id": "o1", "via": "bearer", "target": {"agent_id": "a2", "org_id": "o2"}}
 }
+
+# --- APIs (the routes of modules/apis) ----------------------------------------------------
+
+apis_routes := [
+	["POST", "/api/v1/apis", "apis:write"], ["GET", "/api/v1/apis", "apis:read"],
+	["GET", "/api/v1/apis/{api_id}", "apis:read"], ["PATCH", "/api/v1/apis/{api_id}", "apis:write"],
+	["DELETE", "/api/v1/apis/{api_id}", "apis:write"], ["GET", "/api/v1/apis/{api_id}/resource-metadata", "apis:read"],
+]
+
+test_apis_routes_want_their_scope if {
+	every r in apis_routes {
+		authz.allow with input as call(r[0], r[1], [r[2]], "o1", null, null)
+		authz.missing_scopes == {r[2]} with input as call(r[0], r[1], ["agents:read", "agents:write"], "o1", null, null)
+	}
+	not authz.allow with input as call("POST", "/api/v1/apis", ["apis:read"], "o1", null, null)
+}
+
+test_another_orgs_api_is_hidden if {
+	every r in [x | some x in apis_routes; x[0] != "POST"] {
+		inp := call(r[0], r[1], ["apis:read", "apis:write"], "o1", {"org_id": "o2"}, null)
+		not authz.allow with input as inp
+		authz.not_found with input as inp
+		authz.allow with input as call(r[0], r[1], ["apis:read", "apis:write"], "o1", {"org_id": "o1"}, null)
+		authz.allow with input as call(r[0], r[1], ["apis:read", "apis:write", "orgs:admin"], root, {"org_id": "o2"}, null)
+	}
+	# Registering an API in another organization: only with orgs:admin.
+	authz.not_found with input as call("POST", "/api/v1/apis", ["apis:write"], "o1", {"org_id": "o2"}, null)
+	authz.allow with input as call("POST", "/api/v1/apis", ["apis:write", "orgs:admin"], root, {"org_id": "o2"}, null)
+}
+
+test_delegated_token_changes_no_api if {
+	every r in apis_routes {
+		inp := object.union(call(r[0], r[1], ["apis:read", "apis:write"], "o1", null, null), {"delegated": true})
+		authz.allow == (r[0] == "GET") with input as inp
+	}
+}

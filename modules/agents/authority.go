@@ -25,17 +25,30 @@ var (
 	errNoOrg      = apperr.Validation(apperr.FieldError{Field: "org_id", Message: "names no organization"})
 )
 
-// authorityOf is a's whole authority: its allowed scopes. (An agent's grants on APIs and
-// the agents that list it as a delegate add to it; those come with APIs and delegation.)
-func authorityOf(a *Agent) []string {
-	return slices.Clone(a.AllowedScopes)
+// authorityOf is a's whole authority: its allowed scopes, plus apis:write when it holds a
+// grant on an API (grants.go). (The agents that list it as a delegate add to it; that
+// comes with delegation.)
+func (s *service) authorityOf(ctx context.Context, a *Agent) ([]string, error) {
+	auth := slices.Clone(a.AllowedScopes)
+	granted, err := s.holdsGrants(ctx, a.ID)
+	if err != nil {
+		return nil, err
+	}
+	if granted && !slices.Contains(auth, grantsScope) {
+		auth = append(auth, grantsScope)
+	}
+	return auth, nil
 }
 
 // target is the policy target for a change to a (or to its credentials), without the
 // lock-out counts.
-func target(a *Agent) policy.Target {
-	return policy.Target{AgentID: a.ID, OrgID: a.OrgID, Authority: authorityOf(a), Status: string(a.Status),
-		Scopes: slices.Clone(a.AllowedScopes), CredentialsLeft: -1}
+func (s *service) target(ctx context.Context, a *Agent) (policy.Target, error) {
+	auth, err := s.authorityOf(ctx, a)
+	if err != nil {
+		return policy.Target{}, err
+	}
+	return policy.Target{AgentID: a.ID, OrgID: a.OrgID, Authority: auth, Status: string(a.Status),
+		Scopes: slices.Clone(a.AllowedScopes), CredentialsLeft: -1}, nil
 }
 
 // lockoutFactsInTx takes the lock-out lock of t's organization in tx and counts, for each
@@ -63,7 +76,10 @@ func (s *service) Target(ctx context.Context, agentID string) (*policy.Target, e
 	if err != nil {
 		return nil, err
 	}
-	t := target(a)
+	t, err := s.target(ctx, a)
+	if err != nil {
+		return nil, err
+	}
 	return &t, nil
 }
 
@@ -93,7 +109,10 @@ func (s *service) authorizeChange(ctx context.Context, tx bun.Tx, a *Agent, chan
 	if reqctx.PrincipalFrom(ctx) == nil {
 		return nil
 	}
-	t := target(a)
+	t, err := s.target(ctx, a)
+	if err != nil {
+		return err
+	}
 	if err := s.lockoutFactsInTx(ctx, tx, &t); err != nil {
 		return err
 	}
@@ -130,5 +149,6 @@ func changeOf(in agentFields) *policy.Change {
 	if in.Plan.Set {
 		c.Plan = string(in.Plan.Value)
 	}
+	c.Grants = in.Grants.Set
 	return c
 }

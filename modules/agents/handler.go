@@ -45,8 +45,8 @@ func routes(h *handler) []httpserver.Route {
 
 // listResponse is a page of agents; next_cursor is null on the last page.
 type listResponse struct {
-	Items      []*Agent `json:"items"`
-	NextCursor *string  `json:"next_cursor"`
+	Items      []agentView `json:"items"`
+	NextCursor *string     `json:"next_cursor"`
 }
 
 func (h *handler) create(w http.ResponseWriter, r *http.Request) {
@@ -61,7 +61,7 @@ func (h *handler) create(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	w.Header().Set("Location", collectionPath+"/"+a.ID)
-	h.write(w, http.StatusCreated, a)
+	h.writeAgent(w, r, http.StatusCreated, a)
 }
 
 func (h *handler) list(w http.ResponseWriter, r *http.Request) {
@@ -75,7 +75,12 @@ func (h *handler) list(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, err)
 		return
 	}
-	resp := listResponse{Items: p.Items}
+	items, err := h.svc.views(r.Context(), p.Items)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	resp := listResponse{Items: items}
 	if p.NextCursor != "" {
 		resp.NextCursor = &p.NextCursor
 	}
@@ -92,7 +97,7 @@ func (h *handler) get(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, err)
 		return
 	}
-	h.write(w, http.StatusOK, a)
+	h.writeAgent(w, r, http.StatusOK, a)
 }
 
 func (h *handler) update(w http.ResponseWriter, r *http.Request) {
@@ -110,7 +115,7 @@ func (h *handler) update(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, err)
 		return
 	}
-	h.write(w, http.StatusOK, a)
+	h.writeAgent(w, r, http.StatusOK, a)
 }
 
 func (h *handler) suspend(w http.ResponseWriter, r *http.Request) {
@@ -131,7 +136,7 @@ func (h *handler) lifecycle(w http.ResponseWriter, r *http.Request, op func(ctx 
 		h.fail(w, r, err)
 		return
 	}
-	h.write(w, http.StatusOK, a)
+	h.writeAgent(w, r, http.StatusOK, a)
 }
 
 func (h *handler) decommission(w http.ResponseWriter, r *http.Request) {
@@ -206,6 +211,16 @@ func parseListQuery(v url.Values) (listQuery, error) {
 		}
 	}
 	return q, f.Err()
+}
+
+// writeAgent answers a with its grants.
+func (h *handler) writeAgent(w http.ResponseWriter, r *http.Request, status int, a *Agent) {
+	v, err := h.svc.view(r.Context(), a)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	h.write(w, status, v)
 }
 
 func (h *handler) write(w http.ResponseWriter, status int, v any) {

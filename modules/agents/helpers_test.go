@@ -18,6 +18,7 @@ import (
 	"github.com/uptrace/bun"
 	"go.uber.org/fx"
 
+	"github.com/agentidp/agentidp/modules/apis"
 	"github.com/agentidp/agentidp/modules/audit"
 	"github.com/agentidp/agentidp/modules/orgs"
 	"github.com/agentidp/agentidp/platform/apperr"
@@ -166,6 +167,7 @@ func startEnv(t *testing.T, b testenv.Backend, tweak func(*config.Config), rec *
 	}
 	app := testenv.NewApp(t, cfg, b,
 		orgs.Module,
+		apis.Module,
 		Module,
 		recorder,
 		e.bearers.Option(),

@@ -7,6 +7,7 @@ import (
 	"go.uber.org/fx"
 	"go.uber.org/zap"
 
+	"github.com/agentidp/agentidp/modules/apis"
 	"github.com/agentidp/agentidp/modules/orgs"
 	"github.com/agentidp/agentidp/platform/audittrail"
 	"github.com/agentidp/agentidp/platform/cache"
@@ -86,6 +87,7 @@ type serviceParams struct {
 	Dir      *directory
 	Policy   policy.Engine
 	Orgs     orgs.Directory
+	Grants   apis.Grants
 	Config   *config.Config
 	Log      *zap.Logger
 }
@@ -99,6 +101,7 @@ func newService(p serviceParams) *service {
 		dir:       p.Dir,
 		val:       newValidator(p.Policy.KnownScopes(), p.Config.Issuer),
 		orgs:      p.Orgs,
+		grants:    p.Grants,
 		pol:       p.Policy,
 		guardians: p.Policy.Guardians(),
 		log:       p.Log.Named("agents"),

@@ -7,6 +7,7 @@ import (
 	"go.uber.org/fx"
 	"go.uber.org/zap"
 
+	"github.com/agentidp/agentidp/modules/apis"
 	"github.com/agentidp/agentidp/modules/orgs"
 	"github.com/agentidp/agentidp/platform/audittrail"
 	"github.com/agentidp/agentidp/platform/cache"
@@ -23,6 +24,7 @@ func TestModuleExportsOnlyItsAPI(t *testing.T) {
 		func() cache.Cache { return nil },
 		func() policy.Engine { return nil },
 		func() orgs.Directory { return nil },
+		func() apis.Grants { return nil },
 		func() audittrail.Recorder { return nil },
 		func() *config.Config { return nil },
 		func() *zap.Logger { return nil },

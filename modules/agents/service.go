@@ -12,6 +12,7 @@ import (
 	"github.com/uptrace/bun"
 	"go.uber.org/zap"
 
+	"github.com/agentidp/agentidp/modules/apis"
 	"github.com/agentidp/agentidp/modules/orgs"
 	"github.com/agentidp/agentidp/platform/apperr"
 	"github.com/agentidp/agentidp/platform/audittrail"
@@ -53,7 +54,9 @@ type service struct {
 	dir   *directory
 	val   *validator
 	orgs  orgs.Directory
-	pol   policy.Engine
+	// grants are the agents' grants on APIs (modules/apis; grants.go).
+	grants apis.Grants
+	pol    policy.Engine
 	// guardians are the policy's lock-out roles, whose holders lockoutFactsInTx counts.
 	guardians map[string]policy.Guardian
 	log       *zap.Logger
@@ -94,12 +97,19 @@ func (s *service) Create(ctx context.Context, in agentFields) (*Agent, error) {
 		return nil, err
 	}
 	err = s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
-		return s.insert(ctx, tx, a, org, false)
+		g, err := s.setGrantsInTx(ctx, tx, a, in.Grants)
+		if err != nil {
+			return err
+		}
+		return s.insert(ctx, tx, a, org, false, g.after)
 	})
 	if err != nil {
 		return nil, s.translate(err)
 	}
 	s.dir.changed(ctx, a.ID)
+	if in.Grants.Set {
+		s.grants.Committed(ctx, a.ID)
+	}
 	return a, nil
 }
 
@@ -146,7 +156,7 @@ func (s *service) CreateInTx(ctx context.Context, tx bun.Tx, in NewAgent) (*Agen
 	if err != nil {
 		return nil, err
 	}
-	if err := s.insert(ctx, tx, a, o, true); err != nil {
+	if err := s.insert(ctx, tx, a, o, true, nil); err != nil {
 		return nil, s.translate(err)
 	}
 	// Before the caller's commit: a lookup racing with it may cache "not found" for at
@@ -191,8 +201,8 @@ func (s *service) newAgent(id string, in agentFields) (*Agent, error) {
 }
 
 // insert writes a new agent and its agent.created event in tx, within the free plan's
-// limit.
-func (s *service) insert(ctx context.Context, tx bun.Tx, a *Agent, org *orgs.Org, admin bool) error {
+// limit; grants, when not nil, are the grants set in tx, for the event.
+func (s *service) insert(ctx context.Context, tx bun.Tx, a *Agent, org *orgs.Org, admin bool, grants []apis.Grant) error {
 	if !org.Active() {
 		return apperr.Conflict("the organization is suspended; it gets no new agents")
 	}
@@ -214,6 +224,9 @@ func (s *service) insert(ctx context.Context, tx bun.Tx, a *Agent, org *orgs.Org
 	details := map[string]any{"name": a.Name, "plan": string(a.Plan), "allowed_scopes": a.AllowedScopes, "org_id": a.OrgID}
 	if admin {
 		details["bootstrap_admin"] = true
+	}
+	if grants != nil {
+		details["grants"] = grants
 	}
 	return s.record(ctx, tx, ActionCreated, a.ID, details)
 }
@@ -296,6 +309,7 @@ func (s *service) Update(ctx context.Context, id string, in agentFields) (*Agent
 	var out *Agent
 	var changed []string
 	var before map[string]any
+	var g grantsChange
 	toFree := in.Plan.Set && in.Plan.Value == PlanFree
 	var org *orgs.Org
 	if toFree { // read before the transaction, as in Create; an agent's org never changes
@@ -335,6 +349,12 @@ func (s *service) Update(ctx context.Context, id string, in agentFields) (*Agent
 		before = accountable(a)
 		changed = apply(a, in)
 		out = a
+		if g, err = s.setGrantsInTx(ctx, tx, a, in.Grants); err != nil {
+			return err
+		}
+		if g.changed {
+			changed = append(changed, "grants")
+		}
 		if len(changed) == 0 {
 			return nil
 		}
@@ -351,13 +371,17 @@ func (s *service) Update(ctx context.Context, id string, in agentFields) (*Agent
 		if err := s.repo.update(ctx, tx, newRow, append(columnsOf(changed), "updated_at")...); err != nil {
 			return err
 		}
-		return s.record(ctx, tx, ActionUpdated, a.ID, updatedDetails(changed, before, accountable(a)))
+		return s.record(ctx, tx, ActionUpdated, a.ID,
+			updatedDetails(changed, g.withGrants(before, false), g.withGrants(accountable(a), true)))
 	})
 	if err != nil {
 		return nil, s.translate(err)
 	}
 	if len(changed) > 0 {
 		s.dir.changed(ctx, id)
+	}
+	if g.changed {
+		s.grants.Committed(ctx, id)
 	}
 	return out, nil
 }
@@ -530,6 +554,9 @@ func sameJSON(a, b map[string]any) bool {
 func columnsOf(fields []string) []string {
 	cols := make([]string, 0, len(fields)+1)
 	for _, f := range fields {
+		if f == "grants" { // kept by the apis module, in its own table
+			continue
+		}
 		cols = append(cols, f)
 		if f == "name" {
 			cols = append(cols, "name_lower")

@@ -8,6 +8,7 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"github.com/agentidp/agentidp/modules/apis"
 	"github.com/agentidp/agentidp/platform/apperr"
 	"github.com/agentidp/agentidp/platform/ident"
 )
@@ -34,6 +35,8 @@ type agentFields struct {
 	AllowedAudiences optional[[]string]   `json:"allowed_audiences"`
 	Plan             optional[Plan]       `json:"plan"`
 	Metadata         optional[jsonObject] `json:"metadata"`
+	// Grants are checked by apis.Grants.SetInTx, in the create's or update's transaction.
+	Grants optional[[]apis.Grant] `json:"grants"`
 }
 
 // validator checks agentFields against the known scopes and the issuer.
@@ -122,6 +125,9 @@ func (v *validator) check(in agentFields, creating bool) (agentFields, error) {
 		if in.Plan.Null || (in.Plan.Value != PlanFree && in.Plan.Value != PlanUnlimited) {
 			f.Add("plan", `must be "free" or "unlimited"`)
 		}
+	}
+	if in.Grants.Set && in.Grants.Null {
+		f.Add("grants", "must not be null (send [] to clear it)")
 	}
 	if in.Metadata.Set {
 		if in.Metadata.Null {

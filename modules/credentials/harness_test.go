@@ -15,6 +15,7 @@ import (
 	"go.uber.org/zap/zapcore"
 
 	"github.com/agentidp/agentidp/modules/agents"
+	"github.com/agentidp/agentidp/modules/apis"
 	"github.com/agentidp/agentidp/modules/audit"
 	"github.com/agentidp/agentidp/modules/credentials"
 	"github.com/agentidp/agentidp/modules/orgs"
@@ -23,7 +24,9 @@ import (
 )
 
 // otherModules are the real modules this one works with.
-func otherModules() fx.Option { return fx.Options(orgs.Module, agents.Module, audit.Module) }
+func otherModules() fx.Option {
+	return fx.Options(orgs.Module, apis.Module, agents.Module, audit.Module)
+}
 
 var allScopes = []string{
 	"agents:read", "agents:write", "credentials:read", "credentials:write",

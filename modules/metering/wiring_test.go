@@ -10,6 +10,7 @@ import (
 	"go.uber.org/fx"
 
 	"github.com/agentidp/agentidp/modules/agents"
+	"github.com/agentidp/agentidp/modules/apis"
 	"github.com/agentidp/agentidp/modules/audit"
 	"github.com/agentidp/agentidp/modules/metering"
 	"github.com/agentidp/agentidp/modules/orgs"
@@ -26,7 +27,7 @@ func TestIntegrationWithAgentsAndAudit(t *testing.T) {
 		cfg.AuthFailuresPerIP = 1000
 		bearers := testenv.NewBearers()
 		var m metering.Meter
-		app := testenv.NewApp(t, cfg, b, orgs.Module, agents.Module, audit.Module, metering.Module,
+		app := testenv.NewApp(t, cfg, b, orgs.Module, apis.Module, agents.Module, audit.Module, metering.Module,
 			bearers.Option(), fx.Populate(&m))
 		admin := bearers.Issue(uuid.NewString(), "agents:write", "usage:read", "audit:read")
 		ctx := ctxFor(t)

@@ -11,8 +11,10 @@ import (
 
 // claims are an access token's claims (RFC 9068 §2.2): the registered ones through
 // go-jose's jwt.Claims, plus client_id, scope, org_id (the agent's organization, whose
-// issuer iss is) and cid, the private claim naming the credential that minted the token,
-// so that revoking the credential kills the token.
+// issuer iss is), cid, the private claim naming the credential that minted the token, so
+// that revoking the credential kills the token, and, in a token for a registered API, api,
+// the private claim naming the API (its api_id), so that deleting the API kills the token
+// (also one issued before the identifier was registered again for another API).
 // Encoded with encoding/json (aud is one string when there is one audience), decoded by
 // go-jose after the signature has been checked.
 type claims struct {
@@ -21,6 +23,7 @@ type claims struct {
 	Scope        string `json:"scope"`
 	OrgID        string `json:"org_id,omitempty"` // absent in tokens issued before organizations: root
 	CredentialID string `json:"cid"`
+	APIID        string `json:"api,omitempty"` // a registered API's token: the API's api_id
 	// Act names the actor of a delegated token (RFC 8693 §4.1). This server issues none
 	// yet; a token carrying one manages nothing (the policy's "delegated" input).
 	Act map[string]any `json:"act,omitempty"`

@@ -88,15 +88,24 @@ func TestIntegrationTokenEndpoint(t *testing.T) {
 		})
 		t.Run("JSON body", func(t *testing.T) {
 			body, _ := json.Marshal(map[string]any{"grant_type": "client_credentials", "client_id": c.ID,
-				"client_secret": c.Secret, "scope": "agents:read", "audience": rs, "unknown": map[string]any{"x": 1}})
+				"client_secret": c.Secret, "scope": "agents:read", "unknown": map[string]any{"x": 1}})
 			r := e.postRaw(tokens.PathToken, "application/json", string(body))
-			if r.Status != http.StatusOK {
+			if r.Status != http.StatusOK || r.json(t)["scope"] != "agents:read" {
+				t.Fatalf("%d %s", r.Status, r.Body)
+			}
+			e.remember(r.json(t)["access_token"].(string))
+			// An allowed audience without a registered API: no scope in the token (a change
+			// from version 1, where it carried the agent's scopes of this server's API).
+			body, _ = json.Marshal(map[string]any{"grant_type": "client_credentials", "client_id": c.ID,
+				"client_secret": c.Secret, "audience": rs})
+			r = e.postRaw(tokens.PathToken, "application/json", string(body))
+			if r.Status != http.StatusOK || r.json(t)["scope"] != "" {
 				t.Fatalf("%d %s", r.Status, r.Body)
 			}
 			tok := r.json(t)["access_token"].(string)
 			e.remember(tok)
-			if aud := claimsOf(t, tok)["aud"]; aud != rs {
-				t.Fatalf("aud %v", aud)
+			if cl := claimsOf(t, tok); cl["aud"] != rs || cl["scope"] != "" || cl["api"] != nil {
+				t.Fatalf("claims %v", cl)
 			}
 			r = e.postRaw(tokens.PathToken, "application/json", `{"grant_type":"client_credentials","client_id":"`+c.ID+`","client_secret":42}`)
 			wantOAuthError(t, r, http.StatusBadRequest, "invalid_request")

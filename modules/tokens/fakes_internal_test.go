@@ -156,7 +156,7 @@ func newUnitEnv(t testing.TB, db *bun.DB, alg string) *unitEnv {
 		t.Fatal(err)
 	}
 	u.revs = startRevocations(t, db, c, log)
-	u.val = newValidator(testIssuer, u.ring, u.revs, u.agents, u.creds, u.orgs)
+	u.val = newValidator(testIssuer, u.ring, u.revs, u.agents, u.creds, u.orgs, nil)
 	return u
 }
 

@@ -19,6 +19,7 @@ import (
 	"go.uber.org/zap/zapcore"
 
 	"github.com/agentidp/agentidp/modules/agents"
+	"github.com/agentidp/agentidp/modules/apis"
 	"github.com/agentidp/agentidp/modules/audit"
 	"github.com/agentidp/agentidp/modules/credentials"
 	"github.com/agentidp/agentidp/modules/metering"
@@ -36,7 +37,7 @@ var (
 
 // allModules is the full set of bounded contexts the token endpoint works with.
 func allModules() fx.Option {
-	return fx.Options(orgs.Module, agents.Module, credentials.Module, audit.Module, metering.Module, tokens.Module)
+	return fx.Options(orgs.Module, apis.Module, agents.Module, credentials.Module, audit.Module, metering.Module, tokens.Module)
 }
 
 // env is one started app with every module on one backend, an admin client (every scope,
@@ -49,6 +50,7 @@ type env struct {
 	admin    client
 	keys     tokens.KeyAdmin
 	verifier httpserver.Verifier
+	grants   apis.Grants
 	logs     *testenv.Logs
 	secrets  []string // every secret and token handed out, for leak checks
 	adminTok string
@@ -74,7 +76,7 @@ func newEnvWith(t testing.TB, b testenv.Backend, cfg *config.Config, extra ...fx
 	t.Helper()
 	e := &env{t: t, b: b, cfg: cfg, logs: &testenv.Logs{}}
 	var boot credentials.Bootstrapper
-	opts := []fx.Option{allModules(), fx.Populate(&boot, &e.keys, &e.verifier)}
+	opts := []fx.Option{allModules(), fx.Populate(&boot, &e.keys, &e.verifier, &e.grants)}
 	if _, bench := t.(*testing.B); !bench {
 		// Every log line, debug and up, unredacted, also goes to e.logs for leak checks
 		// (not in benchmarks, which would measure the capture).
@@ -103,7 +105,7 @@ func (e *env) replica(tune func(*config.Config), extra ...fx.Option) *env {
 		tune(&cfg)
 	}
 	r := &env{t: e.t, b: e.b, cfg: &cfg, logs: &testenv.Logs{}, admin: e.admin}
-	opts := []fx.Option{allModules(), fx.Populate(&r.keys, &r.verifier)}
+	opts := []fx.Option{allModules(), fx.Populate(&r.keys, &r.verifier, &r.grants)}
 	r.app = testenv.NewApp(e.t, r.cfg, e.b, append(opts, extra...)...)
 	return r
 }

@@ -13,6 +13,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/agentidp/agentidp/modules/agents"
+	"github.com/agentidp/agentidp/modules/apis"
 	"github.com/agentidp/agentidp/modules/metering"
 	"github.com/agentidp/agentidp/modules/orgs"
 	"github.com/agentidp/agentidp/platform/audittrail"
@@ -40,9 +41,9 @@ type issuedToken struct {
 }
 
 // Issue runs the token endpoint's path: grant → brute-force guard → client secret →
-// agent → scope and audience → rate limit and monthly quota → signature → audit (durable
-// before the token is returned) → answer. Refusals of an authenticated client are audited
-// as token.denied (see deny).
+// agent → audience (the target) and scope → the target's DPoP requirement → rate limit and
+// monthly quota → signature → audit (durable before the token is returned) → answer.
+// Refusals of an authenticated client are audited as token.denied (see deny).
 func (s *service) Issue(ctx context.Context, req tokenRequest) (issuedToken, error) {
 	if req.GrantType == "" {
 		return s.refuse(denyInvalidRequest, invalidRequest("grant_type is required"))
@@ -66,15 +67,23 @@ func (s *service) Issue(ctx context.Context, req tokenRequest) (issuedToken, err
 	// causes are bounded by its rate. A good request is rate-limited and counted in one
 	// call (ConsumeToken); a bad one only charged (AllowTokenRequest), and answered 429
 	// rather than 400 once it is over its rate.
-	scope, err := grantedScope(req.Scope, agent.AllowedScopes)
+	tgt, err := s.target(ctx, agent, req.Audience)
 	if err != nil {
-		return s.refuseRequest(ctx, agent.ID, denyInvalidScope, err,
-			map[string]any{"requested_scope": truncate(req.Scope, 512)})
-	}
-	aud, err := s.audience(req.Audience, agent.AllowedAudiences)
-	if err != nil {
+		var oe *oauthError
+		if !errors.As(err, &oe) {
+			return s.refuse(denyUnavailable, err)
+		}
 		return s.refuseRequest(ctx, agent.ID, denyInvalidTarget, err,
 			map[string]any{"requested_audience": truncate(req.Audience, 512)})
+	}
+	scope, err := grantedScope(req.Scope, tgt.scopes)
+	if err != nil {
+		return s.refuseRequest(ctx, agent.ID, denyInvalidScope, err,
+			map[string]any{"requested_scope": truncate(req.Scope, 512), "aud": tgt.aud})
+	}
+	if tgt.api != nil && tgt.api.RequireDPoP {
+		return s.refuseRequest(ctx, agent.ID, denyDPoPRequired, errDPoPRequired,
+			map[string]any{"aud": tgt.aud, "api_id": tgt.api.ID})
 	}
 	if err := s.meter.ConsumeToken(ctx, agent.ID, string(agent.Plan)); err != nil {
 		return s.refuse(limitReason(err), err)
@@ -85,7 +94,13 @@ func (s *service) Issue(ctx context.Context, req tokenRequest) (issuedToken, err
 	if err != nil {
 		return s.refuse(denyUnavailable, err)
 	}
-	c := newClaims(s.issuer, agent.OrgID, agent.ID, v.CredentialID, aud, scope, uuid.NewString(), issuedAt(now, agent, org), s.ttl)
+	c := newClaims(s.issuer, agent.OrgID, agent.ID, v.CredentialID, tgt.aud, scope, uuid.NewString(), issuedAt(now, agent, org), tgt.ttl)
+	details := map[string]any{"scope": scope, "aud": tgt.aud, "exp": c.expiry(), "kid": key.kid,
+		"credential_id": v.CredentialID}
+	if tgt.api != nil {
+		c.APIID = tgt.api.ID
+		details["api_id"] = tgt.api.ID
+	}
 	token, err := key.signer.Sign(c)
 	if err != nil {
 		return s.refuse(denyUnavailable, err)
@@ -93,9 +108,7 @@ func (s *service) Issue(ctx context.Context, req tokenRequest) (issuedToken, err
 	// Group commit: the event is durable when Record returns. No row, no token.
 	if err := s.rec.Record(ctx, audittrail.Event{
 		Action: ActionTokenIssued, AgentID: agent.ID, ActorID: agent.ID,
-		TargetType: audittrail.TargetToken, TargetID: c.ID,
-		Details: map[string]any{"scope": scope, "aud": aud, "exp": c.expiry(), "kid": key.kid,
-			"credential_id": v.CredentialID},
+		TargetType: audittrail.TargetToken, TargetID: c.ID, Details: details,
 	}); err != nil {
 		if ctx.Err() == nil { // a caller who went away is not a server fault
 			s.log.Error("auditing an issued token failed; the token is not returned", zap.Error(err))
@@ -169,9 +182,9 @@ func (s *service) deny(ctx context.Context, clientID, reason string, details map
 	}
 }
 
-// grantedScope checks a requested scope against the agent's allowed scopes: every
-// requested scope must be allowed (else invalid_scope); none requested means all allowed.
-// The result keeps the request's order, without duplicates.
+// grantedScope checks a requested scope against what the agent is granted for the token's
+// audience: every requested scope must be granted (else invalid_scope); none requested
+// means all granted. The result keeps the request's order, without duplicates.
 func grantedScope(requested string, allowed []string) (string, error) {
 	if strings.TrimSpace(requested) == "" {
 		return strings.Join(allowed, " "), nil
@@ -185,7 +198,7 @@ func grantedScope(requested string, allowed []string) (string, error) {
 		}
 		if !slices.Contains(allowed, f) {
 			return "", &oauthError{Status: http.StatusBadRequest, Code: "invalid_scope",
-				Description: "the scope " + f + " is not allowed for this client"}
+				Description: "the scope " + f + " is not granted to this client for the requested audience"}
 		}
 		if !slices.Contains(out, f) {
 			out = append(out, f)
@@ -208,26 +221,75 @@ func validScopeToken(s string) bool {
 	return true
 }
 
-// audience resolves the requested resource (RFC 8707): the issuer by default, else an
-// absolute URI without fragment that is the issuer or one of the agent's allowed audiences.
-func (s *service) audience(requested string, allowed []string) (string, error) {
+// target is what a token is for: its audience, the scopes the agent may get in it, its
+// lifetime, and the registered API it is for (nil for the server's own API and for an
+// audience without a registered API).
+type target struct {
+	aud    string
+	scopes []string
+	ttl    time.Duration
+	api    *apis.API
+}
+
+// errDPoPRequired is the answer for an API that wants DPoP-bound tokens: this server does
+// not take DPoP proofs yet, so every such request fails (docs/api.md).
+var errDPoPRequired = &oauthError{Status: http.StatusBadRequest, Code: "invalid_dpop_proof",
+	Description: "the API requires DPoP-bound tokens (RFC 9449) and the request carries no DPoP proof this server accepts; " +
+		"this server does not issue DPoP-bound tokens yet"}
+
+// target resolves the requested resource or audience (RFC 8707):
+//   - none, or the issuer: the server's own API, with the agent's allowed_scopes;
+//   - the identifier of a registered API of the agent's organization (in any spelling that
+//     normalises to it): that API, with the agent's grant on it (its scopes that the API
+//     still has); without a grant, the audience must be in allowed_audiences (no scope);
+//   - else one of the agent's allowed_audiences, exactly: a token without any scope.
+//
+// Anything else is invalid_target. A store that cannot answer is an error that is not an
+// *oauthError.
+func (s *service) target(ctx context.Context, agent *agents.Agent, requested string) (target, error) {
 	if requested == "" || requested == s.issuer {
-		return s.issuer, nil
+		return target{aud: s.issuer, scopes: agent.AllowedScopes, ttl: s.ttl}, nil
 	}
 	bad := &oauthError{Status: http.StatusBadRequest, Code: "invalid_target",
 		Description: "the requested resource is not an audience this client may get tokens for"}
 	if len(requested) > maxAudienceLen {
-		return "", bad
+		return target{}, bad
 	}
 	u, err := url.Parse(requested)
 	if err != nil || !u.IsAbs() || u.Fragment != "" || strings.Contains(requested, "#") {
-		return "", &oauthError{Status: http.StatusBadRequest, Code: "invalid_target",
+		return target{}, &oauthError{Status: http.StatusBadRequest, Code: "invalid_target",
 			Description: "the resource must be an absolute URI without a fragment"}
 	}
-	if !slices.Contains(allowed, requested) {
-		return "", bad
+	api, err := s.apis.ByIdentifier(ctx, agent.OrgID, requested)
+	switch {
+	case errors.Is(err, apis.ErrNotFound):
+		if !slices.Contains(agent.AllowedAudiences, requested) {
+			return target{}, bad
+		}
+		return target{aud: requested, scopes: []string{}, ttl: s.ttl}, nil
+	case err != nil:
+		return target{}, unavailable("cannot look the requested API up; retry shortly", err)
 	}
-	return requested, nil
+	grants, err := s.grants.Of(ctx, agent.ID)
+	if err != nil {
+		return target{}, unavailable("cannot read the client's grants; retry shortly", err)
+	}
+	t := target{aud: api.Identifier, scopes: []string{}, ttl: s.ttl, api: api}
+	if api.TokenTTL > 0 && api.TokenTTL < s.ttl {
+		t.ttl = api.TokenTTL
+	}
+	i := slices.IndexFunc(grants, func(g apis.Grant) bool { return g.APIID == api.ID })
+	switch {
+	case i >= 0:
+		for _, sc := range grants[i].Scopes {
+			if api.HasScope(sc) { // a scope the API lost a moment ago, on another replica
+				t.scopes = append(t.scopes, sc)
+			}
+		}
+	case !slices.Contains(agent.AllowedAudiences, requested) && !slices.Contains(agent.AllowedAudiences, api.Identifier):
+		return target{}, bad
+	}
+	return t, nil
 }
 
 func truncate(s string, n int) string {

@@ -6,6 +6,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/agentidp/agentidp/modules/agents"
+	"github.com/agentidp/agentidp/modules/apis"
 	"github.com/agentidp/agentidp/modules/credentials"
 	"github.com/agentidp/agentidp/modules/orgs"
 	"github.com/agentidp/agentidp/platform/audittrail"
@@ -21,7 +22,8 @@ import (
 // contributes the OAuth, discovery and key routes. Its workers (platform/worker) start with
 // the app and stop with it: the key ring's reload, the revocation list's sync and purge. It needs *bun.DB,
 // cache.Cache, audittrail.Recorder, agents.Directory, credentials.Verifier and Directory,
-// metering.Meter, policy.Engine, a prometheus.Registerer, *config.Config and *zap.Logger.
+// orgs.Directory, apis.Directory and Grants, metering.Meter, policy.Engine, a
+// prometheus.Registerer, *config.Config and *zap.Logger.
 var Module = fx.Module("tokens",
 	fx.Provide(
 		newRepository,
@@ -75,8 +77,8 @@ func newModuleRevocationList(lc fx.Lifecycle, db *bun.DB, repo repository, c cac
 }
 
 func newModuleValidator(cfg *config.Config, ring *keyRing, revs *revocationList,
-	ad agents.Directory, cd credentials.Directory, od orgs.Directory) *validator {
-	return newValidator(cfg.Issuer, ring, revs, ad, cd, od)
+	ad agents.Directory, cd credentials.Directory, od orgs.Directory, apd apis.Directory) *validator {
+	return newValidator(cfg.Issuer, ring, revs, ad, cd, od, apd)
 }
 
 func newHandler(svc *service, ring *keyRing, meta *metadata, log *zap.Logger) *handler {

@@ -65,12 +65,23 @@ func TestIntegrationStockOAuthClient(t *testing.T) {
 		}
 
 		// With EndpointParams resource: a token for the resource server, not for our API.
+		// The resource is an allowed audience without a registered API: its tokens carry no
+		// scope (version 1 put the agent's scopes of this server's API in them), and asking
+		// for one is invalid_scope.
 		cc := clientcredentials.Config{ClientID: reader.ID, ClientSecret: reader.Secret,
 			TokenURL: e.app.URL + tokens.PathToken, Scopes: []string{"usage:read"},
 			EndpointParams: url.Values{"resource": {rs}}}
-		tok, err := cc.Token(context.WithValue(context.Background(), oauth2.HTTPClient, testenv.Client))
+		ctx := context.WithValue(context.Background(), oauth2.HTTPClient, testenv.Client)
+		if _, err := cc.Token(ctx); err == nil || !strings.Contains(err.Error(), "invalid_scope") {
+			t.Fatalf("a scope for an audience without an API: %v", err)
+		}
+		cc.Scopes = nil
+		tok, err := cc.Token(ctx)
 		if err != nil {
 			t.Fatal(err)
+		}
+		if got := tok.Extra("scope"); got != "" {
+			t.Fatalf("scope %q, want none", got)
 		}
 		e.remember(tok.AccessToken)
 		parsed, err := jwt.ParseSigned(tok.AccessToken, []jose.SignatureAlgorithm{jose.RS256})
@@ -92,7 +103,7 @@ func TestIntegrationStockOAuthClient(t *testing.T) {
 		// Introspection (any audience) says it is active, with its audience.
 		in := e.introspect(tok.AccessToken)
 		if in["active"] != true || in["aud"] != rs || in["sub"] != reader.ID || in["client_id"] != reader.ID ||
-			in["scope"] != "usage:read" || in["token_type"] != "Bearer" || in["iss"] != e.cfg.Issuer {
+			in["scope"] != nil || in["token_type"] != "Bearer" || in["iss"] != e.cfg.Issuer {
 			t.Fatalf("introspection: %v", in)
 		}
 		e.assertNoLeaks()

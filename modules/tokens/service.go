@@ -12,6 +12,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/agentidp/agentidp/modules/agents"
+	"github.com/agentidp/agentidp/modules/apis"
 	"github.com/agentidp/agentidp/modules/credentials"
 	"github.com/agentidp/agentidp/modules/metering"
 	"github.com/agentidp/agentidp/modules/orgs"
@@ -41,6 +42,8 @@ type service struct {
 	sampler  *introspectionSampler
 	policy   policy.Engine
 	orgs     orgs.Directory
+	apis     apis.Directory
+	grants   apis.Grants
 }
 
 type serviceParams struct {
@@ -58,6 +61,8 @@ type serviceParams struct {
 	Metrics   *tokenMetrics
 	Policy    policy.Engine
 	Orgs      orgs.Directory
+	APIs      apis.Directory
+	Grants    apis.Grants
 	Log       *zap.Logger
 }
 
@@ -67,6 +72,7 @@ func newService(p serviceParams) *service {
 		val: p.Validator, revs: p.Revs, agents: p.Agents, verifier: p.Verifier, meter: p.Meter,
 		rec: p.Recorder, metrics: p.Metrics, log: p.Log, now: time.Now,
 		sampler: newIntrospectionSampler(introspectionAuditEvery), policy: p.Policy, orgs: p.Orgs,
+		apis: p.APIs, grants: p.Grants,
 	}
 }
 

@@ -12,6 +12,7 @@ import (
 	"github.com/hashicorp/golang-lru/v2/expirable"
 
 	"github.com/agentidp/agentidp/modules/agents"
+	"github.com/agentidp/agentidp/modules/apis"
 	"github.com/agentidp/agentidp/modules/credentials"
 	"github.com/agentidp/agentidp/modules/orgs"
 	"github.com/agentidp/agentidp/platform/apperr"
@@ -64,6 +65,7 @@ var (
 	errOrg           = &invalidToken{"not the organization of its agent"}
 	errOrgInactive   = &invalidToken{"organization suspended"}
 	errOrgCutoff     = &invalidToken{"issued before the organization was suspended"}
+	errAPI           = &invalidToken{"its API is deleted, or not the API of its audience and organization"}
 )
 
 // acceptedAlgs are the algorithms a header may name at all (anything else, none and the
@@ -87,12 +89,14 @@ type validator struct {
 	agents agents.Directory
 	creds  credentials.Directory
 	orgs   orgs.Directory
+	apis   apis.Directory
 	cache  *expirable.LRU[string, *verified] // see authentic
 	now    func() time.Time
 }
 
-func newValidator(issuer string, ring *keyRing, revs *revocationList, ad agents.Directory, cd credentials.Directory, od orgs.Directory) *validator {
-	return &validator{issuer: issuer, ring: ring, revs: revs, agents: ad, creds: cd, orgs: od,
+func newValidator(issuer string, ring *keyRing, revs *revocationList, ad agents.Directory, cd credentials.Directory,
+	od orgs.Directory, apd apis.Directory) *validator {
+	return &validator{issuer: issuer, ring: ring, revs: revs, agents: ad, creds: cd, orgs: od, apis: apd,
 		cache: expirable.NewLRU[string, *verified](verifiedCacheSize, nil, verifiedCacheTTL), now: time.Now}
 }
 
@@ -182,7 +186,7 @@ func (v *validator) parse(ctx context.Context, token string, now time.Time) (*ve
 		}
 		return nil, errMalformed
 	}
-	if c.OrgID != "" && !isUUID(c.OrgID) {
+	if (c.OrgID != "" && !isUUID(c.OrgID)) || (c.APIID != "" && !isUUID(c.APIID)) {
 		return nil, errMalformed
 	}
 	if c.Issuer != orgs.Issuer(v.issuer, c.org()) { // each org is its own issuer
@@ -240,7 +244,9 @@ func checkTimes(c *claims, now time.Time) error {
 }
 
 // alive checks what can change during a token's life: revocation, the agent (status, and
-// the cut-off set when it was suspended), the credential that minted it.
+// the cut-off set when it was suspended), its organization, the credential that minted it,
+// and for a registered API's token the API (deleted: dead). Every lookup but a revocation
+// miss comes from a cached directory.
 func (v *validator) alive(ctx context.Context, c *claims, now time.Time) error {
 	revoked, err := v.revs.IsRevoked(ctx, c.ID)
 	if err != nil {
@@ -281,6 +287,17 @@ func (v *validator) alive(ctx context.Context, c *claims, now time.Time) error {
 		return unavailable("cannot check the token's credential; retry shortly", err)
 	case !st.Active(now):
 		return errCredential
+	}
+	if c.APIID != "" {
+		a, err := v.apis.ByID(ctx, c.APIID)
+		switch {
+		case errors.Is(err, apis.ErrNotFound):
+			return errAPI
+		case err != nil:
+			return unavailable("cannot check the token's API; retry shortly", err)
+		case a.OrgID != c.org() || !c.Audience.Contains(a.Identifier):
+			return errAPI
+		}
 	}
 	return nil
 }

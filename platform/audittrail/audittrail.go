@@ -22,6 +22,7 @@ const (
 	TargetCredential = "credential"
 	TargetToken      = "token"
 	TargetKey        = "key"
+	TargetAPI        = "api"
 )
 
 // Event is one audit event to record. ActorID, IP, UserAgent and RequestID are taken from

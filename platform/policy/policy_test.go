@@ -172,7 +172,7 @@ func TestRoutesUseKnownScopes(t *testing.T) {
 			}
 		}
 	}
-	if got, want := len(b.catalog.Routes), 20; got != want {
+	if got, want := len(b.catalog.Routes), 26; got != want {
 		t.Errorf("%d routes, want %d", got, want)
 	}
 }

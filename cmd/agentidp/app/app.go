@@ -8,6 +8,7 @@ import (
 
 	"github.com/agentidp/agentidp/dashboard"
 	"github.com/agentidp/agentidp/modules/agents"
+	"github.com/agentidp/agentidp/modules/apis"
 	"github.com/agentidp/agentidp/modules/audit"
 	"github.com/agentidp/agentidp/modules/credentials"
 	"github.com/agentidp/agentidp/modules/metering"
@@ -21,6 +22,7 @@ import (
 // Modules are the bounded contexts, one line each.
 var Modules = fx.Options(
 	orgs.Module,
+	apis.Module,
 	agents.Module,
 	audit.Module,
 	credentials.Module,
