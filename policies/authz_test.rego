@@ -415,3 +415,21 @@ test_client_revocation_hides_another_orgs_token if {
 	authz.not_found with input as {"method": "POST", "path": "/api/v1/token/revoke", "scopes": ["tokens:revoke"], "agent_id": "a1",
 		"org_id": "o1", "via": "bearer", "target": {"agent_id": "a2", "org_id": "o2"}}
 }
+
+# Verifying the whole audit chain reads every organization's events: orgs:admin.
+test_audit_verify_needs_orgs_admin if {
+	authz.missing_scopes == {"orgs:admin"} with input as {"method": "GET", "path": "/api/v1/audit/verify", "scopes": ["audit:read"], "org_id": "o1"}
+	authz.allow with input as {"method": "GET", "path": "/api/v1/audit/verify", "scopes": ["audit:read", "orgs:admin"], "org_id": root}
+}
+
+# The audit list over every organization is an orgs:admin's; another org's events are hidden.
+audit_list(path, scopes, org, target_org) := {"method": "GET", "path": path, "scopes": scopes,
+	"agent_id": "a1", "org_id": org, "via": "bearer", "target": {"org_id": target_org}}
+
+test_audit_lists_are_per_org if {
+	authz.not_found with input as audit_list("/api/v1/audit", ["audit:read"], "o1", "*")
+	authz.not_found with input as audit_list("/api/v1/audit/export", ["audit:read"], "o1", "o2")
+	authz.allow with input as audit_list("/api/v1/audit", ["audit:read"], "o1", "o1")
+	authz.allow with input as audit_list("/api/v1/audit", ["audit:read", "orgs:admin"], root, "*")
+	authz.allow with input as audit_list("/api/v1/audit/export", ["audit:read", "orgs:admin"], root, "o2")
+}

@@ -18,8 +18,8 @@ import (
 )
 
 // Module is the agents bounded context. It provides Directory, Lifecycle, Provisioner and Census
-// to the other modules and contributes the /api/v1/agents routes; everything else is
-// private. It needs a *bun.DB, a cache.Cache, a policy.Engine, an audittrail.Recorder, a
+// to the other modules and audittrail.AgentOrgs to the audit recorder, and contributes the
+// /api/v1/agents routes; everything else is private. It needs a *bun.DB, a cache.Cache, a policy.Engine, an audittrail.Recorder, a
 // *config.Config and a *zap.Logger from the graph.
 var Module = fx.Module("agents",
 	fx.Provide(
@@ -35,6 +35,7 @@ var Module = fx.Module("agents",
 		func(d *directory) Directory { return d },
 		func(s *service) Provisioner { return s },
 		func(s *service) Census { return s },
+		func(r repository, d *directory) audittrail.AgentOrgs { return auditOrgs{repo: r, dir: d} },
 		httpserver.AsRoutes(routes),
 	),
 )
