@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/uptrace/bun"
+
+	"github.com/agentidp/agentidp/platform/policy"
 )
 
 // Status is an agent's lifecycle state.
@@ -108,6 +110,19 @@ type Provisioner interface {
 	// AdminExists reports whether a non-decommissioned agent created as bootstrap admin
 	// exists.
 	AdminExists(ctx context.Context) (bool, error)
+}
+
+// Authority gives other modules the facts the policy's authority rules need about an agent
+// (docs/security.md, "The authority model"): the credentials module asks the policy with
+// them before it changes an agent's credentials.
+type Authority interface {
+	// Target is the policy target for a change to the agent or its credentials: its
+	// organization, its whole authority, its status and scopes; ErrNotFound for none.
+	Target(ctx context.Context, agentID string) (*policy.Target, error)
+	// LockoutFactsInTx takes the lock-out lock of t's organization in tx and fills t's
+	// status and scopes (read in tx) and OtherHolders, for a change that could take the
+	// organization's last holder of a lock-out role away (e.g. revoking a credential).
+	LockoutFactsInTx(ctx context.Context, tx bun.Tx, t *policy.Target) error
 }
 
 // Census counts agents by lifecycle status (the usage overview's agents_by_status).

@@ -168,6 +168,13 @@ func parseListQuery(v url.Values) (listQuery, error) {
 			q.Limit = n
 		}
 	}
+	if s := v.Get("org_id"); s != "" {
+		if id, ok := ident.Canonical(s); ok {
+			q.OrgID = id
+		} else {
+			f.Add("org_id", "must be a UUID")
+		}
+	}
 	if s := v.Get("status"); s != "" {
 		switch st := Status(s); st {
 		case StatusActive, StatusSuspended, StatusDecommissioned:

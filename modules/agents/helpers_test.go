@@ -122,7 +122,7 @@ type env struct {
 	cfg     *config.Config
 	url     string
 	adminID string
-	admin   string // bearer with agents:read and agents:write
+	admin   string // bearer of a root operator holding every scope (as the bootstrap admin)
 	reader  string // bearer with agents:read only
 	bearers *testenv.Bearers
 	auditor string        // bearer with audit:read (real audit module only)
@@ -131,6 +131,10 @@ type env struct {
 	lc      Lifecycle
 	prov    Provisioner
 }
+
+// everyScope are the server's scopes, all of which the bootstrap admin holds.
+var everyScope = []string{"agents:read", "agents:write", "credentials:read", "credentials:write", "tokens:introspect",
+	"tokens:revoke", "audit:read", "usage:read", "keys:admin", "orgs:admin", "apis:read", "apis:write"}
 
 // newEnv starts the module on b with the real audit module as its Recorder; tweak adjusts
 // the configuration first.
@@ -153,7 +157,7 @@ func startEnv(t *testing.T, b testenv.Backend, tweak func(*config.Config), rec *
 	}
 	e := &env{t: t, b: b, cfg: cfg, bearers: testenv.NewBearers(), rec: rec}
 	e.adminID = uuid.NewString()
-	e.admin = e.bearers.Issue(e.adminID, "agents:read", "agents:write")
+	e.admin = e.bearers.Issue(e.adminID, everyScope...)
 	e.reader = e.bearers.Issue(uuid.NewString(), "agents:read")
 	e.auditor = e.bearers.Issue(uuid.NewString(), "audit:read", "orgs:admin") // every org's events, and verify
 	recorder := audit.Module

@@ -17,10 +17,11 @@ import (
 	"github.com/agentidp/agentidp/platform/worker"
 )
 
-// Module is the agents bounded context. It provides Directory, Lifecycle, Provisioner and Census
-// to the other modules and audittrail.AgentOrgs to the audit recorder, and contributes the
-// /api/v1/agents routes; everything else is private. It needs a *bun.DB, a cache.Cache, a policy.Engine, an audittrail.Recorder, a
-// *config.Config and a *zap.Logger from the graph.
+// Module is the agents bounded context. It provides Directory, Lifecycle, Provisioner, Census
+// and Authority to the other modules and audittrail.AgentOrgs to the audit recorder, and
+// contributes the /api/v1/agents routes; everything else is private. It needs a *bun.DB, a
+// cache.Cache, a policy.Engine, an audittrail.Recorder, a *config.Config and a *zap.Logger
+// from the graph.
 var Module = fx.Module("agents",
 	fx.Provide(
 		newRepository,
@@ -35,6 +36,7 @@ var Module = fx.Module("agents",
 		func(d *directory) Directory { return d },
 		func(s *service) Provisioner { return s },
 		func(s *service) Census { return s },
+		func(s *service) Authority { return s },
 		func(r repository, d *directory) audittrail.AgentOrgs { return auditOrgs{repo: r, dir: d} },
 		httpserver.AsRoutes(routes),
 	),
@@ -92,15 +94,17 @@ type serviceParams struct {
 
 func newService(p serviceParams) *service {
 	return &service{
-		db:    p.DB,
-		repo:  p.Repo,
-		rec:   p.Recorder,
-		hooks: p.Hooks,
-		dir:   p.Dir,
-		val:   newValidator(p.Policy.KnownScopes(), p.Config.Issuer),
-		orgs:  p.Orgs,
-		log:   p.Log.Named("agents"),
-		now:   time.Now,
+		db:        p.DB,
+		repo:      p.Repo,
+		rec:       p.Recorder,
+		hooks:     p.Hooks,
+		dir:       p.Dir,
+		val:       newValidator(p.Policy.KnownScopes(), p.Config.Issuer),
+		orgs:      p.Orgs,
+		pol:       p.Policy,
+		guardians: p.Policy.Guardians(),
+		log:       p.Log.Named("agents"),
+		now:       time.Now,
 	}
 }
 

@@ -2,6 +2,7 @@ package agents
 
 import (
 	"context"
+	"encoding/json"
 	"strings"
 	"time"
 
@@ -12,6 +13,7 @@ import (
 
 // listQuery is one page request of the agents list, already validated.
 type listQuery struct {
+	OrgID  string // "" for every organization
 	Status Status // "" for any
 	Owner  string // "" for any; exact match
 	Query  string // "" for any; lower-cased substring of the name, matched literally
@@ -34,6 +36,13 @@ type repository interface {
 	// (a transaction-scoped advisory lock on PostgreSQL; a no-op on SQLite, whose write
 	// transactions already hold the database's write lock).
 	lockFreePlan(ctx context.Context, tx bun.Tx) error
+	// lockGuardians serialises, until tx ends, the changes that could take an
+	// organization's last holder of a lock-out role away (a transaction-scoped advisory lock
+	// per organization on PostgreSQL; a no-op on SQLite, as lockFreePlan).
+	lockGuardians(ctx context.Context, tx bun.Tx, orgID string) error
+	// countHolders counts the active agents of orgID other than agentID whose allowed
+	// scopes include every one of scopes.
+	countHolders(ctx context.Context, db bun.IDB, orgID, agentID string, scopes []string) (int64, error)
 	// countFreeLive counts the org's non-decommissioned agents on plan free.
 	countFreeLive(ctx context.Context, db bun.IDB, orgID string) (int64, error)
 	adminExists(ctx context.Context, db bun.IDB) (bool, error)
@@ -98,6 +107,9 @@ func (bunRepository) update(ctx context.Context, tx bun.Tx, row *agentRow, colum
 func (bunRepository) list(ctx context.Context, db bun.IDB, q listQuery) ([]agentRow, error) {
 	var rows []agentRow
 	sel := db.NewSelect().Model(&rows)
+	if q.OrgID != "" {
+		sel = sel.Where("org_id = ?", q.OrgID)
+	}
 	if q.Status != "" {
 		sel = sel.Where("status = ?", string(q.Status))
 	}
@@ -124,6 +136,38 @@ func (bunRepository) lockFreePlan(ctx context.Context, tx bun.Tx) error {
 	}
 	_, err := tx.ExecContext(ctx, "SELECT pg_advisory_xact_lock(?)", freePlanLockKey)
 	return database.Translate(err)
+}
+
+// guardiansLockClass is the first key of the lock-out advisory locks ("agGu"); the second
+// is the organization id's hash.
+const guardiansLockClass int32 = 0x61674775
+
+func (bunRepository) lockGuardians(ctx context.Context, tx bun.Tx, orgID string) error {
+	if !database.IsPostgres(tx) {
+		return nil
+	}
+	_, err := tx.ExecContext(ctx, "SELECT pg_advisory_xact_lock(?, hashtext(?))", guardiansLockClass, orgID)
+	return database.Translate(err)
+}
+
+func (bunRepository) countHolders(ctx context.Context, db bun.IDB, orgID, agentID string, scopes []string) (int64, error) {
+	q := db.NewSelect().Model((*agentRow)(nil)).
+		Where("org_id = ?", orgID).
+		Where("agent_id <> ?", agentID).
+		Where("status = ?", string(StatusActive))
+	if database.IsPostgres(db) {
+		raw, err := json.Marshal(scopes)
+		if err != nil {
+			return 0, err
+		}
+		q = q.Where("allowed_scopes @> ?::jsonb", string(raw))
+	} else {
+		for _, s := range scopes {
+			q = q.Where("EXISTS (SELECT 1 FROM json_each(allowed_scopes) WHERE json_each.value = ?)", s)
+		}
+	}
+	n, err := q.Count(ctx)
+	return n, database.Translate(err)
 }
 
 func (bunRepository) countFreeLive(ctx context.Context, db bun.IDB, orgID string) (int64, error) {

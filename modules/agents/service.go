@@ -17,6 +17,7 @@ import (
 	"github.com/agentidp/agentidp/platform/audittrail"
 	"github.com/agentidp/agentidp/platform/database"
 	"github.com/agentidp/agentidp/platform/ident"
+	"github.com/agentidp/agentidp/platform/policy"
 	"github.com/agentidp/agentidp/platform/reqctx"
 )
 
@@ -52,11 +53,17 @@ type service struct {
 	dir   *directory
 	val   *validator
 	orgs  orgs.Directory
-	log   *zap.Logger
-	now   func() time.Time
+	pol   policy.Engine
+	// guardians are the policy's lock-out roles, whose holders lockoutFactsInTx counts.
+	guardians map[string]policy.Guardian
+	log       *zap.Logger
+	now       func() time.Time
 }
 
-var _ Provisioner = (*service)(nil)
+var (
+	_ Provisioner = (*service)(nil)
+	_ Authority   = (*service)(nil)
+)
 
 // errDecommissioned is the 409 for any change to a decommissioned agent.
 var errDecommissioned = apperr.Conflict("the agent is decommissioned, which is final; it can no longer be changed")
@@ -70,6 +77,11 @@ func (s *service) Create(ctx context.Context, in agentFields) (*Agent, error) {
 	}
 	if !in.OrgID.Set {
 		in.OrgID = some(callerOrg(ctx))
+	}
+	// Isolation (another organization, unless the caller acts on every one, is as unknown
+	// as a missing one), attenuation, root-only scopes and plans.
+	if err := policy.Authorize(ctx, s.pol, policy.Target{OrgID: in.OrgID.Value}, changeOf(in), errNoOrg); err != nil {
+		return nil, err
 	}
 	a, err := s.newAgent("", in)
 	if err != nil {
@@ -233,13 +245,24 @@ func (s *service) checkFreeLimit(ctx context.Context, tx bun.Tx, org *orgs.Org) 
 func (s *service) Get(ctx context.Context, id string) (*Agent, error) {
 	a, err := s.dir.Lookup(ctx, id)
 	if errors.Is(err, ErrNotFound) {
-		return nil, apperr.NotFound("no agent has this id")
+		return nil, errNoAgent
 	}
-	return a, err
+	if err != nil {
+		return nil, err
+	}
+	if err := policy.Authorize(ctx, s.pol, policy.Target{OrgID: a.OrgID}, nil, errNoAgent); err != nil {
+		return nil, err
+	}
+	return a, nil
 }
 
 // List returns one page, newest first by (created_at, agent_id).
 func (s *service) List(ctx context.Context, q listQuery) (page, error) {
+	org, err := policy.ListOrg(ctx, s.pol, q.OrgID, errNoOrgFound)
+	if err != nil {
+		return page{}, err
+	}
+	q.OrgID = org
 	want := q.Limit
 	q.Limit = want + 1
 	rows, err := s.repo.list(ctx, s.db, q)
@@ -273,12 +296,13 @@ func (s *service) Update(ctx context.Context, id string, in agentFields) (*Agent
 	}
 	var out *Agent
 	var changed []string
+	var before map[string]any
 	toFree := in.Plan.Set && in.Plan.Value == PlanFree
 	var org *orgs.Org
 	if toFree { // read before the transaction, as in Create; an agent's org never changes
 		cur, err := s.dir.Lookup(ctx, id)
 		if errors.Is(err, ErrNotFound) {
-			return nil, apperr.NotFound("no agent has this id")
+			return nil, errNoAgent
 		}
 		if err != nil {
 			return nil, err
@@ -302,10 +326,14 @@ func (s *service) Update(ctx context.Context, id string, in agentFields) (*Agent
 		if err != nil {
 			return err
 		}
+		if err := s.authorizeChange(ctx, tx, a, changeOf(in)); err != nil {
+			return err
+		}
 		if a.Status == StatusDecommissioned {
 			return errDecommissioned
 		}
 		wasFree := a.Plan == PlanFree
+		before = accountable(a)
 		changed = apply(a, in)
 		out = a
 		if len(changed) == 0 {
@@ -324,7 +352,7 @@ func (s *service) Update(ctx context.Context, id string, in agentFields) (*Agent
 		if err := s.repo.update(ctx, tx, newRow, append(columnsOf(changed), "updated_at")...); err != nil {
 			return err
 		}
-		return s.record(ctx, tx, ActionUpdated, a.ID, map[string]any{"fields": changed})
+		return s.record(ctx, tx, ActionUpdated, a.ID, updatedDetails(changed, before, accountable(a)))
 	})
 	if err != nil {
 		return nil, s.translate(err)
@@ -374,6 +402,9 @@ func (s *service) setStatus(ctx context.Context, id string, to Status) (*Agent, 
 		}
 		a, err := row.toAgent()
 		if err != nil {
+			return err
+		}
+		if err := s.authorizeChange(ctx, tx, a, nil); err != nil {
 			return err
 		}
 		out = a
@@ -439,7 +470,7 @@ func (s *service) record(ctx context.Context, tx bun.Tx, action, id string, deta
 func (s *service) translate(err error) error {
 	switch {
 	case errors.Is(err, database.ErrNotFound):
-		return apperr.NotFound("no agent has this id")
+		return errNoAgent
 	case errors.Is(err, database.ErrAlreadyExists):
 		return apperr.Conflict("an agent with this id already exists")
 	}

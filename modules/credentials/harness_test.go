@@ -43,12 +43,14 @@ type harness struct {
 	logs     *testenv.Logs
 	secrets  []string
 	db       *bun.DB
+	bearers  *testenv.Bearers
 }
 
 func newHarness(t testing.TB, cfg *config.Config, b testenv.Backend, extra ...fx.Option) *harness {
 	t.Helper()
 	h := &harness{t: t, logs: &testenv.Logs{}, db: b.DB}
 	bearers := testenv.NewBearers()
+	h.bearers = bearers
 	h.bearer = bearers.Issue("00000000-0000-4000-8000-000000000001", allScopes...)
 	opts := []fx.Option{
 		credentials.Module, otherModules(), bearers.Option(),
@@ -67,6 +69,12 @@ func newHarness(t testing.TB, cfg *config.Config, b testenv.Backend, extra ...fx
 // string (sent as is) or nil.
 func (h *harness) do(method, path string, body any) (int, []byte) {
 	h.t.Helper()
+	return h.doAs(h.bearer, method, path, body)
+}
+
+// doAs sends a request with the bearer token tok.
+func (h *harness) doAs(tok, method, path string, body any) (int, []byte) {
+	h.t.Helper()
 	var rd io.Reader
 	switch v := body.(type) {
 	case nil:
@@ -83,7 +91,7 @@ func (h *harness) do(method, path string, body any) (int, []byte) {
 	if err != nil {
 		h.t.Fatal(err)
 	}
-	req.Header.Set("Authorization", "Bearer "+h.bearer)
+	req.Header.Set("Authorization", "Bearer "+tok)
 	if rd != nil {
 		req.Header.Set("Content-Type", "application/json")
 	}

@@ -31,6 +31,7 @@ func TestModuleExportsOnlyItsAPI(t *testing.T) {
 		func() agents.Directory { return nil },
 		func() agents.Lifecycle { return nil },
 		func() agents.Provisioner { return nil },
+		func() agents.Authority { return nil },
 	)
 	ok := fx.Invoke(func(Verifier, Directory, Bootstrapper) {}, fx.Annotate(func([]httpserver.Route) {}, fx.ParamTags(`group:"routes"`)))
 	if err := fx.ValidateApp(fx.NopLogger, Module, deps, ok); err != nil {

@@ -49,6 +49,7 @@ type service struct {
 	db          *bun.DB
 	repo        repository
 	agents      agents.Directory
+	authority   agents.Authority
 	provisioner agents.Provisioner
 	audit       audittrail.Recorder
 	policy      policy.Engine
@@ -73,13 +74,14 @@ type serviceParams struct {
 	Policy      policy.Engine
 	Audit       audittrail.Recorder
 	Agents      agents.Directory
+	Authority   agents.Authority
 	Provisioner agents.Provisioner
 }
 
 func newService(p serviceParams) *service {
 	return &service{
 		cfg: p.Config, db: p.DB, repo: p.Repo,
-		agents: p.Agents, provisioner: p.Provisioner, audit: p.Audit, policy: p.Policy,
+		agents: p.Agents, authority: p.Authority, provisioner: p.Provisioner, audit: p.Audit, policy: p.Policy,
 		kv: p.KV, vaultOn: vault.Enabled(p.KV), hasher: p.Hasher, inval: p.Invalidator,
 		log: p.Log, now: time.Now,
 	}
@@ -95,22 +97,6 @@ func uuidField(f *apperr.Fields, field, v string) string {
 		f.Add(field, "must be a UUID")
 	}
 	return id
-}
-
-// requireAgent checks that the agent exists (404) and, for writes, that it is not
-// decommissioned (409).
-func (s *service) requireAgent(ctx context.Context, agentID string, write bool) error {
-	a, err := s.agents.Lookup(ctx, agentID)
-	if errors.Is(err, agents.ErrNotFound) || errors.Is(err, database.ErrNotFound) {
-		return apperr.NotFound("no agent with this agent_id")
-	}
-	if err != nil {
-		return err
-	}
-	if write && a.Status == agents.StatusDecommissioned {
-		return apperr.Conflict("the agent is decommissioned; it cannot get credentials")
-	}
-	return nil
 }
 
 // vaultPath is where Vault mode keeps a credential's secret, relative to the KV mount.
@@ -216,7 +202,7 @@ func (s *service) Issue(ctx context.Context, agentID string, expiresAt *time.Tim
 	if err := f.Err(); err != nil {
 		return nil, err
 	}
-	if err := s.requireAgent(ctx, agentID, true); err != nil {
+	if err := s.authorizeWrite(ctx, agentID); err != nil {
 		return nil, err
 	}
 	row, secret, err := s.prepare(ctx, agentID, "", expiresAt, nil)
@@ -275,7 +261,7 @@ func (s *service) List(ctx context.Context, agentID, c string, limit int) ([]Cre
 	if err := f.Err(); err != nil {
 		return nil, "", err
 	}
-	if err := s.requireAgent(ctx, agentID, false); err != nil {
+	if err := s.authorizeRead(ctx, agentID); err != nil {
 		return nil, "", err
 	}
 	rows, err := s.repo.list(ctx, agentID, before, limit+1)
@@ -307,7 +293,7 @@ func (s *service) Rotate(ctx context.Context, agentID, credID string, grace time
 	if err := f.Err(); err != nil {
 		return nil, err
 	}
-	if err := s.requireAgent(ctx, agentID, true); err != nil {
+	if err := s.authorizeWrite(ctx, agentID); err != nil {
 		return nil, err
 	}
 	// A first check before anything is written to Vault; the transaction checks again.
@@ -382,9 +368,16 @@ func (s *service) Revoke(ctx context.Context, agentID, credID string) error {
 	if err := f.Err(); err != nil {
 		return err
 	}
+	t, err := s.target(ctx, agentID)
+	if err != nil {
+		return err
+	}
 	var row *credentialRow
 	changed := false
-	err := s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+	err = s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+		if err := s.authorizeRevokeInTx(ctx, tx, t, credID); err != nil {
+			return err
+		}
 		now := s.now()
 		var err error
 		row, err = s.repo.get(ctx, tx, credID, true)
