@@ -75,16 +75,18 @@ func TestIntegrationCreateOrg(t *testing.T) {
 				t.Errorf("%s: org %v, want %s", ev.Action, ev.OrgID, id)
 			}
 		}
-		if len(actions) < 3 || !slices.Equal(actions[:3], []string{orgs.ActionCreated, "agent.created", "credential.created"}) {
+		if len(actions) < 3 || !slices.Equal(actions[:3], []string{"agent.created", "credential.created", orgs.ActionCreated}) {
 			t.Fatalf("events of the new org: %v", actions)
 		}
-		created := evs[0]
+		created := evs[2]
 		if created.TargetType != "org" || created.TargetID != id || created.ActorID == nil || *created.ActorID != e.admin.ID ||
-			!strings.Contains(string(created.Details), `"name":"Team A"`) {
+			!strings.Contains(string(created.Details), `"name":"Team A"`) ||
+			!strings.Contains(string(created.Details), `"admin_agent_id":"`+admin.ID+`"`) {
 			t.Fatalf("org.created: %+v %s", created, created.Details)
 		}
-		if evs[1].AgentID == nil || *evs[1].AgentID != admin.ID || strings.Contains(string(evs[1].Details), "bootstrap") {
-			t.Fatalf("the admin's agent.created: %+v %s", evs[1], evs[1].Details)
+		if evs[0].AgentID == nil || *evs[0].AgentID != admin.ID || strings.Contains(string(evs[0].Details), "bootstrap") ||
+			evs[1].TargetID != admin.CredentialID || evs[0].Seq+1 != evs[1].Seq || evs[1].Seq+1 != evs[2].Seq {
+			t.Fatalf("the admin's events: %+v %+v", evs[0], evs[1])
 		}
 		e.must(http.StatusOK, http.MethodGet, "/api/v1/audit/verify", e.rootTok, nil)
 		e.noLeaks()

@@ -140,16 +140,18 @@ func (s *service) Create(ctx context.Context, in orgFields) (*created, error) {
 		if err := s.repo.insert(ctx, tx, row); err != nil {
 			return err
 		}
-		err := s.record(ctx, tx, ActionCreated, id, map[string]any{
-			"name": org.Name, "max_agents": org.MaxAgents, "metadata": org.Metadata,
+		// The admin first: in Vault mode its secret is written to Vault before its events,
+		// whose first one takes the chain lock (held until commit) on PostgreSQL.
+		var err error
+		admin, undo, err = s.admins.ProvisionAdminInTx(withPending(ctx, org), tx, NewAdmin{
+			OrgID: id, Name: adminName, Description: adminDescription, AllowedScopes: scopes, Plan: adminPlan,
 		})
 		if err != nil {
 			return err
 		}
-		admin, undo, err = s.admins.ProvisionAdminInTx(withPending(ctx, org), tx, NewAdmin{
-			OrgID: id, Name: adminName, Description: adminDescription, AllowedScopes: scopes, Plan: adminPlan,
+		return s.record(ctx, tx, ActionCreated, id, map[string]any{
+			"name": org.Name, "max_agents": org.MaxAgents, "metadata": org.Metadata, "admin_agent_id": admin.AgentID,
 		})
-		return err
 	})
 	if err != nil {
 		if undo != nil {
