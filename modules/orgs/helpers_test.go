@@ -32,15 +32,10 @@ func allModules() fx.Option {
 	return fx.Options(orgs.Module, agents.Module, credentials.Module, audit.Module, metering.Module, tokens.Module)
 }
 
-// The scopes of the server's API, and those of an organization's first admin (all but
-// the root-only orgs:admin and keys:admin).
-var (
-	allScopes = []string{"agents:read", "agents:write", "credentials:read", "credentials:write",
-		"tokens:introspect", "tokens:revoke", "audit:read", "usage:read", "keys:admin",
-		"orgs:admin", "apis:read", "apis:write"}
-	orgAdminScopes = []string{"agents:read", "agents:write", "credentials:read", "credentials:write",
-		"tokens:introspect", "tokens:revoke", "audit:read", "usage:read", "apis:read", "apis:write"}
-)
+// orgAdminScopes are an organization's first admin's scopes: every scope of the server's
+// API but the root-only orgs:admin and keys:admin.
+var orgAdminScopes = []string{"agents:read", "agents:write", "credentials:read", "credentials:write",
+	"tokens:introspect", "tokens:revoke", "audit:read", "usage:read", "apis:read", "apis:write"}
 
 // env is one started app with every module on one backend, the bootstrapped root admin,
 // and every log line captured (unredacted) for leak checks.
