@@ -5,7 +5,9 @@
 // Versions are allotted per module so that modules can add files independently:
 // 2026112800xxxx platform, 2026112801xxxx agents, 2026112802xxxx credentials,
 // 2026112803xxxx audit, 2026112804xxxx tokens, 2026112805xxxx metering, 2026112806xxxx orgs,
-// 2026112807xxxx apis.
+// 2026112807xxxx apis. A change that must come after all of those takes the same per-module
+// pattern on a later date, e.g. 20261203030000_audit (audit_events.org_id, after the orgs
+// table).
 package migrations
 
 import (

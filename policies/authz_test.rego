@@ -451,3 +451,67 @@ test_delegated_token_changes_no_api if {
 		authz.allow == (r[0] == "GET") with input as inp
 	}
 }
+
+# The organization routes, with the real route table.
+org_route(method, path, scopes, org, target) := {"method": method, "path": path, "scopes": scopes,
+	"agent_id": "a1", "org_id": org, "via": "bearer", "target": target}
+
+test_org_routes_need_orgs_admin if {
+	every r in [
+		["POST", "/api/v1/orgs"], ["GET", "/api/v1/orgs"], ["GET", "/api/v1/orgs/{org_id}"],
+		["PATCH", "/api/v1/orgs/{org_id}"], ["POST", "/api/v1/orgs/{org_id}/suspend"],
+		["POST", "/api/v1/orgs/{org_id}/reactivate"],
+	] {
+		authz.allow with input as {"method": r[0], "path": r[1], "scopes": ["orgs:admin"], "org_id": root}
+		authz.missing_scopes == {"orgs:admin"} with input as {"method": r[0], "path": r[1], "scopes": ["agents:write", "keys:admin"], "org_id": root}
+	}
+}
+
+test_org_read_own_org_with_agents_read if {
+	authz.allow with input as org_route("GET", "/api/v1/orgs/{org_id}", ["agents:read"], "o1", {"org_id": "o1"})
+	authz.allow with input as {"method": "GET", "path": "/api/v1/orgs/{org_id}", "scopes": ["agents:read"], "org_id": "o1"}
+	not authz.allow with input as org_route("GET", "/api/v1/orgs/{org_id}", ["agents:read"], "o1", {"org_id": "o2"})
+	authz.not_found with input as org_route("GET", "/api/v1/orgs/{org_id}", ["agents:read"], "o1", {"org_id": "o2"})
+	authz.allow with input as org_route("GET", "/api/v1/orgs/{org_id}", ["orgs:admin"], root, {"org_id": "o2"})
+}
+
+test_own_org_alternative_is_only_for_reading_an_org if {
+	not authz.allow with input as org_route("PATCH", "/api/v1/orgs/{org_id}", ["agents:read", "agents:write"], "o1", {"org_id": "o1"})
+	not authz.allow with input as org_route("POST", "/api/v1/orgs/{org_id}/suspend", ["agents:read", "agents:write"], "o1", {"org_id": "o1"})
+	not authz.allow with input as {"method": "GET", "path": "/api/v1/orgs", "scopes": ["agents:read"], "org_id": "o1"}
+}
+
+# An org's first admin is asked about as a change: attenuation holds for whoever creates
+# an org; the root-only scopes are refused outside root.
+test_org_creation_attenuates_the_admins_scopes if {
+	admin := ["agents:read", "agents:write", "credentials:read", "credentials:write", "audit:read"]
+	authz.allow with input as call("POST", "/api/v1/orgs", ["orgs:admin", "agents:read", "agents:write", "credentials:read", "credentials:write", "audit:read"], root, {"org_id": "o9"}, {"allowed_scopes": admin, "plan": "unlimited"})
+	authz.missing_scopes == {"credentials:read", "credentials:write", "audit:read"} with input as call("POST", "/api/v1/orgs", ["orgs:admin", "agents:read", "agents:write"], root, {"org_id": "o9"}, {"allowed_scopes": admin})
+	count(authz.invalid) == 1 with input as call("POST", "/api/v1/orgs", ["orgs:admin", "keys:admin"], root, {"org_id": "o9"}, {"allowed_scopes": ["keys:admin"]})
+}
+
+test_root_suspension_is_a_conflict_with_the_real_table if {
+	inp := org_route("POST", "/api/v1/orgs/{org_id}/suspend", ["orgs:admin"], root, {"org_id": root})
+	not authz.allow with input as inp
+	authz.conflict == {"the root organization cannot be suspended"} with input as inp
+	count(authz.missing_scopes) == 0 with input as inp
+	authz.allow with input as org_route("POST", "/api/v1/orgs/{org_id}/reactivate", ["orgs:admin"], root, {"org_id": root})
+}
+
+# Verifying the whole audit chain reads every organization's events: orgs:admin.
+test_audit_verify_needs_orgs_admin if {
+	authz.missing_scopes == {"orgs:admin"} with input as {"method": "GET", "path": "/api/v1/audit/verify", "scopes": ["audit:read"], "org_id": "o1"}
+	authz.allow with input as {"method": "GET", "path": "/api/v1/audit/verify", "scopes": ["audit:read", "orgs:admin"], "org_id": root}
+}
+
+# The audit list over every organization is an orgs:admin's; another org's events are hidden.
+audit_list(path, scopes, org, target_org) := {"method": "GET", "path": path, "scopes": scopes,
+	"agent_id": "a1", "org_id": org, "via": "bearer", "target": {"org_id": target_org}}
+
+test_audit_lists_are_per_org if {
+	authz.not_found with input as audit_list("/api/v1/audit", ["audit:read"], "o1", "*")
+	authz.not_found with input as audit_list("/api/v1/audit/export", ["audit:read"], "o1", "o2")
+	authz.allow with input as audit_list("/api/v1/audit", ["audit:read"], "o1", "o1")
+	authz.allow with input as audit_list("/api/v1/audit", ["audit:read", "orgs:admin"], root, "*")
+	authz.allow with input as audit_list("/api/v1/audit/export", ["audit:read", "orgs:admin"], root, "o2")
+}

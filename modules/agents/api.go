@@ -97,9 +97,13 @@ type NewAgent struct {
 	AllowedScopes []string
 	Plan          Plan
 	Metadata      map[string]any
+	// OrgAdmin: the first admin of a new organization, not the bootstrap admin (it is not
+	// marked as such).
+	OrgAdmin bool
 }
 
-// Provisioner creates agents for other modules (the bootstrap admin).
+// Provisioner creates agents for other modules (the bootstrap admin, an organization's
+// first admin).
 type Provisioner interface {
 	// CreateInTx creates the agent inside tx, auditing it in the same transaction.
 	CreateInTx(ctx context.Context, tx bun.Tx, in NewAgent) (*Agent, error)

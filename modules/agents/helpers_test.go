@@ -160,7 +160,7 @@ func startEnv(t *testing.T, b testenv.Backend, tweak func(*config.Config), rec *
 	e.adminID = uuid.NewString()
 	e.admin = e.bearers.Issue(e.adminID, everyScope...)
 	e.reader = e.bearers.Issue(uuid.NewString(), "agents:read")
-	e.auditor = e.bearers.Issue(uuid.NewString(), "audit:read")
+	e.auditor = e.bearers.Issue(uuid.NewString(), "audit:read", "orgs:admin") // every org's events, and verify
 	recorder := audit.Module
 	if rec != nil {
 		recorder = fx.Provide(func() audittrail.Recorder { return rec })

@@ -18,10 +18,11 @@ import (
 	"github.com/agentidp/agentidp/platform/worker"
 )
 
-// Module is the agents bounded context. It provides Directory, Lifecycle, Provisioner, Census and Authority
-// to the other modules and contributes the /api/v1/agents routes; everything else is
-// private. It needs a *bun.DB, a cache.Cache, a policy.Engine, an audittrail.Recorder, a
-// *config.Config and a *zap.Logger from the graph.
+// Module is the agents bounded context. It provides Directory, Lifecycle, Provisioner, Census
+// and Authority to the other modules and audittrail.AgentOrgs to the audit recorder, and
+// contributes the /api/v1/agents routes; everything else is private. It needs a *bun.DB, a
+// cache.Cache, a policy.Engine, an audittrail.Recorder, a *config.Config and a *zap.Logger
+// from the graph.
 var Module = fx.Module("agents",
 	fx.Provide(
 		newRepository,
@@ -37,6 +38,7 @@ var Module = fx.Module("agents",
 		func(s *service) Provisioner { return s },
 		func(s *service) Census { return s },
 		func(s *service) Authority { return s },
+		func(r repository, d *directory) audittrail.AgentOrgs { return auditOrgs{repo: r, dir: d} },
 		httpserver.AsRoutes(routes),
 	),
 )

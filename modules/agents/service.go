@@ -113,7 +113,8 @@ func (s *service) Create(ctx context.Context, in agentFields) (*Agent, error) {
 	return a, nil
 }
 
-// CreateInTx implements Provisioner: the agent is marked as bootstrap admin.
+// CreateInTx implements Provisioner: the agent is marked as bootstrap admin unless it is an
+// organization's first admin (in.OrgAdmin).
 func (s *service) CreateInTx(ctx context.Context, tx bun.Tx, in NewAgent) (*Agent, error) {
 	org := in.OrgID
 	if org == "" {
@@ -156,7 +157,7 @@ func (s *service) CreateInTx(ctx context.Context, tx bun.Tx, in NewAgent) (*Agen
 	if err != nil {
 		return nil, err
 	}
-	if err := s.insert(ctx, tx, a, o, true, nil); err != nil {
+	if err := s.insert(ctx, tx, a, o, !in.OrgAdmin, nil); err != nil {
 		return nil, s.translate(err)
 	}
 	// Before the caller's commit: a lookup racing with it may cache "not found" for at

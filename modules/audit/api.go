@@ -35,11 +35,14 @@ type ChainVerifier interface {
 
 // Event is an audit event as the API shows it (GET /api/v1/audit, the NDJSON export).
 type Event struct {
-	EventID    string          `json:"event_id"`
-	Seq        int64           `json:"seq"`
-	OccurredAt time.Time       `json:"occurred_at"`
-	ActorID    *string         `json:"actor_id"`
-	AgentID    *string         `json:"agent_id"`
+	EventID    string    `json:"event_id"`
+	Seq        int64     `json:"seq"`
+	OccurredAt time.Time `json:"occurred_at"`
+	ActorID    *string   `json:"actor_id"`
+	AgentID    *string   `json:"agent_id"`
+	// OrgID is the organization the event belongs to: the org of the agent it concerns,
+	// else the actor's. Null on events written before organizations (they are root's).
+	OrgID      *string         `json:"org_id"`
 	Action     string          `json:"action"`
 	TargetType string          `json:"target_type"`
 	TargetID   string          `json:"target_id"`

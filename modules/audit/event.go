@@ -1,6 +1,7 @@
 package audit
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -29,7 +30,10 @@ const (
 	maxTargetLen    = 256
 	maxUserAgentLen = 512
 	maxShortLen     = 128 // ip, request id
-	maxDetailsBytes = 16 << 10
+	// maxDetailsBytes bounds the encoded details: room for org.updated, which holds an
+	// organization's metadata (up to 8 KiB) before and after the change, even where the
+	// scrubbing makes some strings longer.
+	maxDetailsBytes = 64 << 10
 )
 
 // eventRow is one row of audit_events.
@@ -41,6 +45,7 @@ type eventRow struct {
 	OccurredAt time.Time `bun:"occurred_at"`
 	ActorID    string    `bun:"actor_id,nullzero"`
 	AgentID    string    `bun:"agent_id,nullzero"`
+	OrgID      string    `bun:"org_id,nullzero"` // NULL on rows written before organizations
 	Action     string    `bun:"action"`
 	TargetType string    `bun:"target_type"`
 	TargetID   string    `bun:"target_id"`
@@ -51,12 +56,15 @@ type eventRow struct {
 	Details    string    `bun:"details"` // canonical JSON object text, stored verbatim
 	PrevHash   string    `bun:"prev_hash"`
 	Hash       string    `bun:"hash"`
+	// HashVersion is the canonical encoding the hash covers (hash.go): 1 for rows written
+	// before organizations, hashVersion for new ones.
+	HashVersion int `bun:"hash_version"`
 }
 
 // newRow validates e, fills what it leaves empty from ctx (actor, IP, user agent, request
 // id), defaults, canonicalises and scrubs it: the details (scrubDetails) and the user
 // agent, which is whatever the client sent and may hold a secret or a token as well. Seq,
-// PrevHash and Hash are set by the chain.
+// PrevHash and Hash are set by the chain; an empty OrgID by the recorder (fillOrg).
 func newRow(ctx context.Context, e audittrail.Event, now time.Time) (*eventRow, error) {
 	info := reqctx.InfoFrom(ctx)
 	r := &eventRow{
@@ -68,6 +76,8 @@ func newRow(ctx context.Context, e audittrail.Event, now time.Time) (*eventRow, 
 		UserAgent:  clean(log.Scrub(or(e.UserAgent, info.UserAgent)), maxUserAgentLen), // scrubbed whole, then cut
 		RequestID:  clean(or(e.RequestID, info.RequestID), maxShortLen),
 		OccurredAt: e.OccurredAt,
+		// Every new row is hashed with the current encoding.
+		HashVersion: hashVersion,
 	}
 	if r.Action == "" {
 		return nil, fmt.Errorf("%w: action is required", ErrInvalidEvent)
@@ -84,6 +94,9 @@ func newRow(ctx context.Context, e audittrail.Event, now time.Time) (*eventRow, 
 		return nil, err
 	}
 	if r.AgentID, err = optionalUUID("agent_id", e.AgentID); err != nil {
+		return nil, err
+	}
+	if r.OrgID, err = optionalUUID("org_id", e.OrgID); err != nil {
 		return nil, err
 	}
 	if r.OccurredAt.IsZero() {
@@ -111,10 +124,15 @@ func encodeDetails(d map[string]any) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("%w: details are not JSON-encodable", ErrInvalidEvent)
 	}
-	b, err := json.Marshal(tree)
-	if err != nil {
+	// Without HTML escaping (<, > and & as themselves): the text stays as long as what was
+	// given, and is stored and hashed as it is.
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(tree); err != nil {
 		return "", fmt.Errorf("%w: details are not JSON-encodable", ErrInvalidEvent)
 	}
+	b := bytes.TrimSuffix(buf.Bytes(), []byte("\n"))
 	if len(b) > maxDetailsBytes {
 		return "", fmt.Errorf("%w: details exceed %d bytes", ErrInvalidEvent, maxDetailsBytes)
 	}

@@ -54,11 +54,14 @@ func seed(t *testing.T, e *env) {
 	}
 }
 
+// The list and the export want audit:read; verifying the whole chain, which reads every
+// organization's events, wants orgs:admin too.
 func TestIntegrationAuditRoutesNeedAuditRead(t *testing.T) {
 	testenv.ForEachBackend(t, func(t *testing.T, b testenv.Backend) {
 		e := newEnv(t, b)
-		other := e.bearers.Issue(agentA, "agents:read", "usage:read")
+		other := e.bearers.Issue(agentA, "agents:read", "usage:read", "orgs:admin")
 		reader := e.bearers.Issue(agentA, "audit:read")
+		admin := e.bearers.Issue(agentA, "audit:read", "orgs:admin")
 		for _, path := range []string{"/api/v1/audit", "/api/v1/audit/export", "/api/v1/audit/verify"} {
 			resp, _ := get(t, e, path, "")
 			if resp.StatusCode != http.StatusUnauthorized || !strings.HasPrefix(resp.Header.Get("WWW-Authenticate"), "Bearer") {
@@ -67,9 +70,20 @@ func TestIntegrationAuditRoutesNeedAuditRead(t *testing.T) {
 			if resp, _ := get(t, e, path, other); resp.StatusCode != http.StatusForbidden {
 				t.Errorf("%s without audit:read: %d", path, resp.StatusCode)
 			}
-			if resp, _ := get(t, e, path, reader); resp.StatusCode != http.StatusOK {
-				t.Errorf("%s with audit:read: %d", path, resp.StatusCode)
+			want := http.StatusOK
+			if path == "/api/v1/audit/verify" {
+				want = http.StatusForbidden
 			}
+			if resp, _ := get(t, e, path, reader); resp.StatusCode != want {
+				t.Errorf("%s with audit:read: %d, want %d", path, resp.StatusCode, want)
+			}
+			if resp, _ := get(t, e, path, admin); resp.StatusCode != http.StatusOK {
+				t.Errorf("%s with audit:read and orgs:admin: %d", path, resp.StatusCode)
+			}
+		}
+		resp, body := get(t, e, "/api/v1/audit/verify", reader)
+		if !strings.Contains(resp.Header.Get("WWW-Authenticate"), `scope="orgs:admin"`) || !strings.Contains(string(body), "orgs:admin") {
+			t.Errorf("verify without orgs:admin: %q %s", resp.Header.Get("WWW-Authenticate"), body)
 		}
 	})
 }
@@ -270,7 +284,7 @@ func TestIntegrationVerifyRoute(t *testing.T) {
 	testenv.ForEachBackend(t, func(t *testing.T, b testenv.Backend) {
 		e := newEnv(t, b)
 		seed(t, e)
-		tok := e.bearers.Issue(agentA, "audit:read")
+		tok := e.bearers.Issue(agentA, "audit:read", "orgs:admin")
 		_, body := get(t, e, "/api/v1/audit/verify", tok)
 		if rep := decode[audit.Report](t, body); !rep.OK || rep.Checked != 12 || rep.HeadSeq != 12 {
 			t.Fatalf("intact: %s", body)

@@ -6,6 +6,7 @@ import (
 	"time"
 )
 
+// sampleRow is a row of hash version 1 (written before organizations: no org_id).
 func sampleRow() *eventRow {
 	return &eventRow{
 		Seq: 42, EventID: "0191f0a4-1c2d-7e3f-8a4b-5c6d7e8f9a0b",
@@ -13,56 +14,115 @@ func sampleRow() *eventRow {
 		ActorID:    "0191f0a4-1c2d-7e3f-8a4b-5c6d7e8f9a0c", AgentID: "0191f0a4-1c2d-7e3f-8a4b-5c6d7e8f9a0d",
 		Action: "agent.updated", TargetType: "agent", TargetID: "0191f0a4-1c2d-7e3f-8a4b-5c6d7e8f9a0d",
 		Outcome: "success", IP: "203.0.113.7", UserAgent: "probe/1", RequestID: "req-9",
-		Details: `{"a":1}`, PrevHash: genesisHash,
+		Details: `{"a":1}`, PrevHash: genesisHash, HashVersion: hashV1,
 	}
 }
 
-// The encoding is pinned: changing it would make every stored chain fail verification.
+// sampleRowV2 is the same event written with organizations (hash version 2).
+func sampleRowV2() *eventRow {
+	r := sampleRow()
+	r.OrgID, r.HashVersion = "0191f0a4-1c2d-7e3f-8a4b-5c6d7e8f9a0e", hashV2
+	return r
+}
+
+// The encodings are pinned: changing one would make every stored chain fail verification.
+// Both hashes were also computed independently (Python, same encoding).
 func TestHashIsPinned(t *testing.T) {
-	const want = "87798847e3c31d16683dafdd2abdf72a87a6cb1a53e78913f365c8a55648646c" // also computed independently (Python, same encoding)
-	if got := computeHash(sampleRow()); got != want {
-		t.Fatalf("hash of the sample row changed: %s", got)
+	const v1 = "87798847e3c31d16683dafdd2abdf72a87a6cb1a53e78913f365c8a55648646c"
+	if got := computeHash(sampleRow()); got != v1 {
+		t.Fatalf("hash of the version-1 sample row changed: %s", got)
+	}
+	const v2 = "5564e6625e11b85ce513aebc1d0f5019cfbff3ad006bfd7d30e6cb6a750ad86d"
+	if got := computeHash(sampleRowV2()); got != v2 {
+		t.Fatalf("hash of the version-2 sample row changed: %s", got)
+	}
+	if hashVersion != hashV2 {
+		t.Fatalf("new rows are written with hash version %d", hashVersion)
 	}
 }
 
-// Every column but hash is covered: changing any one changes the hash.
+// Every column but hash is covered by version 2: changing any one changes the hash.
+// Version 1 covers every column but hash and org_id, which did not exist then.
 func TestHashCoversEveryColumn(t *testing.T) {
-	base := computeHash(sampleRow())
-	v := reflect.ValueOf(sampleRow()).Elem()
-	for i := range v.NumField() {
-		name := v.Type().Field(i).Name
-		if name == "BaseModel" || name == "Hash" {
-			continue
+	for _, c := range []struct {
+		name      string
+		sample    func() *eventRow
+		uncovered string
+	}{{"v1", sampleRow, "OrgID"}, {"v2", sampleRowV2, ""}} {
+		base := computeHash(c.sample())
+		v := reflect.ValueOf(c.sample()).Elem()
+		for i := range v.NumField() {
+			name := v.Type().Field(i).Name
+			if name == "BaseModel" || name == "Hash" {
+				continue
+			}
+			r := c.sample()
+			f := reflect.ValueOf(r).Elem().Field(i)
+			switch f.Kind() {
+			case reflect.String:
+				f.SetString(f.String() + "x")
+			case reflect.Int64, reflect.Int:
+				f.SetInt(f.Int() + 1)
+			default:
+				r.OccurredAt = r.OccurredAt.Add(time.Microsecond)
+			}
+			if changed := computeHash(r) != base; changed == (name == c.uncovered) {
+				t.Errorf("%s: changing %s changes the hash: %v", c.name, name, changed)
+			}
 		}
-		r := sampleRow()
-		f := reflect.ValueOf(r).Elem().Field(i)
-		switch f.Kind() {
-		case reflect.String:
-			f.SetString(f.String() + "x")
-		case reflect.Int64:
-			f.SetInt(f.Int() + 1)
-		default:
-			r.OccurredAt = r.OccurredAt.Add(time.Microsecond)
+	}
+}
+
+// An unknown hash version matches no stored hash.
+func TestHashUnknownVersion(t *testing.T) {
+	for _, v := range []int{0, 3, -1} {
+		r := sampleRowV2()
+		r.HashVersion = v
+		if h := computeHash(r); h != "" {
+			t.Errorf("version %d hashes to %s", v, h)
 		}
-		if computeHash(r) == base {
-			t.Errorf("changing %s leaves the hash unchanged", name)
-		}
+	}
+}
+
+// A row of version 1 is intact only without an org_id: it was written before the column
+// existed, and its hash does not cover it.
+func TestVersion1RowWithOrgIsAltered(t *testing.T) {
+	r := sampleRow()
+	r.Hash = computeHash(r)
+	if !rowIntact(r) {
+		t.Fatal("intact version-1 row refused")
+	}
+	r.OrgID = "0191f0a4-1c2d-7e3f-8a4b-5c6d7e8f9a0e"
+	if rowIntact(r) {
+		t.Fatal("a version-1 row given an org_id passes")
+	}
+	r2 := sampleRowV2()
+	r2.Hash = computeHash(r2)
+	r2.HashVersion = hashV1 // downgraded, to hide the org_id from the hash
+	if rowIntact(r2) {
+		t.Fatal("a version-2 row relabelled version 1 passes")
 	}
 }
 
 // Field boundaries are unambiguous: moving a byte from one field to the next changes it.
 func TestHashFieldsDoNotBleed(t *testing.T) {
-	a, b := sampleRow(), sampleRow()
+	a, b := sampleRowV2(), sampleRowV2()
 	a.TargetType, a.TargetID = "ab", "c"
 	b.TargetType, b.TargetID = "a", "bc"
 	if computeHash(a) == computeHash(b) {
 		t.Fatal("ab|c and a|bc hash alike")
 	}
+	a, b = sampleRowV2(), sampleRowV2()
+	a.AgentID, a.OrgID = a.AgentID+"1", "2"
+	b.OrgID = "12"
+	if computeHash(a) == computeHash(b) {
+		t.Fatal("agent_id|org_id bleed")
+	}
 }
 
 // The same instant in another zone, or with nanoseconds PostgreSQL drops, hashes alike.
 func TestHashTimeIsCanonical(t *testing.T) {
-	r := sampleRow()
+	r := sampleRowV2()
 	base := computeHash(r)
 	r.OccurredAt = r.OccurredAt.In(time.FixedZone("X", -7*3600)).Add(999 * time.Nanosecond)
 	if computeHash(r) != base {

@@ -23,6 +23,9 @@ const (
 // filter selects events: every set field must match; the time range is [From, To).
 type filter struct {
 	AgentID string
+	// OrgID is the organization whose events to select ("" for every one); root's include
+	// the events written before organizations (org_id NULL).
+	OrgID   string
 	Action  string
 	Outcome string
 	From    *time.Time
@@ -49,7 +52,7 @@ func parseFilter(q url.Values, bad *apperr.Fields, extra ...string) filter {
 	for name, vs := range q {
 		switch {
 		case !isFilter(name) && !slices.Contains(extra, name):
-			bad.Add(name, "unknown parameter; filters are agent_id, action, outcome, from, to")
+			bad.Add(name, "unknown parameter; filters are agent_id, org_id, action, outcome, from, to")
 		case len(vs) > 1:
 			bad.Add(name, "give it at most once")
 		}
@@ -59,6 +62,13 @@ func parseFilter(q url.Values, bad *apperr.Fields, extra ...string) filter {
 			bad.Add("agent_id", "must be a UUID")
 		} else {
 			f.AgentID = id
+		}
+	}
+	if v := q.Get("org_id"); v != "" {
+		if id, ok := ident.Canonical(v); !ok {
+			bad.Add("org_id", "must be a UUID")
+		} else {
+			f.OrgID = id
 		}
 	}
 	if v := q.Get("action"); v != "" {
@@ -147,7 +157,7 @@ func decodeCursor(s string) (position, error) {
 
 func isFilter(name string) bool {
 	switch name {
-	case "agent_id", "action", "outcome", "from", "to":
+	case "agent_id", "org_id", "action", "outcome", "from", "to":
 		return true
 	}
 	return false

@@ -6,6 +6,7 @@ import (
 
 	"github.com/uptrace/bun"
 
+	"github.com/agentidp/agentidp/modules/orgs"
 	"github.com/agentidp/agentidp/platform/database"
 )
 
@@ -19,6 +20,13 @@ func newRepository(db *bun.DB) *repository { return &repository{db: db} }
 func (r *repository) page(ctx context.Context, f filter, after *position, limit int) ([]eventRow, error) {
 	var rows []eventRow
 	q := r.db.NewSelect().Model(&rows)
+	switch f.OrgID {
+	case "":
+	case orgs.RootID: // with the events written before organizations, all of root's
+		q = q.Where("(org_id = ? OR org_id IS NULL)", f.OrgID)
+	default:
+		q = q.Where("org_id = ?", f.OrgID)
+	}
 	if f.AgentID != "" {
 		q = q.Where("agent_id = ?", f.AgentID)
 	}

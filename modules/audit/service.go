@@ -4,7 +4,9 @@ import (
 	"context"
 	"encoding/json"
 
+	"github.com/agentidp/agentidp/platform/apperr"
 	"github.com/agentidp/agentidp/platform/database"
+	"github.com/agentidp/agentidp/platform/policy"
 )
 
 // exportPageSize is how many events the export holds at a time.
@@ -14,12 +16,35 @@ const exportPageSize = 500
 type service struct {
 	repo     *repository
 	verifier *verifier
+	policy   policy.Engine
 }
 
-func newService(repo *repository, v *verifier) *service { return &service{repo: repo, verifier: v} }
+func newService(repo *repository, v *verifier, pol policy.Engine) *service {
+	return &service{repo: repo, verifier: v, policy: pol}
+}
+
+// errNoOrg answers an org_id filter naming an organization the caller cannot see: another
+// organization's events are answered as a missing organization's.
+var errNoOrg = apperr.NotFound("no organization with this org_id")
+
+// scope narrows f to the organizations the caller may read, as the policy decides
+// (policy.ListOrg): a caller acting on every organization (orgs:admin) reads every one, or
+// the one its org_id filter names; any other caller its own, and a filter naming another
+// is errNoOrg.
+func (s *service) scope(ctx context.Context, f *filter) error {
+	org, err := policy.ListOrg(ctx, s.policy, f.OrgID, errNoOrg)
+	if err != nil {
+		return err
+	}
+	f.OrgID = org
+	return nil
+}
 
 // list returns one page of events and the cursor of the next page ("" on the last).
 func (s *service) list(ctx context.Context, q listQuery) ([]Event, string, error) {
+	if err := s.scope(ctx, &q.filter); err != nil {
+		return nil, "", err
+	}
 	rows, err := s.repo.page(ctx, q.filter, q.After, q.Limit+1)
 	if err != nil {
 		return nil, "", err
@@ -36,6 +61,9 @@ func (s *service) list(ctx context.Context, q listQuery) ([]Event, string, error
 // export calls emit with successive pages of the events matching f, newest first, until
 // there are no more; memory stays bounded by one page.
 func (s *service) export(ctx context.Context, f filter, emit func([]Event) error) error {
+	if err := s.scope(ctx, &f); err != nil {
+		return err
+	}
 	var after *position
 	for {
 		rows, err := s.repo.page(ctx, f, after, exportPageSize)
@@ -70,6 +98,7 @@ func toEvent(r *eventRow) Event {
 		OccurredAt: database.Time(r.OccurredAt),
 		ActorID:    optional(r.ActorID),
 		AgentID:    optional(r.AgentID),
+		OrgID:      optional(r.OrgID),
 		Action:     r.Action,
 		TargetType: r.TargetType,
 		TargetID:   r.TargetID,

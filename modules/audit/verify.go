@@ -26,7 +26,8 @@ func newVerifier(db *bun.DB) *verifier { return &verifier{db: db, pageSize: veri
 // at the first row that breaks it, saying why: "deleted" (a seq gap; or a prev_hash that is
 // not the previous row's hash while the row itself is intact, or intact only at a higher
 // seq, i.e. renumbered), "reordered" (its prev_hash is the hash of a row later in the
-// chain), or "altered" (its hash does not match its content). Rows appended while it runs
+// chain), or "altered" (its hash does not match its content in its hash_version, or a row
+// written before organizations carries an org_id). Rows appended while it runs
 // are checked too, up to the moment it reads the last page. Deleting rows at the tail
 // leaves a valid, shorter chain: compare HeadSeq/HeadHash with a copy kept elsewhere.
 func (v *verifier) VerifyChain(ctx context.Context) (Report, error) {
@@ -68,7 +69,7 @@ func (v *verifier) check(ctx context.Context, r *eventRow, prevSeq int64, prevHa
 		}
 		return fmt.Sprintf("deleted: the chain jumps from seq %d to %d, %s missing", prevSeq, r.Seq, missing), nil
 	}
-	intact := computeHash(r) == r.Hash
+	intact := rowIntact(r)
 	if r.PrevHash != prevHash {
 		later, err := v.seqOfHash(ctx, r.PrevHash, r.Seq)
 		switch {
@@ -88,6 +89,13 @@ func (v *verifier) check(ctx context.Context, r *eventRow, prevSeq int64, prevHa
 		return "altered: the row's content does not match its hash", nil
 	}
 	return "", nil
+}
+
+// rowIntact reports whether r's content matches its hash. A row of hash version 1 was
+// written before organizations, with no org_id, which its hash does not cover: an org_id
+// on it was put there afterwards.
+func rowIntact(r *eventRow) bool {
+	return computeHash(r) == r.Hash && (r.HashVersion != hashV1 || r.OrgID == "")
 }
 
 // maxRenumber bounds the search for the seq a renumbered row was written with.

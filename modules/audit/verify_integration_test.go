@@ -81,6 +81,15 @@ func TestIntegrationVerifyDetectsTampering(t *testing.T) {
 			return []string{"UPDATE audit_events SET occurred_at = occurred_at WHERE seq = 5", // no-op: still intact
 				"UPDATE audit_events SET outcome = 'failure' WHERE seq = 12"}
 		}, 12, "altered", 12},
+		{"altered org_id", func([]row) []string {
+			return []string{"UPDATE audit_events SET org_id = '0191f0a4-1c2d-7e3f-8a4b-5c6d7e8f0001' WHERE seq = 3"}
+		}, 3, "altered", 3},
+		{"org_id removed", func([]row) []string {
+			return []string{"UPDATE audit_events SET org_id = NULL WHERE seq = 11"}
+		}, 11, "altered", 11},
+		{"hash version downgraded", func([]row) []string {
+			return []string{"UPDATE audit_events SET hash_version = 1 WHERE seq = 6"}
+		}, 6, "altered", 6},
 		{"rehashed without relinking", func(rs []row) []string {
 			// the attacker recomputes nothing but swaps in the next row's hash
 			return []string{fmt.Sprintf("UPDATE audit_events SET hash = '%s' WHERE seq = 9", rs[9].Hash)}

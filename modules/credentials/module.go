@@ -11,6 +11,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/agentidp/agentidp/modules/agents"
+	"github.com/agentidp/agentidp/modules/orgs"
 	"github.com/agentidp/agentidp/platform/cache"
 	"github.com/agentidp/agentidp/platform/config"
 	"github.com/agentidp/agentidp/platform/httpserver"
@@ -22,9 +23,10 @@ import (
 //
 //   - the verifier on the token path: Verifier (token, introspection and revocation
 //     endpoints) and Directory (token validation), answered from its caches;
-//   - the admin service: the routes (issue, list, rotate, revoke), the Bootstrapper, and the
-//     agents lifecycle hooks (a decommission revokes every credential in its transaction;
-//     the caches drop them once it has committed);
+//   - the admin service: the routes (issue, list, rotate, revoke), the Bootstrapper, an
+//     organization's first admin (orgs.AdminProvisioner), and the agents lifecycle hooks
+//     (a decommission revokes every credential in its transaction; the caches drop them
+//     once it has committed);
 //   - the workers: the last_used_at flush (every 5 s and on stop), the invalidation
 //     subscription (credentials:invalidate from every replica), and in Vault mode the
 //     janitor (every 30 s).
@@ -43,6 +45,7 @@ var Module = fx.Module("credentials",
 	fx.Provide(
 		fx.Annotate(newVerifier, fx.As(new(Verifier)), fx.As(new(Directory))),
 		func(s *service) Bootstrapper { return s },
+		func(s *service) orgs.AdminProvisioner { return s },
 	),
 	fx.Provide(httpserver.AsRoutes(newRoutes)),
 	fx.Invoke(subscribeToAgents, startJanitor),

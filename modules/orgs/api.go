@@ -9,6 +9,8 @@ import (
 	"errors"
 	"strings"
 	"time"
+
+	"github.com/uptrace/bun"
 )
 
 // RootID is the root organization's id. It is fixed, so that every store (and a version-1
@@ -66,3 +68,40 @@ func Issuer(base, orgID string) string {
 // ChangedChannel is the broadcast channel on which a replica announces the id of an org it
 // changed (after commit).
 const ChangedChannel = "orgs.changed"
+
+// Audit actions of this module; the events' target is the org (audittrail.TargetOrg).
+const (
+	ActionCreated     = "org.created"
+	ActionUpdated     = "org.updated"
+	ActionSuspended   = "org.suspended"
+	ActionReactivated = "org.reactivated"
+)
+
+// Admin is the first admin agent of a new organization and its one credential, as
+// POST /api/v1/orgs answers it. The secret is shown this once.
+type Admin struct {
+	AgentID      string `json:"agent_id"`
+	ClientID     string `json:"client_id"`
+	ClientSecret string `json:"client_secret"`
+	CredentialID string `json:"credential_id"`
+}
+
+// NewAdmin is what the organizations module asks of an AdminProvisioner.
+type NewAdmin struct {
+	OrgID         string
+	Name          string
+	Description   string
+	AllowedScopes []string
+	Plan          string // "free" or "unlimited"
+}
+
+// AdminProvisioner makes an organization's first admin agent and its credential inside the
+// transaction that creates the organization, auditing both there (the credentials module
+// provides it). A lookup of the organization made while it runs, through Directory and the
+// same context, sees the organization being created.
+type AdminProvisioner interface {
+	// ProvisionAdminInTx creates the agent and its credential in tx. undo, never nil when
+	// err is nil, must be called when tx does not commit: it removes what was written
+	// outside the database (the secret, in Vault mode).
+	ProvisionAdminInTx(ctx context.Context, tx bun.Tx, in NewAdmin) (admin Admin, undo func(context.Context), err error)
+}

@@ -1,7 +1,6 @@
 package orgs
 
 import (
-	"encoding/json"
 	"fmt"
 	"time"
 
@@ -9,7 +8,8 @@ import (
 )
 
 // orgRow is the orgs table. max_agents NULL means the configured default
-// (AGENTIDP_FREE_TIER_MAX_AGENTS): root, made by a migration, has it.
+// (AGENTIDP_FREE_TIER_MAX_AGENTS): root, made at start, has it, and so has an org created
+// without max_agents.
 type orgRow struct {
 	bun.BaseModel `bun:"table:orgs"`
 
@@ -24,7 +24,8 @@ type orgRow struct {
 	TokensNotBefore time.Time `bun:"tokens_not_before,nullzero"`
 }
 
-// toOrg is the read model of r, with defaultMax for an unset max_agents.
+// toOrg is the read model of r, with defaultMax for an unset max_agents. Metadata numbers
+// keep their digits (json.Number).
 func (r *orgRow) toOrg(defaultMax int) (*Org, error) {
 	o := &Org{ID: r.ID, Name: r.Name, Status: Status(r.Status), MaxAgents: defaultMax,
 		CreatedAt: r.CreatedAt.UTC(), UpdatedAt: r.UpdatedAt.UTC()}
@@ -34,11 +35,10 @@ func (r *orgRow) toOrg(defaultMax int) (*Org, error) {
 	if !r.TokensNotBefore.IsZero() {
 		o.TokensNotBefore = r.TokensNotBefore.UTC()
 	}
-	if err := json.Unmarshal([]byte(r.Metadata), &o.Metadata); err != nil {
+	md, err := decodeObject([]byte(r.Metadata))
+	if err != nil {
 		return nil, fmt.Errorf("org %s: metadata: %w", r.ID, err)
 	}
-	if o.Metadata == nil {
-		o.Metadata = map[string]any{}
-	}
+	o.Metadata = md
 	return o, nil
 }

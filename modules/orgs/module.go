@@ -12,18 +12,22 @@ import (
 	"github.com/agentidp/agentidp/platform/cache"
 	"github.com/agentidp/agentidp/platform/config"
 	"github.com/agentidp/agentidp/platform/database"
+	"github.com/agentidp/agentidp/platform/httpserver"
 	"github.com/agentidp/agentidp/platform/ident"
 	"github.com/agentidp/agentidp/platform/worker"
 )
 
 // Module is the organizations bounded context. It provides Directory (the cached orgs
-// the token path and the other modules' rules read). Its workers: the subscription to
-// ChangedChannel and the poll of the orgs table every changePollEvery (1 s), through which
-// every replica drops an org changed anywhere. Table: orgs.
+// the token path and the other modules' rules read) and contributes the /api/v1/orgs
+// routes (the service creates an organization's first admin through the AdminProvisioner
+// the credentials module provides). Its workers: the subscription to ChangedChannel and
+// the poll of the orgs table every changePollEvery (1 s), through which every replica drops
+// an org changed anywhere. Table: orgs.
 var Module = fx.Module("orgs",
 	fx.Decorate(func(log *zap.Logger) *zap.Logger { return log.Named("orgs") }),
-	fx.Provide(fx.Private, newRepository, newModuleDirectory),
+	fx.Provide(fx.Private, newRepository, newModuleDirectory, newService),
 	fx.Provide(func(d *directory) Directory { return d }),
+	fx.Provide(httpserver.AsRoutes(newRoutes)),
 	fx.Invoke(ensureRootOnStart),
 )
 

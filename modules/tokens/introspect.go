@@ -59,6 +59,10 @@ func (s *service) Introspect(ctx context.Context, c *caller, token string) (intr
 	}
 	var res introspection
 	var subject, jti string
+	org := c.OrgID // the event's org: the token's, else the caller's
+	if t != nil {
+		org = t.claims.org()
+	}
 	if err == nil {
 		cl := t.claims
 		subject, jti = cl.Subject, cl.ID
@@ -71,7 +75,7 @@ func (s *service) Introspect(ctx context.Context, c *caller, token string) (intr
 		subject, jti = t.claims.Subject, t.claims.ID
 	}
 	if s.sampler.due(c.AgentID, jti) {
-		e := audittrail.Event{Action: ActionTokenIntrospected, AgentID: subject, ActorID: c.AgentID,
+		e := audittrail.Event{Action: ActionTokenIntrospected, AgentID: subject, ActorID: c.AgentID, OrgID: org,
 			TargetType: audittrail.TargetToken, TargetID: jti,
 			Details: map[string]any{"active": res.Active}}
 		if err := s.rec.Record(ctx, e); err != nil {

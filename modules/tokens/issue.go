@@ -107,7 +107,7 @@ func (s *service) Issue(ctx context.Context, req tokenRequest) (issuedToken, err
 	}
 	// Group commit: the event is durable when Record returns. No row, no token.
 	if err := s.rec.Record(ctx, audittrail.Event{
-		Action: ActionTokenIssued, AgentID: agent.ID, ActorID: agent.ID,
+		Action: ActionTokenIssued, AgentID: agent.ID, ActorID: agent.ID, OrgID: agent.OrgID,
 		TargetType: audittrail.TargetToken, TargetID: c.ID, Details: details,
 	}); err != nil {
 		if ctx.Err() == nil { // a caller who went away is not a server fault

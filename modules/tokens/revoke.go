@@ -57,7 +57,7 @@ func (s *service) Revoke(ctx context.Context, c *caller, token string) error {
 			return err
 		}
 		inserted = true
-		return s.rec.RecordTx(ctx, tx, audittrail.Event{Action: ActionTokenRevoked, AgentID: cl.Subject,
+		return s.rec.RecordTx(ctx, tx, audittrail.Event{Action: ActionTokenRevoked, AgentID: cl.Subject, OrgID: cl.org(),
 			ActorID: c.AgentID, TargetType: audittrail.TargetToken, TargetID: cl.ID,
 			Details: map[string]any{"exp": cl.expiry(), "via": via, "credential_id": cl.CredentialID}})
 	})

@@ -23,14 +23,22 @@ const (
 	TargetToken      = "token"
 	TargetKey        = "key"
 	TargetAPI        = "api"
+	TargetOrg        = "org"
 )
 
 // Event is one audit event to record. ActorID, IP, UserAgent and RequestID are taken from
 // the context (platform/reqctx) when left empty; OccurredAt defaults to now; Outcome to
 // Success. Details must never hold a secret or a token.
+//
+// OrgID is the organization the event belongs to: the org of the agent it concerns, else
+// the actor's. A caller that knows it sets it (the token path always does, so that
+// recording costs no lookup there); left empty, the recorder finds it: the agent's org
+// through AgentOrgs, else the calling agent's (reqctx), else the root organization's (the
+// server's own events: a key made at start, a CLI command).
 type Event struct {
 	Action     string // e.g. "agent.created", "token.issued"
 	AgentID    string // the agent the event concerns ("" for none)
+	OrgID      string // the organization the event belongs to ("": found by the recorder)
 	TargetType string
 	TargetID   string
 	Outcome    string
@@ -41,6 +49,15 @@ type Event struct {
 	UserAgent  string
 	RequestID  string
 	OccurredAt time.Time
+}
+
+// AgentOrgs tells the recorder the organization of an agent, for events that name an agent
+// but not its organization. The agents module provides it.
+type AgentOrgs interface {
+	// AgentOrg returns agentID's organization, "" when there is no such agent. tx is the
+	// change's transaction when the event is recorded in one (an agent created in it is
+	// found there), nil otherwise (then the answer may come from a cache).
+	AgentOrg(ctx context.Context, tx bun.IDB, agentID string) (string, error)
 }
 
 // Recorder writes audit events durably.

@@ -147,6 +147,9 @@ type Engine interface {
 	// Guardians returns the lock-out roles by name (scopes.json "guardians"), for the
 	// services that count their holders.
 	Guardians() map[string]Guardian
+	// RootOnly returns the scopes only agents of the root organization may hold
+	// (scopes.json "root_only"), in the file's order.
+	RootOnly() []string
 }
 
 const (
@@ -585,6 +588,8 @@ func (e *engine) Guardians() map[string]Guardian {
 	}
 	return out
 }
+
+func (e *engine) RootOnly() []string { return slices.Clone(e.cat.RootOnly) }
 
 func (e *engine) Routes() []string {
 	return slices.Sorted(maps.Keys(e.routes))

@@ -1,0 +1,210 @@
+package orgs
+
+import (
+	"context"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/gorilla/mux"
+	"go.uber.org/zap"
+
+	"github.com/agentidp/agentidp/platform/apperr"
+	"github.com/agentidp/agentidp/platform/cursor"
+	"github.com/agentidp/agentidp/platform/httpserver"
+	"github.com/agentidp/agentidp/platform/ident"
+)
+
+// Route templates (the keys of policies/data/scopes.json).
+const (
+	collectionPath = "/api/v1/orgs"
+	itemPath       = "/api/v1/orgs/{org_id}"
+	suspendPath    = "/api/v1/orgs/{org_id}/suspend"
+	reactivatePath = "/api/v1/orgs/{org_id}/reactivate"
+)
+
+// handler is the HTTP face of the service: decode, call, encode or render a problem.
+type handler struct {
+	svc *service
+	log *zap.Logger
+}
+
+// newRoutes are the module's endpoints; all are protected (bearer + policy).
+func newRoutes(svc *service, log *zap.Logger) []httpserver.Route {
+	h := &handler{svc: svc, log: log}
+	return []httpserver.Route{
+		{Method: http.MethodPost, Path: collectionPath, Handler: http.HandlerFunc(h.create)},
+		{Method: http.MethodGet, Path: collectionPath, Handler: http.HandlerFunc(h.list)},
+		{Method: http.MethodGet, Path: itemPath, Handler: http.HandlerFunc(h.get)},
+		{Method: http.MethodPatch, Path: itemPath, Handler: http.HandlerFunc(h.update)},
+		{Method: http.MethodPost, Path: suspendPath, Handler: http.HandlerFunc(h.suspend)},
+		{Method: http.MethodPost, Path: reactivatePath, Handler: http.HandlerFunc(h.reactivate)},
+	}
+}
+
+// listResponse is a page of organizations; next_cursor is null on the last page.
+type listResponse struct {
+	Items      []*Org  `json:"items"`
+	NextCursor *string `json:"next_cursor"`
+}
+
+// create answers 201 with the organization and its first admin's credentials: the secret
+// is in this answer only, which no cache may keep.
+func (h *handler) create(w http.ResponseWriter, r *http.Request) {
+	var in orgFields
+	if err := httpserver.DecodeJSON(r, &in); err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	c, err := h.svc.Create(r.Context(), in)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	w.Header().Set("Location", collectionPath+"/"+c.Org.ID)
+	w.Header().Set("Pragma", "no-cache")
+	h.write(w, http.StatusCreated, c)
+}
+
+func (h *handler) list(w http.ResponseWriter, r *http.Request) {
+	q, err := parseListQuery(r.URL.Query())
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	p, err := h.svc.List(r.Context(), q)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	resp := listResponse{Items: p.Items}
+	if p.NextCursor != "" {
+		resp.NextCursor = &p.NextCursor
+	}
+	h.write(w, http.StatusOK, resp)
+}
+
+func (h *handler) get(w http.ResponseWriter, r *http.Request) {
+	id, ok := h.orgID(w, r)
+	if !ok {
+		return
+	}
+	o, err := h.svc.Get(r.Context(), id)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	h.write(w, http.StatusOK, o)
+}
+
+func (h *handler) update(w http.ResponseWriter, r *http.Request) {
+	id, ok := h.orgID(w, r)
+	if !ok {
+		return
+	}
+	var in orgFields
+	if err := httpserver.DecodeJSON(r, &in); err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	o, err := h.svc.Update(r.Context(), id, in)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	h.write(w, http.StatusOK, o)
+}
+
+func (h *handler) suspend(w http.ResponseWriter, r *http.Request) {
+	h.lifecycle(w, r, h.svc.Suspend)
+}
+
+func (h *handler) reactivate(w http.ResponseWriter, r *http.Request) {
+	h.lifecycle(w, r, h.svc.Reactivate)
+}
+
+func (h *handler) lifecycle(w http.ResponseWriter, r *http.Request, op func(ctx context.Context, id string) (*Org, error)) {
+	id, ok := h.orgID(w, r)
+	if !ok {
+		return
+	}
+	o, err := op(r.Context(), id)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	h.write(w, http.StatusOK, o)
+}
+
+// orgID reads the {org_id} path variable; anything but a UUID is 400 validation_failed
+// (not 404: the request is malformed, whatever exists).
+func (h *handler) orgID(w http.ResponseWriter, r *http.Request) (string, bool) {
+	id, ok := ident.Canonical(mux.Vars(r)["org_id"])
+	if !ok {
+		h.fail(w, r, apperr.Validation(apperr.FieldError{Field: "org_id", Message: "must be a UUID"}))
+	}
+	return id, ok
+}
+
+// parseListQuery validates the list's query parameters, listing every bad one: limit,
+// cursor, status and q (the name contains it, case-insensitively). Others are ignored, as
+// in the agents list.
+func parseListQuery(v url.Values) (listQuery, error) {
+	var f apperr.Fields
+	q := listQuery{Limit: defaultPageSize}
+	if s := v.Get("limit"); s != "" || v.Has("limit") {
+		n, err := strconv.Atoi(s)
+		if err != nil || n < 1 || n > maxPageSize {
+			f.Add("limit", "must be an integer from 1 to %d", maxPageSize)
+		} else {
+			q.Limit = n
+		}
+	}
+	if s := v.Get("status"); s != "" {
+		switch st := Status(s); st {
+		case StatusActive, StatusSuspended:
+			q.Status = st
+		default:
+			f.Add("status", `must be "active" or "suspended"`)
+		}
+	}
+	if s := v.Get("q"); s != "" {
+		if !utf8.ValidString(s) || hasControl(s) || utf8.RuneCountInString(s) > maxNameLen {
+			f.Add("q", "must be valid text of at most %d characters", maxNameLen)
+		} else {
+			q.Query = strings.ToLower(s)
+		}
+	}
+	if s := v.Get("cursor"); s != "" {
+		p, err := decodeCursor(s)
+		if err != nil {
+			f.Add("cursor", "is not a cursor returned by this list")
+		} else {
+			q.After = &p
+		}
+	}
+	return q, f.Err()
+}
+
+// encodeCursor makes the opaque cursor after p (platform/cursor).
+func encodeCursor(p position) string { return cursor.Encode(p.CreatedAt, p.ID) }
+
+func decodeCursor(s string) (position, error) {
+	at, key, err := cursor.Decode(s)
+	id, ok := ident.Canonical(key)
+	if err != nil || !ok || at.IsZero() {
+		return position{}, cursor.ErrInvalid
+	}
+	return position{CreatedAt: at, ID: id}, nil
+}
+
+func (h *handler) write(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Cache-Control", "no-store")
+	httpserver.WriteJSON(w, status, v)
+}
+
+func (h *handler) fail(w http.ResponseWriter, r *http.Request, err error) {
+	httpserver.WriteError(w, r, h.log, err)
+}
