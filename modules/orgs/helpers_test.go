@@ -18,6 +18,7 @@ import (
 	"go.uber.org/zap/zapcore"
 
 	"github.com/agentidp/agentidp/modules/agents"
+	"github.com/agentidp/agentidp/modules/apis"
 	"github.com/agentidp/agentidp/modules/audit"
 	"github.com/agentidp/agentidp/modules/credentials"
 	"github.com/agentidp/agentidp/modules/metering"
@@ -29,7 +30,7 @@ import (
 
 // allModules are the bounded contexts an organization's life goes through.
 func allModules() fx.Option {
-	return fx.Options(orgs.Module, agents.Module, credentials.Module, audit.Module, metering.Module, tokens.Module)
+	return fx.Options(orgs.Module, apis.Module, agents.Module, credentials.Module, audit.Module, metering.Module, tokens.Module)
 }
 
 // orgAdminScopes are an organization's first admin's scopes: every scope of the server's
