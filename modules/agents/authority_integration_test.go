@@ -21,20 +21,8 @@ import (
 // replays an escalation an attacker tried on version 1 and shows it refused, and that the
 // refusal changed nothing.
 
-// newOrg inserts an organization row (the orgs routes are another module's) and returns
-// its id.
-func (e *env) newOrg(name string) string {
-	e.t.Helper()
-	id := uuid.NewString()
-	now := time.Now().UTC()
-	_, err := e.b.DB.ExecContext(context.Background(),
-		`INSERT INTO orgs (org_id, name, name_lower, status, metadata, created_at, updated_at) VALUES (?, ?, ?, 'active', '{}', ?, ?)`,
-		id, name, strings.ToLower(name), now, now)
-	if err != nil {
-		e.t.Fatalf("inserting org %s: %v", name, err)
-	}
-	return id
-}
+// newOrg inserts an organization row (the orgs routes are another module's).
+func (e *env) newOrg(name string) string { return testenv.InsertOrg(e.t, e.b.DB, name) }
 
 // member creates an agent of org holding scopes (as the root operator) and returns it with
 // a bearer token standing for it, holding the same scopes.

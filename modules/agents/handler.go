@@ -4,16 +4,13 @@ import (
 	"context"
 	"net/http"
 	"net/url"
-	"strconv"
 	"strings"
 	"unicode/utf8"
 
-	"github.com/gorilla/mux"
 	"go.uber.org/zap"
 
 	"github.com/agentidp/agentidp/platform/apperr"
 	"github.com/agentidp/agentidp/platform/httpserver"
-	"github.com/agentidp/agentidp/platform/ident"
 )
 
 // Route templates (the keys of policies/data/scopes.json).
@@ -151,35 +148,16 @@ func (h *handler) decommission(w http.ResponseWriter, r *http.Request) {
 	w.WriteHeader(http.StatusNoContent)
 }
 
-// agentID reads the {agent_id} path variable; anything but a UUID is 400
-// validation_failed (not 404: the request is malformed, whatever exists).
+// agentID reads the {agent_id} path variable (400 unless a UUID).
 func (h *handler) agentID(w http.ResponseWriter, r *http.Request) (string, bool) {
-	id, ok := ident.Canonical(mux.Vars(r)["agent_id"])
-	if !ok {
-		h.fail(w, r, apperr.Validation(apperr.FieldError{Field: "agent_id", Message: "must be a UUID"}))
-	}
-	return id, ok
+	return httpserver.PathUUID(w, r, h.log, "agent_id")
 }
 
 // parseListQuery validates the list's query parameters, listing every bad one.
 func parseListQuery(v url.Values) (listQuery, error) {
 	var f apperr.Fields
-	q := listQuery{Limit: defaultPageSize}
-	if s := v.Get("limit"); s != "" || v.Has("limit") {
-		n, err := strconv.Atoi(s)
-		if err != nil || n < 1 || n > maxPageSize {
-			f.Add("limit", "must be an integer from 1 to %d", maxPageSize)
-		} else {
-			q.Limit = n
-		}
-	}
-	if s := v.Get("org_id"); s != "" {
-		if id, ok := ident.Canonical(s); ok {
-			q.OrgID = id
-		} else {
-			f.Add("org_id", "must be a UUID")
-		}
-	}
+	q := listQuery{Limit: httpserver.QueryLimit(v, &f, defaultPageSize, maxPageSize)}
+	q.OrgID = httpserver.QueryUUID(v, &f, "org_id")
 	if s := v.Get("status"); s != "" {
 		switch st := Status(s); st {
 		case StatusActive, StatusSuspended, StatusDecommissioned:

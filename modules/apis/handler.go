@@ -3,15 +3,12 @@ package apis
 import (
 	"net/http"
 	"net/url"
-	"strconv"
 	"time"
 
-	"github.com/gorilla/mux"
 	"go.uber.org/zap"
 
 	"github.com/agentidp/agentidp/platform/apperr"
 	"github.com/agentidp/agentidp/platform/httpserver"
-	"github.com/agentidp/agentidp/platform/ident"
 )
 
 // dpopAlgs are the proof algorithms a DPoP proof may use (RFC 9449; docs/api.md).
@@ -180,36 +177,17 @@ func (h *handler) resourceMetadata(w http.ResponseWriter, r *http.Request) {
 	})
 }
 
-// apiID reads the {api_id} path variable; anything but a UUID is 400 validation_failed
-// (not 404: the request is malformed, whatever exists).
+// apiID reads the {api_id} path variable (400 unless a UUID).
 func (h *handler) apiID(w http.ResponseWriter, r *http.Request) (string, bool) {
-	id, ok := ident.Canonical(mux.Vars(r)["api_id"])
-	if !ok {
-		h.fail(w, r, apperr.Validation(apperr.FieldError{Field: "api_id", Message: "must be a UUID"}))
-	}
-	return id, ok
+	return httpserver.PathUUID(w, r, h.log, "api_id")
 }
 
 // parseListQuery validates the list's query parameters (org_id, limit, cursor), listing
 // every bad one.
 func parseListQuery(v url.Values) (org string, after *cursor, limit int, err error) {
 	var f apperr.Fields
-	limit = defaultPageSize
-	if s := v.Get("limit"); s != "" || v.Has("limit") {
-		n, err := strconv.Atoi(s)
-		if err != nil || n < 1 || n > maxPageSize {
-			f.Add("limit", "must be an integer from 1 to %d", maxPageSize)
-		} else {
-			limit = n
-		}
-	}
-	if s := v.Get("org_id"); s != "" || v.Has("org_id") {
-		id, ok := ident.Canonical(s)
-		if !ok {
-			f.Add("org_id", "must be an organization id (a UUID)")
-		}
-		org = id
-	}
+	limit = httpserver.QueryLimit(v, &f, defaultPageSize, maxPageSize)
+	org = httpserver.QueryUUID(v, &f, "org_id")
 	if s := v.Get("cursor"); s != "" {
 		c, err := parseCursor(s)
 		if err != nil {

@@ -65,18 +65,8 @@ func newEnv(t *testing.T, b testenv.Backend, tweak func(*config.Config)) *env {
 	return e
 }
 
-// insertOrg writes an organization straight into the orgs table (the orgs API is built
-// elsewhere) and returns its id.
-func insertOrg(t testing.TB, db bun.IDB, name string) string {
-	t.Helper()
-	id := uuid.NewString()
-	now := time.Now().UTC()
-	if _, err := db.NewRaw(`INSERT INTO orgs (org_id, name, name_lower, status, metadata, created_at, updated_at)
-		VALUES (?, ?, ?, 'active', '{}', ?, ?)`, id, name, strings.ToLower(name), now, now).Exec(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	return id
-}
+// insertOrg writes an organization straight into the orgs table (testenv.InsertOrg).
+func insertOrg(t testing.TB, db bun.IDB, name string) string { return testenv.InsertOrg(t, db, name) }
 
 // response is an HTTP answer, read.
 type response struct {

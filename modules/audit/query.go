@@ -11,6 +11,7 @@ import (
 	"github.com/agentidp/agentidp/platform/apperr"
 	"github.com/agentidp/agentidp/platform/audittrail"
 	"github.com/agentidp/agentidp/platform/cursor"
+	"github.com/agentidp/agentidp/platform/httpserver"
 	"github.com/agentidp/agentidp/platform/ident"
 )
 
@@ -64,13 +65,7 @@ func parseFilter(q url.Values, bad *apperr.Fields, extra ...string) filter {
 			f.AgentID = id
 		}
 	}
-	if v := q.Get("org_id"); v != "" {
-		if id, ok := ident.Canonical(v); !ok {
-			bad.Add("org_id", "must be a UUID")
-		} else {
-			f.OrgID = id
-		}
-	}
+	f.OrgID = httpserver.QueryUUID(q, bad, "org_id")
 	if v := q.Get("action"); v != "" {
 		if len(v) > maxActionLen || !utf8.ValidString(v) || strings.ContainsRune(v, 0) {
 			bad.Add("action", "must be an action name of at most %d characters, e.g. token.issued", maxActionLen)
@@ -114,14 +109,7 @@ func parseTime(q url.Values, name string, bad *apperr.Fields) *time.Time {
 func parseList(q url.Values) (listQuery, error) {
 	var bad apperr.Fields
 	lq := listQuery{filter: parseFilter(q, &bad, "limit", "cursor"), Limit: defaultLimit}
-	if v := q.Get("limit"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 || n > maxLimit {
-			bad.Add("limit", "must be an integer from 1 to %d", maxLimit)
-		} else {
-			lq.Limit = n
-		}
-	}
+	lq.Limit = httpserver.QueryLimit(q, &bad, defaultLimit, maxLimit)
 	if v := q.Get("cursor"); v != "" {
 		p, err := decodeCursor(v)
 		if err != nil {

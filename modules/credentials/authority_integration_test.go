@@ -5,7 +5,6 @@ import (
 	"net/http"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/google/uuid"
 
@@ -17,18 +16,7 @@ import (
 // the escalations of version 1, replayed through HTTP and refused, with nothing changed.
 
 // newOrg inserts an organization row (the orgs routes are another module's).
-func (h *harness) newOrg(name string) string {
-	h.t.Helper()
-	id := uuid.NewString()
-	now := time.Now().UTC()
-	_, err := h.db.ExecContext(context.Background(),
-		`INSERT INTO orgs (org_id, name, name_lower, status, metadata, created_at, updated_at) VALUES (?, ?, ?, 'active', '{}', ?, ?)`,
-		id, name, strings.ToLower(name), now, now)
-	if err != nil {
-		h.t.Fatalf("inserting org %s: %v", name, err)
-	}
-	return id
-}
+func (h *harness) newOrg(name string) string { return testenv.InsertOrg(h.t, h.db, name) }
 
 // agentWith creates an agent of org holding scopes and returns its id.
 func (h *harness) agentWith(org string, scopes ...string) string {

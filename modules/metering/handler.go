@@ -8,7 +8,6 @@ import (
 
 	"github.com/agentidp/agentidp/platform/apperr"
 	"github.com/agentidp/agentidp/platform/httpserver"
-	"github.com/agentidp/agentidp/platform/ident"
 )
 
 // handler serves the usage API (usage:read, see policies/data/scopes.json).
@@ -36,14 +35,11 @@ func (h *handler) agentUsage(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *handler) overview(w http.ResponseWriter, r *http.Request) {
-	org := r.URL.Query().Get("org_id")
-	if org != "" {
-		id, ok := ident.Canonical(org)
-		if !ok {
-			httpserver.WriteError(w, r, h.log, apperr.Validation(apperr.FieldError{Field: "org_id", Message: "must be a UUID"}))
-			return
-		}
-		org = id
+	var f apperr.Fields
+	org := httpserver.QueryUUID(r.URL.Query(), &f, "org_id")
+	if err := f.Err(); err != nil {
+		httpserver.WriteError(w, r, h.log, err)
+		return
 	}
 	o, err := h.usage.Overview(r.Context(), org)
 	if err != nil {

@@ -4,11 +4,9 @@ import (
 	"context"
 	"net/http"
 	"net/url"
-	"strconv"
 	"strings"
 	"unicode/utf8"
 
-	"github.com/gorilla/mux"
 	"go.uber.org/zap"
 
 	"github.com/agentidp/agentidp/platform/apperr"
@@ -138,14 +136,9 @@ func (h *handler) lifecycle(w http.ResponseWriter, r *http.Request, op func(ctx 
 	h.write(w, http.StatusOK, o)
 }
 
-// orgID reads the {org_id} path variable; anything but a UUID is 400 validation_failed
-// (not 404: the request is malformed, whatever exists).
+// orgID reads the {org_id} path variable (400 unless a UUID).
 func (h *handler) orgID(w http.ResponseWriter, r *http.Request) (string, bool) {
-	id, ok := ident.Canonical(mux.Vars(r)["org_id"])
-	if !ok {
-		h.fail(w, r, apperr.Validation(apperr.FieldError{Field: "org_id", Message: "must be a UUID"}))
-	}
-	return id, ok
+	return httpserver.PathUUID(w, r, h.log, "org_id")
 }
 
 // parseListQuery validates the list's query parameters, listing every bad one: limit,
@@ -153,15 +146,7 @@ func (h *handler) orgID(w http.ResponseWriter, r *http.Request) (string, bool) {
 // in the agents list.
 func parseListQuery(v url.Values) (listQuery, error) {
 	var f apperr.Fields
-	q := listQuery{Limit: defaultPageSize}
-	if s := v.Get("limit"); s != "" || v.Has("limit") {
-		n, err := strconv.Atoi(s)
-		if err != nil || n < 1 || n > maxPageSize {
-			f.Add("limit", "must be an integer from 1 to %d", maxPageSize)
-		} else {
-			q.Limit = n
-		}
-	}
+	q := listQuery{Limit: httpserver.QueryLimit(v, &f, defaultPageSize, maxPageSize)}
 	if s := v.Get("status"); s != "" {
 		switch st := Status(s); st {
 		case StatusActive, StatusSuspended:

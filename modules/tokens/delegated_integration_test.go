@@ -22,7 +22,7 @@ func TestIntegrationDelegatedTokenManagesNothing(t *testing.T) {
 			now := time.Now().Unix()
 			c := map[string]any{"iss": e.cfg.Issuer, "sub": e.admin.ID, "client_id": e.admin.ID, "aud": e.cfg.Issuer,
 				"scope": "agents:read agents:write credentials:write keys:admin apis:write orgs:admin",
-				"iat": now, "exp": now + 600, "jti": newUUID(t), "cid": e.admin.CredentialID}
+				"iat":   now, "exp": now + 600, "jti": newUUID(t), "cid": e.admin.CredentialID}
 			if act {
 				c["act"] = map[string]any{"sub": newUUID(t)}
 			}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
-	"strings"
 	"testing"
 	"time"
 
@@ -16,18 +15,8 @@ import (
 	"github.com/agentidp/agentidp/platform/testenv"
 )
 
-// insertOrg writes an organization straight into the orgs table (tests only: the orgs API
-// comes with the authority rules).
-func (e *env) insertOrg(name string) string {
-	e.t.Helper()
-	id := uuid.NewString()
-	now := time.Now().UTC()
-	if _, err := e.b.DB.NewRaw(`INSERT INTO orgs (org_id, name, name_lower, status, metadata, created_at, updated_at)
-		VALUES (?, ?, ?, 'active', '{}', ?, ?)`, id, name, strings.ToLower(name), now, now).Exec(context.Background()); err != nil {
-		e.t.Fatal(err)
-	}
-	return id
-}
+// insertOrg writes an organization straight into the orgs table.
+func (e *env) insertOrg(name string) string { return testenv.InsertOrg(e.t, e.b.DB, name) }
 
 // setOrgStatus suspends or reactivates an org in the table, as the orgs service will.
 func (e *env) setOrgStatus(id string, status orgs.Status) {
