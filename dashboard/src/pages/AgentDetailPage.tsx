@@ -50,6 +50,7 @@ import { SecretModal } from '../components/SecretModal';
 import { useAgentActions } from '../hooks/useAgentActions';
 import { useCursorPager } from '../lib/cursorPager';
 import { currentMonth, formatDateTime, localInputToRfc3339 } from '../lib/format';
+import { useOrgScope } from '../org/OrgScope';
 import { QuotaBar } from './OverviewPage';
 
 function Field({ label, children }: { label: string; children: React.ReactNode }) {
@@ -395,6 +396,7 @@ export function AgentDetailPage() {
   const { hasScope } = useAuth();
   const navigate = useNavigate();
   const actions = useAgentActions();
+  const scope = useOrgScope();
   const [editing, setEditing] = useState(false);
   const agent = useQuery({ queryKey: ['agent', agentId], queryFn: ({ signal }) => api.getAgent(agentId, signal) });
 
@@ -464,6 +466,11 @@ export function AgentDetailPage() {
                 </Text>
                 <CopyIcon value={a.agent_id} label="Copy agent id" />
               </Group>
+            </Field>
+            <Field label="Organization">
+              <Text size="sm" title={a.org_id}>
+                {scope.orgName(a.org_id)}
+              </Text>
             </Field>
             <Field label="Owner">{a.owner || '—'}</Field>
             <Field label="Plan">

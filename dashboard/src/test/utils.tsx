@@ -9,6 +9,7 @@ import { vi } from 'vitest';
 import { theme } from '../App';
 import type { FetchLike } from '../api';
 import { AuthProvider } from '../auth/AuthContext';
+import { OrgScopeProvider } from '../org/OrgScope';
 
 export function jsonResponse(status: number, body: unknown, headers: Record<string, string> = {}): Response {
   return new Response(body === undefined ? null : JSON.stringify(body), {
@@ -52,10 +53,12 @@ export function Wrapper({ children, fetch }: { children: ReactNode; fetch?: Fetc
     <MantineProvider theme={theme}>
       <QueryClientProvider client={qc}>
         <AuthProvider fetch={fetch}>
-          <ModalsProvider>
-            <Notifications />
-            {children}
-          </ModalsProvider>
+          <OrgScopeProvider>
+            <ModalsProvider>
+              <Notifications />
+              {children}
+            </ModalsProvider>
+          </OrgScopeProvider>
         </AuthProvider>
       </QueryClientProvider>
     </MantineProvider>
