@@ -12,6 +12,7 @@ import { AgentsPage } from './pages/AgentsPage';
 import { AuditPage } from './pages/AuditPage';
 import { KeysPage } from './pages/KeysPage';
 import { NotFoundPage } from './pages/NotFoundPage';
+import { OrgsPage } from './pages/OrgsPage';
 import { OverviewPage } from './pages/OverviewPage';
 import { SignInPage } from './pages/SignInPage';
 
@@ -32,6 +33,7 @@ export const routes: RouteObject[] = [
       { path: 'agents', element: <AgentsPage /> },
       { path: 'agents/:agentId', element: <AgentDetailPage /> },
       { path: 'audit', element: <AuditPage /> },
+      { path: 'orgs', element: <OrgsPage /> },
       { path: 'keys', element: <KeysPage /> },
       { path: '*', element: <NotFoundPage /> },
     ],
