@@ -9,6 +9,8 @@ import { AuthProvider } from './auth/AuthContext';
 import { RequireAuth } from './Layout';
 import { AgentDetailPage } from './pages/AgentDetailPage';
 import { AgentsPage } from './pages/AgentsPage';
+import { ApiDetailPage } from './pages/ApiDetailPage';
+import { ApisPage } from './pages/ApisPage';
 import { AuditPage } from './pages/AuditPage';
 import { KeysPage } from './pages/KeysPage';
 import { NotFoundPage } from './pages/NotFoundPage';
@@ -32,6 +34,8 @@ export const routes: RouteObject[] = [
       { index: true, element: <OverviewPage /> },
       { path: 'agents', element: <AgentsPage /> },
       { path: 'agents/:agentId', element: <AgentDetailPage /> },
+      { path: 'apis', element: <ApisPage /> },
+      { path: 'apis/:apiId', element: <ApiDetailPage /> },
       { path: 'audit', element: <AuditPage /> },
       { path: 'orgs', element: <OrgsPage /> },
       { path: 'keys', element: <KeysPage /> },

@@ -1,6 +1,6 @@
 import { AppShell, Burger, Button, Divider, Group, NavLink, ScrollArea, Text, Title, Tooltip } from '@mantine/core';
 import { useDisclosure, useInterval } from '@mantine/hooks';
-import { IconBuilding, IconChartBar, IconKey, IconListDetails, IconLogout, IconRobot } from '@tabler/icons-react';
+import { IconApi, IconBuilding, IconChartBar, IconKey, IconListDetails, IconLogout, IconRobot } from '@tabler/icons-react';
 import { useState } from 'react';
 import { Link, Navigate, Outlet, useLocation } from 'react-router';
 import { useAuth } from './auth/AuthContext';
@@ -10,6 +10,7 @@ import { OrgScopeProvider, useOrgScope } from './org/OrgScope';
 const NAV = [
   { to: '/', label: 'Overview', icon: IconChartBar, exact: true },
   { to: '/agents', label: 'Agents', icon: IconRobot },
+  { to: '/apis', label: 'APIs', icon: IconApi, scope: 'apis:read' },
   { to: '/audit', label: 'Audit log', icon: IconListDetails },
   { to: '/orgs', label: 'Organizations', icon: IconBuilding, scope: 'orgs:admin' },
   { to: '/keys', label: 'Signing keys', icon: IconKey, scope: 'keys:admin' },
