@@ -43,6 +43,7 @@ import { AgentStatusBadge, CredentialStatusBadge } from '../components/Badges';
 import { CopyIcon } from '../components/CopyField';
 import { CursorPagination } from '../components/CursorPagination';
 import { ErrorAlert } from '../components/ErrorAlert';
+import { GrantsCard } from '../components/GrantsCard';
 import { LazyTokensChart } from '../components/LazyTokensChart';
 import { Loading } from '../components/Loading';
 import { PageHeader } from '../components/PageHeader';
@@ -520,6 +521,7 @@ export function AgentDetailPage() {
             </Field>
           </SimpleGrid>
         </Card>
+        {a.grants !== undefined && <GrantsCard agent={a} />}
         {hasScope('credentials:read') && <CredentialsCard agent={a} />}
         {hasScope('usage:read') && <UsageCard agentId={a.agent_id} />}
         {hasScope('audit:read') && <RecentAuditCard agentId={a.agent_id} />}
