@@ -93,11 +93,20 @@ async function scenario(base, admin) {
   });
 
   let token;
-  await check('client_credentials with client_secret_basic, scope and resource', async () => {
-    const res = await client.clientCredentialsGrant(config, { scope: 'agents:read', resource: 'https://api.example.test' });
+  await check('client_credentials with client_secret_basic, scope, and resource', async () => {
+    const res = await client.clientCredentialsGrant(config, { scope: 'agents:read' });
     assert.equal(res.token_type.toLowerCase(), 'bearer');
     assert.equal(res.scope, 'agents:read');
     assert.ok(res.expires_in > 0 && res.expires_in <= 3600, `expires_in ${res.expires_in}`);
+    // An allowed audience that is no registered API gets a token without a scope (version 2),
+    // and asking for a scope with it is invalid_scope.
+    const aud = await client.clientCredentialsGrant(config, { resource: 'https://api.example.test' });
+    assert.equal(aud.scope ?? '', '');
+    assert.equal(JSON.parse(Buffer.from(aud.access_token.split('.')[1], 'base64url').toString()).aud, 'https://api.example.test');
+    assert.equal(
+      await oauthError(client.clientCredentialsGrant(config, { scope: 'agents:read', resource: 'https://api.example.test' })),
+      'invalid_scope',
+    );
     const own = await client.clientCredentialsGrant(config);
     assert.deepEqual(own.scope.split(' ').sort(), ['agents:read', 'usage:read']);
     token = own.access_token;
