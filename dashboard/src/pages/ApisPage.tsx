@@ -109,7 +109,7 @@ export function ApisPage() {
                 {items.map((a) => (
                   <Table.Tr key={a.api_id}>
                     <Table.Td>
-                      <Group gap={6} wrap="nowrap">
+                      <Group gap={6} wrap="wrap">
                         <Anchor component={Link} to={`/apis/${a.api_id}`} fw={500}>
                           {a.name}
                         </Anchor>
