@@ -2,7 +2,8 @@
 // Interoperability test: the real server (embedded default) driven by stock OAuth
 // libraries, openid-client 6 (the client side) and oauth4webapi's RFC 9068 validator (the
 // resource-server side), the way users will drive it. Nothing here knows the server's
-// internals: metadata comes from discovery, keys from the JWKS.
+// internals: metadata comes from discovery, keys from the JWKS. It covers root's issuer and
+// a second organization's (`<issuer>/orgs/<org_id>`, discovered by RFC 8414 path insertion).
 //
 //   node e2e/interop.mjs          # builds the server, runs the checks, stops it
 //
@@ -93,11 +94,20 @@ async function scenario(base, admin) {
   });
 
   let token;
-  await check('client_credentials with client_secret_basic, scope and resource', async () => {
-    const res = await client.clientCredentialsGrant(config, { scope: 'agents:read', resource: 'https://api.example.test' });
+  await check('client_credentials with client_secret_basic, scope, and resource', async () => {
+    const res = await client.clientCredentialsGrant(config, { scope: 'agents:read' });
     assert.equal(res.token_type.toLowerCase(), 'bearer');
     assert.equal(res.scope, 'agents:read');
     assert.ok(res.expires_in > 0 && res.expires_in <= 3600, `expires_in ${res.expires_in}`);
+    // An allowed audience that is no registered API gets a token without a scope (version 2),
+    // and asking for a scope with it is invalid_scope.
+    const aud = await client.clientCredentialsGrant(config, { resource: 'https://api.example.test' });
+    assert.equal(aud.scope ?? '', '');
+    assert.equal(JSON.parse(Buffer.from(aud.access_token.split('.')[1], 'base64url').toString()).aud, 'https://api.example.test');
+    assert.equal(
+      await oauthError(client.clientCredentialsGrant(config, { scope: 'agents:read', resource: 'https://api.example.test' })),
+      'invalid_scope',
+    );
     const own = await client.clientCredentialsGrant(config);
     assert.deepEqual(own.scope.split(' ').sort(), ['agents:read', 'usage:read']);
     token = own.access_token;
@@ -156,6 +166,137 @@ async function scenario(base, admin) {
   });
 }
 
+/**
+ * Organizations as issuers (each non-root organization is `<issuer>/orgs/<org_id>`), seen
+ * by the same stock libraries: discovery through the organization's issuer by RFC 8414
+ * path insertion and by the OpenID form, a token for its first admin, and a resource
+ * server configured with one organization's issuer refusing another's tokens.
+ */
+async function orgScenario(base, admin) {
+  const rootConfig = await client.discovery(new URL(base), admin.id, undefined, client.ClientSecretBasic(admin.secret),
+    { ...insecure, algorithm: 'oauth2' });
+  const rootAs = rootConfig.serverMetadata();
+  const rootToken = (await client.clientCredentialsGrant(rootConfig)).access_token;
+
+  let org, orgAdmin, orgIssuer;
+  await check('setup: an organization and its first admin, by the bootstrap admin (POST /api/v1/orgs)', async () => {
+    const created = await api(base, rootToken, 'POST', '/api/v1/orgs', { name: 'interop-org', max_agents: 3 });
+    assert.equal(created.status, 201, JSON.stringify(created.body));
+    org = created.body.org;
+    orgAdmin = created.body.admin;
+    assert.match(orgAdmin.client_secret, /^sk_live_[A-Za-z0-9_-]{43}$/);
+    orgIssuer = `${base}/orgs/${org.org_id}`;
+  });
+
+  let orgConfig, orgAs;
+  await check("discovery through the organization's issuer: RFC 8414 path insertion", async () => {
+    const seen = [];
+    orgConfig = await client.discovery(new URL(orgIssuer), orgAdmin.client_id, undefined, client.ClientSecretBasic(orgAdmin.client_secret), {
+      ...insecure,
+      algorithm: 'oauth2',
+      [client.customFetch]: (url, init) => {
+        seen.push(String(url));
+        return fetch(url, init);
+      },
+    });
+    assert.deepEqual(seen, [`${base}/.well-known/oauth-authorization-server/orgs/${org.org_id}`]);
+    orgAs = orgConfig.serverMetadata();
+    assert.equal(orgAs.issuer, orgIssuer);
+    // The same endpoints and keys as the server's.
+    for (const k of ['token_endpoint', 'jwks_uri', 'introspection_endpoint', 'revocation_endpoint']) assert.equal(orgAs[k], rootAs[k], k);
+    assert.ok(orgAs.grant_types_supported.includes('client_credentials'));
+  });
+
+  await check("discovery through the organization's issuer: OpenID configuration", async () => {
+    const seen = [];
+    const oidc = await client.discovery(new URL(orgIssuer), orgAdmin.client_id, undefined, client.ClientSecretBasic(orgAdmin.client_secret), {
+      ...insecure,
+      [client.customFetch]: (url, init) => {
+        seen.push(String(url));
+        return fetch(url, init);
+      },
+    });
+    assert.deepEqual(seen, [`${orgIssuer}/.well-known/openid-configuration`]);
+    assert.equal(oidc.serverMetadata().issuer, orgIssuer);
+    assert.equal(oidc.serverMetadata().token_endpoint, orgAs.token_endpoint);
+    // An organization that does not exist has no metadata.
+    const unknown = `${base}/.well-known/oauth-authorization-server/orgs/0199aaaa-0000-7000-8000-000000000000`;
+    assert.equal((await fetch(unknown)).status, 404);
+    await assert.rejects(
+      client.discovery(new URL(`${base}/orgs/0199aaaa-0000-7000-8000-000000000000`), 'x', undefined, client.None(), { ...insecure, algorithm: 'oauth2' }),
+    );
+  });
+
+  let orgToken;
+  await check("client_credentials for the organization's admin, through its issuer's metadata", async () => {
+    const res = await client.clientCredentialsGrant(orgConfig);
+    orgToken = res.access_token;
+    const claims = JSON.parse(Buffer.from(orgToken.split('.')[1], 'base64url').toString());
+    assert.equal(claims.iss, orgIssuer);
+    assert.equal(claims.org_id, org.org_id);
+    assert.equal(claims.sub, orgAdmin.agent_id);
+    assert.ok(!res.scope.split(' ').includes('orgs:admin'), `no root-only scope: ${res.scope}`);
+    // The server's own API takes it: the admin reads its organization.
+    const own = await api(base, orgToken, 'GET', `/api/v1/orgs/${org.org_id}`);
+    assert.equal(own.status, 200);
+    assert.equal(own.body.name, 'interop-org');
+  });
+
+  const insecureRs = { [oauth.allowInsecureRequests]: true };
+  await check("RFC 9068: the organization's token validates against the organization's issuer (oauth4webapi)", async () => {
+    const req = new Request(`${base}/resource`, { headers: { Authorization: `Bearer ${orgToken}` } });
+    const claims = await oauth.validateJwtAccessToken(orgAs, req, base, insecureRs);
+    assert.equal(claims.iss, orgIssuer);
+    assert.equal(claims.client_id, orgAdmin.client_id);
+  });
+
+  await check("a token of one organization does not validate against another organization's issuer", async () => {
+    const req = () => new Request(`${base}/resource`, { headers: { Authorization: `Bearer ${orgToken}` } });
+    // Root's issuer metadata refuses the organization's token: its iss is not root's.
+    await assert.rejects(oauth.validateJwtAccessToken(rootAs, req(), base, insecureRs), (e) => {
+      assert.equal(e.code, oauth.JWT_CLAIM_COMPARISON);
+      assert.equal(e.cause?.claim, 'iss');
+      return true;
+    });
+    // And the other way round: root's token against the organization's issuer.
+    const rootReq = new Request(`${base}/resource`, { headers: { Authorization: `Bearer ${rootToken}` } });
+    await assert.rejects(oauth.validateJwtAccessToken(orgAs, rootReq, base, insecureRs), (e) => e.cause?.claim === 'iss');
+    // Root's token does validate against root's issuer (the check above is about iss alone).
+    await oauth.validateJwtAccessToken(rootAs, rootReq, base, insecureRs);
+  });
+
+  await check("a registered API of the organization: a granted agent's token for it validates with the API's audience", async () => {
+    const identifier = 'https://ledger.interop.test';
+    const created = await api(base, orgToken, 'POST', '/api/v1/apis', {
+      identifier, name: 'Ledger', scopes: [{ value: 'ledger:read', description: 'read the ledger' }, { value: 'ledger:write' }],
+    });
+    assert.equal(created.status, 201, JSON.stringify(created.body));
+    const agent = await api(base, orgToken, 'POST', '/api/v1/agents', {
+      name: 'ledger-reader', grants: [{ audience: identifier, scopes: ['ledger:read'] }],
+    });
+    assert.equal(agent.status, 201, JSON.stringify(agent.body));
+    const cred = await api(base, orgToken, 'POST', `/api/v1/agents/${agent.body.agent_id}/credentials`);
+    const cfg = await client.discovery(new URL(orgIssuer), agent.body.agent_id, undefined, client.ClientSecretBasic(cred.body.client_secret),
+      { ...insecure, algorithm: 'oauth2' });
+    const res = await client.clientCredentialsGrant(cfg, { resource: identifier });
+    assert.equal(res.scope, 'ledger:read');
+    const req = new Request(`${identifier}/entries`, { headers: { Authorization: `Bearer ${res.access_token}` } });
+    const claims = await oauth.validateJwtAccessToken(orgAs, req, identifier, insecureRs);
+    assert.equal(claims.iss, orgIssuer);
+    assert.equal(claims.api, created.body.api_id);
+    assert.equal(await oauthError(client.clientCredentialsGrant(cfg, { resource: identifier, scope: 'ledger:write' })), 'invalid_scope');
+    // The server's own API refuses a token for another API.
+    assert.equal((await api(base, res.access_token, 'GET', `/api/v1/orgs/${org.org_id}`)).status, 401);
+  });
+
+  await check("introspection of the organization's token names its organization and issuer", async () => {
+    const info = await client.tokenIntrospection(rootConfig, orgToken);
+    assert.equal(info.active, true);
+    assert.equal(info.iss, orgIssuer);
+    assert.equal(info.org_id, org.org_id);
+  });
+}
+
 async function main() {
   mkdirSync(ARTIFACTS, { recursive: true });
   const workDir = mkdtempSync(path.join(tmpdir(), 'agentidp-interop-'));
@@ -173,6 +314,7 @@ async function main() {
     const admin = newAdmin();
     server = await startServer({ bin, workDir, port, base, admin, logFile: path.join(ARTIFACTS, 'interop-server.log') });
     await scenario(base, admin);
+    await orgScenario(base, admin);
   } catch (e) {
     results.push({ name: 'setup', ok: false });
     console.error('[interop] FAILED:', e.message);

@@ -7,7 +7,7 @@
 // Environment:
 //   E2E_SERVER_BIN       use this agentidp binary instead of `go build ./cmd/agentidp`
 //   CHROMIUM_PATH        browser executable (default /usr/bin/chromium)
-//   E2E_TIMEOUT_MS       bound for the browser scenario (default 240000)
+//   E2E_TIMEOUT_MS       bound for the browser scenario (default 420000)
 //   E2E_BUILD_TIMEOUT_MS bound for `go build` (default 900000)
 //   E2E_HEADFUL=1        show the browser (needs a display)
 //   E2E_BASE_URL         drive an already running deployment instead of building and
@@ -26,7 +26,7 @@ import { ROOT, buildServer, freePort, newAdmin, startServer, stopServer, waitRea
 const DASH = path.join(ROOT, 'dashboard');
 const ARTIFACTS = path.join(DASH, 'e2e', 'artifacts');
 const CHROMIUM = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
-const SCENARIO_TIMEOUT = Number(process.env.E2E_TIMEOUT_MS || 240_000);
+const SCENARIO_TIMEOUT = Number(process.env.E2E_TIMEOUT_MS || 420_000);
 const BUILD_TIMEOUT = Number(process.env.E2E_BUILD_TIMEOUT_MS || 900_000);
 const STEP_TIMEOUT = 20_000;
 
@@ -67,6 +67,30 @@ async function tokenStatus(base, clientId, secret) {
   });
   await res.arrayBuffer();
   return res.status;
+}
+
+/** A call of the management API with a bearer token: {status, body}. */
+async function apiCall(base, token, method, p, body) {
+  const res = await fetch(base + p, {
+    method,
+    headers: { Authorization: `Bearer ${token}`, ...(body ? { 'Content-Type': 'application/json' } : {}) },
+    body: body ? JSON.stringify(body) : undefined,
+  });
+  const text = await res.text();
+  return { status: res.status, body: text ? JSON.parse(text) : null };
+}
+
+/** A client_credentials token request: {status, body}. */
+async function tokenRequest(base, clientId, secret, params = {}) {
+  const res = await fetch(`${base}/api/v1/token`, {
+    method: 'POST',
+    headers: {
+      'Content-Type': 'application/x-www-form-urlencoded',
+      Authorization: 'Basic ' + Buffer.from(`${encodeURIComponent(clientId)}:${encodeURIComponent(secret)}`).toString('base64'),
+    },
+    body: new URLSearchParams({ grant_type: 'client_credentials', ...params }).toString(),
+  });
+  return { status: res.status, body: await res.json().catch(() => null) };
 }
 
 function assert(cond, msg) {
@@ -300,13 +324,173 @@ async function main() {
     });
   }
 
-  await step('narrow-screen', async () => {
+  // ---- organizations (the bootstrap admin holds orgs:admin: an operator) ----
+  const suffix = randomBytes(3).toString('hex');
+  let orgName = `e2e-org-${suffix}`;
+  let orgId = '';
+  let orgAdminId = '';
+  let orgAdminSecret = '';
+  const orgAgentName = `e2e-granted-${suffix}`;
+  let orgAgentId = '';
+  const nav = () => page.getByRole('navigation', { name: 'Main' });
+  const switcher = () => nav().getByRole('combobox', { name: 'Organization' });
+  const orgRow = (name) => page.getByRole('row').filter({ has: page.getByText(name, { exact: true }) });
+
+  await step('orgs-page', async () => {
+    await nav().getByRole('link', { name: 'Organizations' }).click();
+    await page.getByRole('heading', { name: 'Organizations', level: 2 }).waitFor();
+    await orgRow('root').first().waitFor();
+    assert((await switcher().inputValue()) === 'All organizations', 'the switcher starts on every organization');
+  });
+
+  await step('org-create-form', async () => {
+    await page.getByRole('button', { name: 'Create organization' }).click();
+    const d = dialog();
+    await d.getByRole('textbox', { name: /^Name/ }).fill(orgName);
+    await d.getByRole('textbox', { name: /^Max agents/ }).fill('5');
+    await d.getByLabel('Metadata').fill('{"team": "e2e"}');
+    await d.getByText('Valid JSON object').waitFor();
+  });
+
+  await step('org-created-secret-shown-once', async () => {
+    await dialog().getByRole('button', { name: 'Create organization' }).click();
+    await page.getByText('Organization created').waitFor();
+    await page.getByText('You will not see this secret again').waitFor();
+    orgAdminSecret = await page.getByRole('textbox', { name: 'Client secret' }).inputValue();
+    orgAdminId = await page.getByRole('textbox', { name: 'Client ID' }).inputValue();
+    assert(/^sk_live_[A-Za-z0-9_-]{43}$/.test(orgAdminSecret), `admin secret format: ${orgAdminSecret.slice(0, 12)}…`);
+    assert(/^[0-9a-f-]{36}$/.test(orgAdminId), `admin client_id: ${orgAdminId}`);
+    await page.getByRole('button', { name: 'Copy client secret' }).click();
+    const clip = await page.evaluate(() => navigator.clipboard.readText()).catch(() => null);
+    if (clip !== null) assert(clip === orgAdminSecret, 'the copy button put the admin secret on the clipboard');
+    else log('clipboard not readable here; copy button not checked');
+    const tok = await tokenRequest(base, orgAdminId, orgAdminSecret);
+    assert(tok.status === 200, `the org admin's secret gets a token (got ${tok.status})`);
+    const claims = JSON.parse(Buffer.from(tok.body.access_token.split('.')[1], 'base64url').toString());
+    orgId = claims.org_id;
+    assert(claims.iss === `${base}/orgs/${orgId}`, `the org admin's token carries its org's issuer (${claims.iss})`);
+  });
+
+  await step('org-secret-gone', async () => {
+    await page.getByRole('button', { name: 'I have stored the secret' }).click();
+    await dialog().waitFor({ state: 'detached' });
+    assert(!(await page.content()).includes(orgAdminSecret), 'the admin secret is gone from the page after closing');
+    await orgRow(orgName).waitFor();
+    await orgRow(orgName).getByText(orgId).waitFor();
+  });
+
+  await step('org-edited', async () => {
+    await page.getByRole('button', { name: `Actions for ${orgName}` }).click();
+    await page.getByRole('menuitem', { name: 'Edit' }).click();
+    const d = dialog();
+    orgName = `${orgName}-renamed`;
+    await d.getByRole('textbox', { name: /^Name/ }).fill(orgName);
+    await d.getByRole('textbox', { name: /^Max agents/ }).fill('7');
+    await d.getByRole('button', { name: 'Save changes' }).click();
+    await dialog().waitFor({ state: 'detached' });
+    await orgRow(orgName).getByRole('cell', { name: '7', exact: true }).waitFor();
+  });
+
+  await step('root-suspend-refused', async () => {
+    await page.getByRole('button', { name: 'Actions for root' }).click();
+    await page.getByRole('menuitem', { name: 'Suspend' }).click();
+    await dialog().getByRole('button', { name: 'Suspend organization' }).click();
+    await page.getByText('the root organization cannot be suspended').waitFor();
+    await orgRow('root').getByText('active', { exact: true }).waitFor();
+  });
+
+  await step('org-suspended', async () => {
+    await page.getByRole('button', { name: `Actions for ${orgName}` }).click();
+    await page.getByRole('menuitem', { name: 'Suspend' }).click();
+    await dialog().getByRole('button', { name: 'Suspend organization' }).click();
+    await orgRow(orgName).getByText('suspended', { exact: true }).waitFor();
+    const t = await tokenRequest(base, orgAdminId, orgAdminSecret);
+    assert(t.status === 401, `a suspended org's admin gets no token (got ${t.status})`);
+  });
+
+  await step('org-reactivated', async () => {
+    await page.getByRole('button', { name: `Actions for ${orgName}` }).click();
+    await page.getByRole('menuitem', { name: 'Reactivate' }).click();
+    await dialog().getByRole('button', { name: 'Reactivate organization' }).click();
+    await orgRow(orgName).getByText('active', { exact: true }).waitFor();
+    assert((await tokenRequest(base, orgAdminId, orgAdminSecret)).status === 200, 'a reactivated org gets tokens again');
+  });
+
+  await step('org-switched-agents', async () => {
+    await nav().getByRole('link', { name: 'Agents' }).click();
+    await page.getByRole('heading', { name: 'Agents', level: 2 }).waitFor();
+    await page.getByRole('columnheader', { name: 'Organization' }).waitFor(); // every org: a column names each
+    await page.getByText(agentName).first().waitFor();
+    await switcher().click();
+    await page.getByRole('option', { name: orgName }).click();
+    await page.getByText(`Identities of the AI agents of ${orgName}`).waitFor();
+    await page.getByRole('link', { name: 'org-admin' }).waitFor();
+    assert((await page.getByText(agentName).count()) === 0, "root's agent is not listed in the other org");
+    assert((await page.getByRole('columnheader', { name: 'Organization' }).count()) === 0, 'no org column for one org');
+  });
+
+  await step('org-switched-audit', async () => {
+    await nav().getByRole('link', { name: 'Audit log' }).click();
+    await page.getByRole('heading', { name: 'Audit log', level: 2 }).waitFor();
+    await page.getByText(`in ${orgName}`).first().waitFor();
+    for (const action of ['org.created', 'org.updated', 'org.suspended', 'org.reactivated', 'agent.created']) {
+      await page.getByRole('cell', { name: action, exact: true }).first().waitFor();
+    }
+    assert((await page.getByRole('cell', { name: 'credential.rotated', exact: true }).count()) === 0, "root's events are not shown");
+  });
+
+  await step('org-switched-overview', async () => {
+    await nav().getByRole('link', { name: 'Overview' }).click();
+    await page.getByText(`Agents, tokens and quota at a glance of ${orgName}`).waitFor();
+    await page.getByText('1 in total').waitFor();
+    await page.waitForTimeout(500); // let the lazy chart render
+  });
+
+  await step('agent-created-in-org', async () => {
+    await nav().getByRole('link', { name: 'Agents' }).click();
+    await page.getByRole('button', { name: 'Create agent' }).click();
+    const d = dialog();
+    const picker = d.getByRole('combobox', { name: /^Organization/ });
+    assert((await picker.inputValue()) === orgName, `the picker starts on the switched-to org (${await picker.inputValue()})`);
+    await d.getByRole('textbox', { name: /^Name/ }).fill(orgAgentName);
+    await d.getByLabel('Allowed scopes').click();
+    assert((await page.getByRole('option', { name: 'orgs:admin' }).count()) === 0, 'root-only scopes are not offered for another org');
+    await page.getByRole('option', { name: 'agents:read' }).click();
+    await d.getByRole('textbox', { name: /^Name/ }).click();
+    await d.getByRole('button', { name: 'Create agent' }).click();
+    await page.waitForURL(/\/dashboard\/agents\/[0-9a-f-]{36}$/);
+    orgAgentId = page.url().split('/').pop();
+    await page.getByRole('heading', { name: orgAgentName, level: 2 }).waitFor();
+    await page.getByText(orgName, { exact: true }).first().waitFor();
+    await page.getByRole('region', { name: 'Grants' }).getByText('No grants.').waitFor();
+  });
+
+  await step('narrow-switcher', async () => {
     await page.setViewportSize({ width: 390, height: 844 });
     await page.getByRole('button', { name: 'Toggle navigation' }).click();
-    await page.getByRole('link', { name: 'Agents' }).click();
+    await switcher().waitFor();
+    assert((await switcher().inputValue()) === orgName, 'the switcher is in the narrow navigation');
+    await page.waitForTimeout(300); // navbar transition
+  });
+
+  await step('narrow-screen', async () => {
+    await switcher().click();
+    await page.getByRole('option', { name: 'All organizations' }).click();
+    await nav().getByRole('link', { name: 'Agents' }).click();
     await page.getByRole('heading', { name: 'Agents', level: 2 }).waitFor();
     await page.getByText(agentName).first().waitFor();
+    await page.getByText(orgAgentName).first().waitFor();
     await page.waitForTimeout(300); // navbar transition
+  });
+
+  await step('narrow-orgs', async () => {
+    await page.getByRole('button', { name: 'Toggle navigation' }).click();
+    await nav().getByRole('link', { name: 'Organizations' }).click();
+    await page.getByRole('heading', { name: 'Organizations', level: 2 }).waitFor();
+    await orgRow(orgName).waitFor();
+    const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
+    assert(overflow <= 0, `the page does not scroll sideways at 390 px (${overflow} px)`);
+    await page.waitForTimeout(300);
   });
 
   await step('signed-out', async () => {
@@ -315,6 +499,146 @@ async function main() {
     await page.getByRole('form', { name: 'Sign in' }).waitFor();
     assert((await page.getByRole('textbox', { name: 'Client secret' }).inputValue()) === '', 'secret field is empty');
     await page.goBack();
+    await page.getByRole('form', { name: 'Sign in' }).waitFor();
+  });
+
+  // ---- the new organization's admin: its own org only ----
+  const apiName = `E2E Billing ${suffix}`;
+  const apiIdentifier = `https://billing-${suffix}.e2e.test`;
+  let apiId = '';
+
+  await step('org-admin-own-org', async () => {
+    await page.getByLabel('Client ID').fill(orgAdminId);
+    await page.getByLabel('Client secret').fill(orgAdminSecret);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByTestId('own-org-name').filter({ hasText: orgName }).waitFor();
+    await nav().getByRole('link', { name: 'Overview' }).click();
+    await page.getByText(`Agents, tokens and quota at a glance of ${orgName}`).waitFor();
+    assert((await switcher().count()) === 0, 'no organization switcher for an org admin');
+    assert((await nav().getByRole('link', { name: 'Organizations' }).count()) === 0, 'no Organizations page');
+    assert((await nav().getByRole('link', { name: 'Signing keys' }).count()) === 0, 'no Signing keys page');
+    await nav().getByRole('link', { name: 'Agents' }).click();
+    await page.getByRole('link', { name: orgAgentName }).waitFor();
+    await page.getByRole('link', { name: 'org-admin' }).waitFor();
+    assert((await page.getByText(agentName).count()) === 0, "root's agent is not visible to the org admin");
+  });
+
+  await step('apis-list', async () => {
+    await nav().getByRole('link', { name: 'APIs' }).click();
+    await page.getByRole('heading', { name: 'APIs', level: 2 }).waitFor();
+    const builtin = page.getByRole('row').filter({ hasText: 'AgentIdP' });
+    await builtin.getByText('built-in').waitFor();
+    await builtin.getByText(base, { exact: true }).waitFor();
+  });
+
+  await step('api-create-form', async () => {
+    await page.getByRole('button', { name: 'Create API' }).click();
+    const d = dialog();
+    await d.getByRole('textbox', { name: /^Identifier/ }).fill(apiIdentifier);
+    await d.getByRole('textbox', { name: /^Name/ }).fill(apiName);
+    await d.getByRole('button', { name: 'Add scope' }).click();
+    await d.getByRole('textbox', { name: 'Scope 1 value' }).fill('invoices:read');
+    await d.getByRole('textbox', { name: 'Scope 1 description' }).fill('read invoices');
+    await d.getByRole('button', { name: 'Add scope' }).click();
+    await d.getByRole('textbox', { name: 'Scope 2 value' }).fill('invoices:write');
+    await d.getByRole('textbox', { name: /^Token lifetime/ }).fill('600');
+  });
+
+  await step('api-created', async () => {
+    await dialog().getByRole('button', { name: 'Create API' }).click();
+    await page.waitForURL(/\/dashboard\/apis\/[0-9a-f-]{36}$/);
+    apiId = page.url().split('/').pop();
+    await page.getByRole('heading', { name: apiName, level: 2 }).waitFor();
+    await page.getByRole('cell', { name: 'invoices:write', exact: true }).waitFor();
+    await page.getByText('10 min (600 s)').waitFor();
+    const doc = JSON.parse(await page.getByLabel('Resource metadata document').textContent());
+    assert(doc.resource === apiIdentifier, `metadata resource ${doc.resource}`);
+    assert(doc.authorization_servers?.[0] === `${base}/orgs/${orgId}`, `metadata names the org's issuer: ${doc.authorization_servers}`);
+    assert(doc.dpop_bound_access_tokens_required === false, 'no DPoP yet');
+    await page.getByText(`${apiIdentifier}/.well-known/oauth-protected-resource`, { exact: true }).waitFor();
+  });
+
+  await step('api-edited', async () => {
+    await page.getByRole('button', { name: 'Edit', exact: true }).click();
+    const d = dialog();
+    await d.getByRole('textbox', { name: 'Scope 1 description' }).fill('read every invoice');
+    await d.getByRole('button', { name: 'Remove scope 2' }).click();
+    await d.getByText("Removing invoices:write removes it from every agent's grant").waitFor();
+    await d.getByRole('button', { name: 'Add scope' }).click();
+    await d.getByRole('textbox', { name: 'Scope 2 value' }).fill('invoices:void');
+    await d.getByRole('textbox', { name: 'Scope 2 description' }).fill('void an invoice');
+    const dpop = d.getByRole('switch', { name: /Require DPoP/ });
+    await dpop.check();
+    assert(await dpop.isChecked(), 'require_dpop is switched on');
+    await d.getByRole('button', { name: 'Save changes' }).click();
+    await dialog().waitFor({ state: 'detached' });
+    await page.getByText('DPoP required').waitFor();
+    await page.getByRole('cell', { name: 'read every invoice' }).waitFor();
+    await page.getByRole('cell', { name: 'invoices:void', exact: true }).waitFor();
+    assert((await page.getByRole('cell', { name: 'invoices:write', exact: true }).count()) === 0, 'invoices:write is gone');
+    await page.waitForFunction(
+      () => /"dpop_bound_access_tokens_required": true/.test(document.querySelector('[aria-label="Resource metadata document"]')?.textContent ?? ''),
+    );
+  });
+
+  await step('grants-saved', async () => {
+    await nav().getByRole('link', { name: 'Agents' }).click();
+    await page.getByRole('link', { name: orgAgentName }).click();
+    await page.getByRole('heading', { name: orgAgentName, level: 2 }).waitFor();
+    const card = page.getByRole('region', { name: 'Grants' });
+    await card.getByRole('button', { name: 'Edit grants' }).click();
+    await card.getByRole('combobox', { name: 'Add a grant' }).click();
+    await page.getByRole('option', { name: new RegExp(`^${apiName}`) }).click();
+    await card.getByRole('checkbox', { name: /invoices:read/ }).check();
+    await card.getByRole('checkbox', { name: /invoices:void/ }).check();
+    await card.getByRole('button', { name: 'Save grants' }).click();
+    const table = card.getByRole('table', { name: 'Grants of the agent' });
+    await table.getByRole('link', { name: apiName }).waitFor();
+    await table.getByText('invoices:void', { exact: true }).waitFor();
+    // What the server holds, and what the token endpoint makes of it.
+    const tok = (await tokenRequest(base, orgAdminId, orgAdminSecret)).body.access_token;
+    const got = await apiCall(base, tok, 'GET', `/api/v1/agents/${orgAgentId}`);
+    assert(
+      JSON.stringify(got.body.grants) === JSON.stringify([{ audience: apiIdentifier, scopes: ['invoices:read', 'invoices:void'] }]),
+      `grants saved: ${JSON.stringify(got.body.grants)}`,
+    );
+    const cred = await apiCall(base, tok, 'POST', `/api/v1/agents/${orgAgentId}/credentials`, {});
+    assert(cred.status === 201, `a credential for the granted agent (${cred.status})`);
+    const granted = await tokenRequest(base, orgAgentId, cred.body.client_secret, { resource: apiIdentifier, scope: 'invoices:read' });
+    assert(granted.body?.error === 'invalid_dpop_proof', `a granted scope passes, then DPoP is required: ${JSON.stringify(granted.body)}`);
+    const notGranted = await tokenRequest(base, orgAgentId, cred.body.client_secret, { resource: apiIdentifier, scope: 'invoices:write' });
+    assert(notGranted.body?.error === 'invalid_scope', `a scope not granted is invalid_scope: ${JSON.stringify(notGranted.body)}`);
+  });
+
+  await step('api-deleted', async () => {
+    await page.getByRole('region', { name: 'Grants' }).getByRole('link', { name: apiName }).click();
+    await page.getByRole('heading', { name: apiName, level: 2 }).waitFor();
+    await page.getByRole('button', { name: 'Delete', exact: true }).click();
+    await dialog().getByText('stops working at once').waitFor();
+    await dialog().getByRole('button', { name: 'Delete API' }).click();
+    await page.getByRole('heading', { name: 'APIs', level: 2 }).waitFor();
+    await page.getByRole('row').filter({ hasText: 'AgentIdP' }).waitFor();
+    await dialog().waitFor({ state: 'detached' });
+    assert((await page.getByRole('table', { name: 'APIs' }).getByText(apiName).count()) === 0, 'the deleted API is not listed');
+    const tok = (await tokenRequest(base, orgAdminId, orgAdminSecret)).body.access_token;
+    assert((await apiCall(base, tok, 'GET', `/api/v1/apis/${apiId}`)).status === 404, 'the API is gone');
+    const got = await apiCall(base, tok, 'GET', `/api/v1/agents/${orgAgentId}`);
+    assert(Array.isArray(got.body.grants) && got.body.grants.length === 0, `its grants went with it: ${JSON.stringify(got.body.grants)}`);
+  });
+
+  await step('narrow-apis', async () => {
+    await page.setViewportSize({ width: 390, height: 844 });
+    await page.getByRole('button', { name: 'Toggle navigation' }).click();
+    await nav().getByRole('link', { name: 'APIs' }).click();
+    await page.getByRole('heading', { name: 'APIs', level: 2 }).waitFor();
+    const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
+    assert(overflow <= 0, `the page does not scroll sideways at 390 px (${overflow} px)`);
+    await page.waitForTimeout(300);
+  });
+
+  await step('org-admin-signed-out', async () => {
+    await page.setViewportSize({ width: 1280, height: 860 });
+    await page.getByRole('button', { name: 'Sign out' }).click();
     await page.getByRole('form', { name: 'Sign in' }).waitFor();
   });
 

@@ -9,9 +9,12 @@ import { AuthProvider } from './auth/AuthContext';
 import { RequireAuth } from './Layout';
 import { AgentDetailPage } from './pages/AgentDetailPage';
 import { AgentsPage } from './pages/AgentsPage';
+import { ApiDetailPage } from './pages/ApiDetailPage';
+import { ApisPage } from './pages/ApisPage';
 import { AuditPage } from './pages/AuditPage';
 import { KeysPage } from './pages/KeysPage';
 import { NotFoundPage } from './pages/NotFoundPage';
+import { OrgsPage } from './pages/OrgsPage';
 import { OverviewPage } from './pages/OverviewPage';
 import { SignInPage } from './pages/SignInPage';
 
@@ -31,7 +34,10 @@ export const routes: RouteObject[] = [
       { index: true, element: <OverviewPage /> },
       { path: 'agents', element: <AgentsPage /> },
       { path: 'agents/:agentId', element: <AgentDetailPage /> },
+      { path: 'apis', element: <ApisPage /> },
+      { path: 'apis/:apiId', element: <ApiDetailPage /> },
       { path: 'audit', element: <AuditPage /> },
+      { path: 'orgs', element: <OrgsPage /> },
       { path: 'keys', element: <KeysPage /> },
       { path: '*', element: <NotFoundPage /> },
     ],

@@ -1,14 +1,18 @@
-import { AppShell, Burger, Button, Group, NavLink, ScrollArea, Text, Title, Tooltip } from '@mantine/core';
+import { AppShell, Burger, Button, Divider, Group, NavLink, ScrollArea, Text, Title, Tooltip } from '@mantine/core';
 import { useDisclosure, useInterval } from '@mantine/hooks';
-import { IconChartBar, IconKey, IconListDetails, IconLogout, IconRobot } from '@tabler/icons-react';
+import { IconApi, IconBuilding, IconChartBar, IconKey, IconListDetails, IconLogout, IconRobot } from '@tabler/icons-react';
 import { useState } from 'react';
 import { Link, Navigate, Outlet, useLocation } from 'react-router';
 import { useAuth } from './auth/AuthContext';
+import { OrgSwitcher } from './components/OrgSwitcher';
+import { OrgScopeProvider, useOrgScope } from './org/OrgScope';
 
 const NAV = [
   { to: '/', label: 'Overview', icon: IconChartBar, exact: true },
   { to: '/agents', label: 'Agents', icon: IconRobot },
+  { to: '/apis', label: 'APIs', icon: IconApi, scope: 'apis:read' },
   { to: '/audit', label: 'Audit log', icon: IconListDetails },
+  { to: '/orgs', label: 'Organizations', icon: IconBuilding, scope: 'orgs:admin' },
   { to: '/keys', label: 'Signing keys', icon: IconKey, scope: 'keys:admin' },
 ];
 
@@ -32,7 +36,16 @@ export function RequireAuth() {
 }
 
 export function Layout() {
+  return (
+    <OrgScopeProvider>
+      <Shell />
+    </OrgScopeProvider>
+  );
+}
+
+function Shell() {
   const { session, signOut, hasScope } = useAuth();
+  const { selected } = useOrgScope();
   const [opened, { toggle, close }] = useDisclosure(false);
   const location = useLocation();
 
@@ -69,9 +82,13 @@ export function Layout() {
         </Group>
       </AppShell.Header>
       <AppShell.Navbar p="xs" component="nav" aria-label="Main">
+        <AppShell.Section pt={4}>
+          <OrgSwitcher />
+          <Divider mb="xs" />
+        </AppShell.Section>
         <AppShell.Section grow component={ScrollArea}>
           {NAV.filter((n) => !n.scope || hasScope(n.scope)).map((n) => {
-            const active = n.exact ? location.pathname === n.to : location.pathname.startsWith(n.to);
+            const active = n.exact ? location.pathname === n.to : location.pathname === n.to || location.pathname.startsWith(`${n.to}/`);
             return (
               <NavLink
                 key={n.to}
@@ -95,7 +112,8 @@ export function Layout() {
         </AppShell.Section>
       </AppShell.Navbar>
       <AppShell.Main>
-        <Outlet />
+        {/* A switch of organization starts each page afresh (filters, pages, forms). */}
+        <Outlet key={selected} />
       </AppShell.Main>
     </AppShell>
   );

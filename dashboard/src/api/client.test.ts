@@ -1,5 +1,5 @@
 import { describe, expect, it, vi } from 'vitest';
-import { ApiClient, ApiError, buildQuery, errorMessage, formEncode, OAuthError, requestToken } from '.';
+import { ApiClient, ApiError, buildQuery, collectPages, errorMessage, formEncode, OAuthError, requestToken } from '.';
 import { headerOf, jsonResponse, mockFetch, problem } from '../test/utils';
 
 const TOKEN = { access_token: 'eyJ.a.b', token_type: 'Bearer', expires_in: 3600, scope: 'agents:read keys:admin' };
@@ -208,5 +208,96 @@ describe('ApiClient', () => {
   it('buildQuery omits empty values', () => {
     expect(buildQuery({ a: '', b: undefined, c: null, d: 0, e: 'x y' })).toBe('?d=0&e=x+y');
     expect(buildQuery({})).toBe('');
+  });
+
+  it('narrows lists and usage by org_id', async () => {
+    const empty = () => jsonResponse(200, { items: [], next_cursor: null });
+    const { api, fetch } = client({
+      'GET /api/v1/agents': empty,
+      'GET /api/v1/audit': empty,
+      'GET /api/v1/apis': empty,
+      'GET /api/v1/usage': () => jsonResponse(200, { months: [], days: [] }),
+    });
+    await api.listAgents({ org_id: 'o1', limit: 20 });
+    await api.listAudit({ org_id: 'o1' });
+    await api.listApis({ org_id: 'o1', limit: 200 });
+    await api.usage(undefined, 'o1');
+    await api.usage();
+    expect(fetch.mock.calls.map(([u]) => u)).toEqual([
+      '/api/v1/agents?org_id=o1&limit=20',
+      '/api/v1/audit?org_id=o1',
+      '/api/v1/apis?org_id=o1&limit=200',
+      '/api/v1/usage?org_id=o1',
+      '/api/v1/usage',
+    ]);
+  });
+
+  it('calls the organization routes', async () => {
+    const o = { org_id: 'o1', name: 'team-a' };
+    const { api, fetch } = client({
+      'POST /api/v1/orgs': () => jsonResponse(201, { org: o, admin: { client_id: 'a', client_secret: 's' } }),
+      'GET /api/v1/orgs': () => jsonResponse(200, { items: [o], next_cursor: null }),
+      'GET /api/v1/orgs/o1': () => jsonResponse(200, o),
+      'PATCH /api/v1/orgs/o1': () => jsonResponse(200, o),
+      'POST /api/v1/orgs/o1/suspend': () => jsonResponse(200, o),
+      'POST /api/v1/orgs/o1/reactivate': () => jsonResponse(200, o),
+    });
+    expect((await api.createOrg({ name: 'team-a', max_agents: 3 })).admin.client_secret).toBe('s');
+    expect(JSON.parse(String(fetch.mock.calls[0][1]?.body))).toEqual({ name: 'team-a', max_agents: 3 });
+    await api.listOrgs({ q: 'te', status: 'active', limit: 200 });
+    expect(fetch.mock.calls[1][0]).toBe('/api/v1/orgs?q=te&status=active&limit=200');
+    await api.getOrg('o1');
+    await api.updateOrg('o1', { metadata: {} });
+    expect(JSON.parse(String(fetch.mock.calls[3][1]?.body))).toEqual({ metadata: {} });
+    await api.suspendOrg('o1');
+    await api.reactivateOrg('o1');
+    expect(fetch.mock.calls.map(([u, i]) => `${i?.method} ${u}`).slice(2)).toEqual([
+      'GET /api/v1/orgs/o1',
+      'PATCH /api/v1/orgs/o1',
+      'POST /api/v1/orgs/o1/suspend',
+      'POST /api/v1/orgs/o1/reactivate',
+    ]);
+  });
+
+  it('calls the API routes', async () => {
+    const a = { api_id: 'p1', identifier: 'https://b.example.com' };
+    const { api, fetch } = client({
+      'POST /api/v1/apis': () => jsonResponse(201, a),
+      'GET /api/v1/apis/p1': () => jsonResponse(200, a),
+      'PATCH /api/v1/apis/p1': () => jsonResponse(200, a),
+      'DELETE /api/v1/apis/p1': () => new Response(null, { status: 204 }),
+      'GET /api/v1/apis/p1/resource-metadata': () => jsonResponse(200, { resource: a.identifier }),
+    });
+    await api.createApi({ identifier: a.identifier, name: 'B', scopes: [{ value: 's', description: '' }] });
+    await api.getApi('p1');
+    await api.updateApi('p1', { token_ttl_seconds: null, require_dpop: true });
+    expect(JSON.parse(String(fetch.mock.calls[2][1]?.body))).toEqual({ token_ttl_seconds: null, require_dpop: true });
+    await expect(api.deleteApi('p1')).resolves.toBeUndefined();
+    expect((await api.apiResourceMetadata('p1')).resource).toBe(a.identifier);
+    expect(fetch.mock.calls.map(([u, i]) => `${i?.method} ${u}`)).toEqual([
+      'POST /api/v1/apis',
+      'GET /api/v1/apis/p1',
+      'PATCH /api/v1/apis/p1',
+      'DELETE /api/v1/apis/p1',
+      'GET /api/v1/apis/p1/resource-metadata',
+    ]);
+  });
+});
+
+describe('collectPages', () => {
+  it('follows next_cursor up to a bound and says whether more were left', async () => {
+    const pages: Record<string, { items: number[]; next_cursor: string | null }> = {
+      '': { items: [1, 2], next_cursor: 'b' },
+      b: { items: [3], next_cursor: 'c' },
+      c: { items: [4], next_cursor: null },
+    };
+    const seen: (string | null)[] = [];
+    const fetchPage = async (c: string | null) => {
+      seen.push(c);
+      return pages[c ?? ''];
+    };
+    expect(await collectPages(fetchPage)).toEqual({ items: [1, 2, 3, 4], truncated: false });
+    expect(seen).toEqual([null, 'b', 'c']);
+    expect(await collectPages(fetchPage, 2)).toEqual({ items: [1, 2, 3], truncated: true });
   });
 });

@@ -1,6 +1,10 @@
 import { ApiError, oauthErrorFromResponse, problemFromResponse } from './errors';
 import type {
   Agent,
+  Api,
+  ApiCreate,
+  ApiListParams,
+  ApiPatch,
   AgentCreate,
   AgentListParams,
   AgentPatch,
@@ -13,7 +17,13 @@ import type {
   CredentialIssue,
   GlobalUsage,
   IssuedCredential,
+  Org,
+  OrgCreate,
+  OrgCreated,
+  OrgListParams,
+  OrgPatch,
   Page,
+  ResourceMetadata,
   SigningKey,
   TokenResponse,
 } from './types';
@@ -156,7 +166,7 @@ export class ApiClient {
   // ---- agents ----
   listAgents(p: AgentListParams = {}, signal?: AbortSignal): Promise<Page<Agent>> {
     return this.json('GET', '/api/v1/agents', {
-      query: { q: p.q, status: p.status, owner: p.owner, limit: p.limit, cursor: p.cursor },
+      query: { org_id: p.org_id, q: p.q, status: p.status, owner: p.owner, limit: p.limit, cursor: p.cursor },
       signal,
     });
   }
@@ -223,8 +233,52 @@ export class ApiClient {
   agentUsage(agentId: string, signal?: AbortSignal): Promise<AgentUsage> {
     return this.json('GET', `/api/v1/agents/${enc(agentId)}/usage`, { signal });
   }
-  usage(signal?: AbortSignal): Promise<GlobalUsage> {
-    return this.json('GET', '/api/v1/usage', { signal });
+  /** Totals of the caller's organization; with orgs:admin, of every one unless orgId narrows them. */
+  usage(signal?: AbortSignal, orgId?: string): Promise<GlobalUsage> {
+    return this.json('GET', '/api/v1/usage', { query: { org_id: orgId }, signal });
+  }
+
+  // ---- organizations ----
+  listOrgs(p: OrgListParams = {}, signal?: AbortSignal): Promise<Page<Org>> {
+    return this.json('GET', '/api/v1/orgs', {
+      query: { q: p.q, status: p.status, limit: p.limit, cursor: p.cursor },
+      signal,
+    });
+  }
+  getOrg(id: string, signal?: AbortSignal): Promise<Org> {
+    return this.json('GET', `/api/v1/orgs/${enc(id)}`, { signal });
+  }
+  createOrg(body: OrgCreate): Promise<OrgCreated> {
+    return this.json('POST', '/api/v1/orgs', { body });
+  }
+  updateOrg(id: string, patch: OrgPatch): Promise<Org> {
+    return this.json('PATCH', `/api/v1/orgs/${enc(id)}`, { body: patch });
+  }
+  suspendOrg(id: string): Promise<Org> {
+    return this.json('POST', `/api/v1/orgs/${enc(id)}/suspend`);
+  }
+  reactivateOrg(id: string): Promise<Org> {
+    return this.json('POST', `/api/v1/orgs/${enc(id)}/reactivate`);
+  }
+
+  // ---- APIs ----
+  listApis(p: ApiListParams = {}, signal?: AbortSignal): Promise<Page<Api>> {
+    return this.json('GET', '/api/v1/apis', { query: { org_id: p.org_id, limit: p.limit, cursor: p.cursor }, signal });
+  }
+  getApi(id: string, signal?: AbortSignal): Promise<Api> {
+    return this.json('GET', `/api/v1/apis/${enc(id)}`, { signal });
+  }
+  createApi(body: ApiCreate): Promise<Api> {
+    return this.json('POST', '/api/v1/apis', { body });
+  }
+  updateApi(id: string, patch: ApiPatch): Promise<Api> {
+    return this.json('PATCH', `/api/v1/apis/${enc(id)}`, { body: patch });
+  }
+  deleteApi(id: string): Promise<void> {
+    return this.none('DELETE', `/api/v1/apis/${enc(id)}`);
+  }
+  apiResourceMetadata(id: string, signal?: AbortSignal): Promise<ResourceMetadata> {
+    return this.json('GET', `/api/v1/apis/${enc(id)}/resource-metadata`, { signal });
   }
 
   // ---- keys ----
@@ -239,6 +293,7 @@ export class ApiClient {
 function auditQuery(p: AuditListParams): Record<string, QueryValue> {
   return {
     agent_id: p.agent_id,
+    org_id: p.org_id,
     action: p.action,
     outcome: p.outcome,
     from: p.from,
@@ -246,6 +301,26 @@ function auditQuery(p: AuditListParams): Record<string, QueryValue> {
     limit: p.limit,
     cursor: p.cursor,
   };
+}
+
+/**
+ * Every item of a cursor-paginated list, page after page, up to maxPages pages (a bound
+ * for lists shown whole, such as the organizations of a switcher). `truncated` tells
+ * whether more were left.
+ */
+export async function collectPages<T>(
+  fetchPage: (cursor: string | null) => Promise<Page<T>>,
+  maxPages = 5,
+): Promise<{ items: T[]; truncated: boolean }> {
+  const items: T[] = [];
+  let cursor: string | null = null;
+  for (let i = 0; i < maxPages; i++) {
+    const page: Page<T> = await fetchPage(cursor);
+    items.push(...page.items);
+    cursor = page.next_cursor;
+    if (!cursor) return { items, truncated: false };
+  }
+  return { items, truncated: true };
 }
 
 function filenameFrom(disposition: string | null): string | null {

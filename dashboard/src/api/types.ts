@@ -10,8 +10,20 @@ export const KNOWN_SCOPES = [
   'audit:read',
   'usage:read',
   'keys:admin',
+  'orgs:admin',
+  'apis:read',
+  'apis:write',
 ] as const;
 export type Scope = (typeof KNOWN_SCOPES)[number];
+
+/** Scopes only agents of the root organization may hold. */
+export const ROOT_ONLY_SCOPES: readonly string[] = ['orgs:admin', 'keys:admin'];
+
+/** The root organization's fixed id. */
+export const ROOT_ORG_ID = '00000000-0000-0000-0000-000000000001';
+
+/** The built-in API's (the server's own management API) fixed id. */
+export const BUILTIN_API_ID = '00000000-0000-0000-0000-0000000000a1';
 
 export const AGENT_STATUSES = ['active', 'suspended', 'decommissioned'] as const;
 export type AgentStatus = (typeof AGENT_STATUSES)[number];
@@ -32,8 +44,17 @@ export const AUDIT_ACTIONS = [
   'token.denied',
   'token.introspected',
   'token.revoked',
+  'key.created',
   'key.rotated',
   'quota.exceeded',
+  'rate.limited',
+  'api.created',
+  'api.updated',
+  'api.deleted',
+  'org.created',
+  'org.updated',
+  'org.suspended',
+  'org.reactivated',
 ] as const;
 
 export interface Page<T> {
@@ -48,8 +69,16 @@ export interface TokenResponse {
   scope?: string;
 }
 
+/** An agent's grant on an API of its organization: the API's identifier and scopes of it. */
+export interface Grant {
+  audience: string;
+  scopes: string[];
+}
+
 export interface Agent {
   agent_id: string;
+  /** Absent on servers older than organizations (then: root). */
+  org_id?: string;
   name: string;
   description: string;
   owner: string;
@@ -58,11 +87,15 @@ export interface Agent {
   allowed_audiences: string[];
   plan: Plan;
   metadata: Record<string, unknown>;
+  /** Absent on servers older than APIs. */
+  grants?: Grant[];
   created_at: string;
   updated_at: string;
 }
 
 export interface AgentCreate {
+  /** Only a caller holding orgs:admin may name another organization than its own. */
+  org_id?: string;
   name: string;
   description?: string;
   owner?: string;
@@ -70,11 +103,13 @@ export interface AgentCreate {
   allowed_audiences?: string[];
   plan?: Plan;
   metadata?: Record<string, unknown>;
+  grants?: Grant[];
 }
 
-export type AgentPatch = Partial<AgentCreate>;
+export type AgentPatch = Partial<Omit<AgentCreate, 'org_id'>>;
 
 export interface AgentListParams {
+  org_id?: string;
   q?: string;
   status?: AgentStatus | '';
   owner?: string;
@@ -111,7 +146,10 @@ export interface CredentialIssue {
 
 export interface AuditEvent {
   event_id: string;
+  seq?: number;
   occurred_at: string;
+  /** null on events written before organizations existed (root's). */
+  org_id?: string | null;
   actor_id: string | null;
   agent_id: string | null;
   action: string;
@@ -126,6 +164,7 @@ export interface AuditEvent {
 
 export interface AuditFilters {
   agent_id?: string;
+  org_id?: string;
   action?: string;
   outcome?: 'success' | 'failure' | '';
   /** RFC 3339 */
@@ -144,6 +183,8 @@ export interface AuditVerifyResult {
   checked: number;
   first_bad_event_id: string | null;
   reason: string | null;
+  head_seq?: number;
+  head_hash?: string;
 }
 
 export interface UsageMonth {
@@ -180,6 +221,92 @@ export interface SigningKey {
   created_at: string;
   activates_at: string | null;
   retires_at: string | null;
+}
+
+// ---- organizations ----
+
+export const ORG_STATUSES = ['active', 'suspended'] as const;
+export type OrgStatus = (typeof ORG_STATUSES)[number];
+
+export interface Org {
+  org_id: string;
+  name: string;
+  status: OrgStatus;
+  max_agents: number;
+  metadata: Record<string, unknown>;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface OrgCreate {
+  name: string;
+  max_agents?: number;
+  metadata?: Record<string, unknown>;
+}
+
+export type OrgPatch = Partial<OrgCreate>;
+
+/** Answer of POST /api/v1/orgs: the only time the first admin's secret is seen. */
+export interface OrgCreated {
+  org: Org;
+  admin: { agent_id: string; client_id: string; client_secret: string; credential_id: string };
+}
+
+export interface OrgListParams {
+  q?: string;
+  status?: OrgStatus | '';
+  limit?: number;
+  cursor?: string | null;
+}
+
+// ---- APIs (resource servers) ----
+
+export interface ApiScope {
+  value: string;
+  description: string;
+}
+
+export interface Api {
+  api_id: string;
+  /** null for the built-in API */
+  org_id: string | null;
+  identifier: string;
+  name: string;
+  scopes: ApiScope[];
+  token_ttl_seconds: number | null;
+  require_dpop: boolean;
+  builtin: boolean;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface ApiCreate {
+  org_id?: string;
+  identifier: string;
+  name: string;
+  scopes?: ApiScope[];
+  token_ttl_seconds?: number | null;
+  require_dpop?: boolean;
+}
+
+export type ApiPatch = Partial<Pick<ApiCreate, 'name' | 'scopes' | 'token_ttl_seconds' | 'require_dpop'>>;
+
+export interface ApiListParams {
+  org_id?: string;
+  limit?: number;
+  cursor?: string | null;
+}
+
+/** RFC 9728 protected resource metadata of an API. */
+export interface ResourceMetadata {
+  resource: string;
+  resource_name?: string;
+  authorization_servers: string[];
+  scopes_supported: string[];
+  bearer_methods_supported: string[];
+  dpop_signing_alg_values_supported?: string[];
+  dpop_bound_access_tokens_required?: boolean;
+  [k: string]: unknown;
 }
 
 export interface FieldError {

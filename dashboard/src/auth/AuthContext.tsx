@@ -1,11 +1,16 @@
 import { createContext, useCallback, useContext, useEffect, useMemo, useRef, useState, type ReactNode } from 'react';
 import { useQueryClient } from '@tanstack/react-query';
-import { ApiClient, requestToken, type ClientAuthMethod, type FetchLike } from '../api';
+import { ApiClient, requestToken, ROOT_ORG_ID, type ClientAuthMethod, type FetchLike } from '../api';
 
 export interface Session {
   accessToken: string;
   clientId: string;
   scopes: string[];
+  /**
+   * The caller's organization, read from the token's `org_id` claim for display only
+   * (naming the org, choosing defaults). Every decision is the server's.
+   */
+  orgId: string;
   /** epoch milliseconds */
   expiresAt: number;
 }
@@ -23,17 +28,33 @@ export interface AuthContextValue {
 
 const AuthContext = createContext<AuthContextValue | null>(null);
 
-/** Reads the `scope` claim of a JWT without verifying it (display only). */
-export function scopesFromJwt(token: string): string[] {
+/** The payload of a JWT, decoded without any verification: for display only. */
+export function claimsFromJwt(token: string): Record<string, unknown> {
   try {
     const part = token.split('.')[1];
-    if (!part) return [];
-    const json = atob(part.replace(/-/g, '+').replace(/_/g, '/').padEnd(Math.ceil(part.length / 4) * 4, '='));
-    const claims = JSON.parse(json) as { scope?: unknown };
-    return typeof claims.scope === 'string' ? claims.scope.split(' ').filter(Boolean) : [];
+    if (!part) return {};
+    const bin = atob(part.replace(/-/g, '+').replace(/_/g, '/').padEnd(Math.ceil(part.length / 4) * 4, '='));
+    const json = new TextDecoder().decode(Uint8Array.from(bin, (c) => c.charCodeAt(0)));
+    const claims: unknown = JSON.parse(json);
+    return typeof claims === 'object' && claims !== null && !Array.isArray(claims) ? (claims as Record<string, unknown>) : {};
   } catch {
-    return [];
+    return {};
   }
+}
+
+/** Reads the `scope` claim of a JWT without verifying it (display only). */
+export function scopesFromJwt(token: string): string[] {
+  const { scope } = claimsFromJwt(token);
+  return typeof scope === 'string' ? scope.split(' ').filter(Boolean) : [];
+}
+
+/**
+ * Reads the `org_id` claim of a JWT without verifying it (display only). A token
+ * without one (a server older than organizations) is root's.
+ */
+export function orgIdFromJwt(token: string): string {
+  const { org_id: org } = claimsFromJwt(token);
+  return typeof org === 'string' && org ? org : ROOT_ORG_ID;
 }
 
 const MAX_TIMEOUT = 2 ** 31 - 1;
@@ -86,7 +107,13 @@ export function AuthProvider({ children, fetch, baseUrl }: { children: ReactNode
       const scopes =
         typeof tok.scope === 'string' ? tok.scope.split(' ').filter(Boolean) : scopesFromJwt(tok.access_token);
       const ttl = Number.isFinite(tok.expires_in) && tok.expires_in > 0 ? tok.expires_in : 3600;
-      const s: Session = { accessToken: tok.access_token, clientId, scopes, expiresAt: Date.now() + ttl * 1000 };
+      const s: Session = {
+        accessToken: tok.access_token,
+        clientId,
+        scopes,
+        orgId: orgIdFromJwt(tok.access_token),
+        expiresAt: Date.now() + ttl * 1000,
+      };
       queryClient.clear();
       tokenRef.current = s.accessToken;
       setSession(s);

@@ -1,9 +1,9 @@
 import { fireEvent, screen, waitFor } from '@testing-library/react';
 import userEvent from '@testing-library/user-event';
 import { describe, expect, it, vi } from 'vitest';
-import { ApiError, type Agent } from '../api';
+import { ApiError, ROOT_ORG_ID, type Agent } from '../api';
 import { renderWithProviders, fill } from '../test/utils';
-import { AgentForm, fieldErrorsToForm, valuesToPayload, agentToValues } from './AgentForm';
+import { AgentForm, fieldErrorsToForm, scopeChoices, valuesToPayload, agentToValues } from './AgentForm';
 
 const AGENT: Agent = {
   agent_id: 'a1',
@@ -126,5 +126,42 @@ describe('AgentForm', () => {
       mapped: { metadata: 'too big', allowed_scopes: 'unknown scope' },
       unmapped: ['weird: nope'],
     });
+  });
+
+  it('lets an operator pick the organization on create, and sends it', async () => {
+    const user = userEvent.setup({ delay: null });
+    const onSubmit = vi.fn().mockResolvedValue(undefined);
+    const TEAM = '0000000a-0000-4000-8000-000000000000';
+    renderWithProviders(
+      <AgentForm
+        initial={null}
+        submitLabel="Create agent"
+        onSubmit={onSubmit}
+        orgOptions={[
+          { value: ROOT_ORG_ID, label: 'root' },
+          { value: TEAM, label: 'team-a' },
+        ]}
+        defaultOrgId={ROOT_ORG_ID}
+      />,
+    );
+    const picker = screen.getByLabelText(/^organization/i, { selector: 'input' });
+    expect(picker).toHaveValue('root');
+    await user.click(picker);
+    await user.click(await screen.findByRole('option', { name: 'team-a', hidden: true }));
+    await fill(user, screen.getByLabelText(/^name/i), 'bot');
+    await user.click(screen.getByRole('button', { name: 'Create agent' }));
+    await waitFor(() => expect(onSubmit).toHaveBeenCalledTimes(1));
+    expect(onSubmit.mock.calls[0][0]).toMatchObject({ org_id: TEAM, name: 'bot' });
+  });
+
+  it('offers root-only scopes for root agents only', () => {
+    expect(scopeChoices(ROOT_ORG_ID)).toContain('orgs:admin');
+    expect(scopeChoices(undefined)).toContain('keys:admin');
+    const team = scopeChoices('0000000a-0000-4000-8000-000000000000');
+    expect(team).not.toContain('orgs:admin');
+    expect(team).not.toContain('keys:admin');
+    expect(team).toContain('apis:write');
+    // One the agent holds already stays visible (so that it can be removed).
+    expect(scopeChoices('0000000a-0000-4000-8000-000000000000', ['keys:admin'])).toContain('keys:admin');
   });
 });

@@ -1,13 +1,16 @@
 import { useState } from 'react';
 import { Button, Group, MultiSelect, Select, Stack, TagsInput, TextInput, Textarea } from '@mantine/core';
 import { useForm } from '@mantine/form';
-import { ApiError, KNOWN_SCOPES, PLANS, type Agent, type AgentCreate, type Plan } from '../api';
+import { ApiError, KNOWN_SCOPES, PLANS, ROOT_ONLY_SCOPES, ROOT_ORG_ID, type Agent, type AgentCreate, type Plan } from '../api';
+import type { OrgOption } from '../lib/orgs';
 import { formatMetadata, validateMetadata } from '../lib/metadata';
 import { isAbsoluteUri } from '../lib/uri';
 import { ErrorAlert } from './ErrorAlert';
 import { MetadataEditor } from './MetadataEditor';
 
 export interface AgentFormValues {
+  /** On create only; '' leaves it to the server (the caller's organization). */
+  org_id: string;
   name: string;
   description: string;
   owner: string;
@@ -17,8 +20,9 @@ export interface AgentFormValues {
   metadata: string;
 }
 
-export function agentToValues(a: Agent | null): AgentFormValues {
+export function agentToValues(a: Agent | null, defaultOrgId = ''): AgentFormValues {
   return {
+    org_id: a?.org_id ?? defaultOrgId,
     name: a?.name ?? '',
     description: a?.description ?? '',
     owner: a?.owner ?? '',
@@ -45,7 +49,7 @@ export function valuesToPayload(v: AgentFormValues, initial: Agent | null): Part
     allowed_audiences: v.allowed_audiences,
     metadata: meta.ok ? meta.value : {},
   };
-  if (!initial) return full;
+  if (!initial) return v.org_id ? { org_id: v.org_id, ...full } : full;
   const patch: Partial<AgentCreate> = {};
   if (full.name !== initial.name) patch.name = full.name;
   if (full.description !== (initial.description ?? '')) patch.description = full.description;
@@ -58,7 +62,16 @@ export function valuesToPayload(v: AgentFormValues, initial: Agent | null): Part
   return patch;
 }
 
-const FORM_FIELDS = ['name', 'description', 'owner', 'plan', 'allowed_scopes', 'allowed_audiences', 'metadata'];
+/**
+ * The server-API scopes an agent of orgId may be allowed: root-only scopes (orgs:admin,
+ * keys:admin) are offered only for root, or when the agent holds them already.
+ */
+export function scopeChoices(orgId: string | undefined, current: readonly string[] = []): string[] {
+  const root = !orgId || orgId === ROOT_ORG_ID;
+  return KNOWN_SCOPES.filter((s) => root || !ROOT_ONLY_SCOPES.includes(s) || current.includes(s));
+}
+
+const FORM_FIELDS = ['org_id', 'name', 'description', 'owner', 'plan', 'allowed_scopes', 'allowed_audiences', 'metadata'];
 
 /** Maps server field names (`name`, `allowed_audiences[1]`, `/metadata`) to form fields. */
 export function fieldErrorsToForm(err: ApiError): { mapped: Record<string, string>; unmapped: string[] } {
@@ -77,19 +90,26 @@ export function AgentForm({
   submitLabel,
   onSubmit,
   onCancel,
+  orgOptions,
+  defaultOrgId,
 }: {
   initial: Agent | null;
   submitLabel: string;
   onSubmit: (payload: Partial<AgentCreate>) => Promise<unknown>;
   onCancel?: () => void;
+  /** On create, for an operator: the organizations the agent may be created in. */
+  orgOptions?: OrgOption[];
+  /** The organization a create starts with (the picker's default). */
+  defaultOrgId?: string;
 }) {
   const [error, setError] = useState<unknown>(null);
   const [busy, setBusy] = useState(false);
   const form = useForm<AgentFormValues>({
     mode: 'controlled',
-    initialValues: agentToValues(initial),
+    initialValues: agentToValues(initial, orgOptions ? (defaultOrgId ?? '') : ''),
     validateInputOnBlur: true,
     validate: {
+      org_id: (v) => (!initial && orgOptions && !v ? 'Pick an organization' : null),
       name: (v) => {
         const t = v.trim();
         if (!t) return 'Name is required';
@@ -135,6 +155,18 @@ export function AgentForm({
   return (
     <form onSubmit={submit} noValidate aria-label={initial ? 'Edit agent' : 'Create agent'}>
       <Stack gap="sm">
+        {!initial && orgOptions && (
+          <Select
+            label="Organization"
+            description="Fixed once the agent is created"
+            data={orgOptions}
+            searchable
+            allowDeselect={false}
+            required
+            comboboxProps={{ withinPortal: true }}
+            {...form.getInputProps('org_id')}
+          />
+        )}
         <TextInput label="Name" required maxLength={200} data-autofocus {...form.getInputProps('name')} />
         <Textarea label="Description" autosize minRows={2} maxRows={6} {...form.getInputProps('description')} />
         <Group grow align="flex-start">
@@ -149,7 +181,7 @@ export function AgentForm({
         <MultiSelect
           label="Allowed scopes"
           description="Scopes the agent may request in its tokens"
-          data={[...KNOWN_SCOPES]}
+          data={scopeChoices(initial ? initial.org_id : form.values.org_id || defaultOrgId, form.values.allowed_scopes)}
           searchable
           clearable
           hidePickedOptions

@@ -14,11 +14,20 @@ function Mono({ children, title }: { children: React.ReactNode; title?: string }
   );
 }
 
-export function AuditTable({ events, showAgent = true }: { events: AuditEvent[]; showAgent?: boolean }) {
+export function AuditTable({
+  events,
+  showAgent = true,
+  orgName,
+}: {
+  events: AuditEvent[];
+  showAgent?: boolean;
+  /** Given, an Organization column shows each event's organization by this name. */
+  orgName?: (orgId: string | null | undefined) => string;
+}) {
   const [open, setOpen] = useState<Record<string, boolean>>({});
-  const cols = showAgent ? 8 : 7;
+  const cols = (showAgent ? 8 : 7) + (orgName ? 1 : 0);
   return (
-    <Table.ScrollContainer minWidth={820}>
+    <Table.ScrollContainer minWidth={orgName ? 940 : 820}>
       <Table striped highlightOnHover verticalSpacing="xs" fz="sm">
         <Table.Thead>
           <Table.Tr>
@@ -28,6 +37,7 @@ export function AuditTable({ events, showAgent = true }: { events: AuditEvent[];
             <Table.Th>Time</Table.Th>
             <Table.Th>Action</Table.Th>
             <Table.Th>Outcome</Table.Th>
+            {orgName && <Table.Th>Organization</Table.Th>}
             {showAgent && <Table.Th>Agent</Table.Th>}
             <Table.Th>Actor</Table.Th>
             <Table.Th>Target</Table.Th>
@@ -61,6 +71,13 @@ export function AuditTable({ events, showAgent = true }: { events: AuditEvent[];
                   <Table.Td>
                     <OutcomeBadge outcome={e.outcome} />
                   </Table.Td>
+                  {orgName && (
+                    <Table.Td>
+                      <Text size="xs" title={e.org_id ?? undefined}>
+                        {orgName(e.org_id)}
+                      </Text>
+                    </Table.Td>
+                  )}
                   {showAgent && (
                     <Table.Td>
                       {e.agent_id ? (
@@ -91,7 +108,9 @@ export function AuditTable({ events, showAgent = true }: { events: AuditEvent[];
                         {JSON.stringify(
                           {
                             event_id: e.event_id,
+                            seq: e.seq,
                             occurred_at: e.occurred_at,
+                            org_id: e.org_id,
                             actor_id: e.actor_id,
                             agent_id: e.agent_id,
                             target_type: e.target_type,

@@ -35,3 +35,13 @@ export function OutcomeBadge({ outcome }: { outcome: string }) {
     </Badge>
   );
 }
+
+const ORG: Record<string, string> = { active: 'teal', suspended: 'yellow' };
+
+export function OrgStatusBadge({ status }: { status: string }) {
+  return (
+    <Badge color={ORG[status] ?? 'gray'} variant="light">
+      {status}
+    </Badge>
+  );
+}

@@ -43,6 +43,7 @@ import { AgentStatusBadge, CredentialStatusBadge } from '../components/Badges';
 import { CopyIcon } from '../components/CopyField';
 import { CursorPagination } from '../components/CursorPagination';
 import { ErrorAlert } from '../components/ErrorAlert';
+import { GrantsCard } from '../components/GrantsCard';
 import { LazyTokensChart } from '../components/LazyTokensChart';
 import { Loading } from '../components/Loading';
 import { PageHeader } from '../components/PageHeader';
@@ -50,6 +51,7 @@ import { SecretModal } from '../components/SecretModal';
 import { useAgentActions } from '../hooks/useAgentActions';
 import { useCursorPager } from '../lib/cursorPager';
 import { currentMonth, formatDateTime, localInputToRfc3339 } from '../lib/format';
+import { useOrgScope } from '../org/OrgScope';
 import { QuotaBar } from './OverviewPage';
 
 function Field({ label, children }: { label: string; children: React.ReactNode }) {
@@ -395,6 +397,7 @@ export function AgentDetailPage() {
   const { hasScope } = useAuth();
   const navigate = useNavigate();
   const actions = useAgentActions();
+  const scope = useOrgScope();
   const [editing, setEditing] = useState(false);
   const agent = useQuery({ queryKey: ['agent', agentId], queryFn: ({ signal }) => api.getAgent(agentId, signal) });
 
@@ -465,6 +468,11 @@ export function AgentDetailPage() {
                 <CopyIcon value={a.agent_id} label="Copy agent id" />
               </Group>
             </Field>
+            <Field label="Organization">
+              <Text size="sm" title={a.org_id}>
+                {scope.orgName(a.org_id)}
+              </Text>
+            </Field>
             <Field label="Owner">{a.owner || '—'}</Field>
             <Field label="Plan">
               <Badge variant="outline" color={a.plan === 'unlimited' ? 'violet' : 'gray'}>
@@ -513,6 +521,7 @@ export function AgentDetailPage() {
             </Field>
           </SimpleGrid>
         </Card>
+        {a.grants !== undefined && <GrantsCard agent={a} />}
         {hasScope('credentials:read') && <CredentialsCard agent={a} />}
         {hasScope('usage:read') && <UsageCard agentId={a.agent_id} />}
         {hasScope('audit:read') && <RecentAuditCard agentId={a.agent_id} />}

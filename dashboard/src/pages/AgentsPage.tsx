@@ -16,6 +16,8 @@ import { PageHeader } from '../components/PageHeader';
 import { useAgentActions } from '../hooks/useAgentActions';
 import { useCursorPager } from '../lib/cursorPager';
 import { formatDateTime } from '../lib/format';
+import { ALL_ORGS, defaultOrgForCreate, pickerOptions } from '../lib/orgs';
+import { useOrgScope } from '../org/OrgScope';
 
 const PAGE_SIZE = 20;
 
@@ -33,6 +35,9 @@ export function AgentsPage() {
   const navigate = useNavigate();
   const pager = useCursorPager();
   const actions = useAgentActions();
+  const scope = useOrgScope();
+  const showOrg = scope.operator && scope.selected === ALL_ORGS;
+  const createIn = defaultOrgForCreate(scope.selected, scope.ownOrgId);
 
   const [qInput, setQInput] = useState('');
   const [ownerInput, setOwnerInput] = useState('');
@@ -47,8 +52,9 @@ export function AgentsPage() {
   const applyDebounced = useDebouncedCallback(apply, 300);
 
   const list = useQuery({
-    queryKey: ['agents', filters, pager.cursor],
-    queryFn: ({ signal }) => api.listAgents({ ...filters, limit: PAGE_SIZE, cursor: pager.cursor }, signal),
+    queryKey: ['agents', scope.filter ?? null, filters, pager.cursor],
+    queryFn: ({ signal }) =>
+      api.listAgents({ ...filters, org_id: scope.filter, limit: PAGE_SIZE, cursor: pager.cursor }, signal),
     placeholderData: keepPreviousData,
   });
 
@@ -77,7 +83,13 @@ export function AgentsPage() {
     <>
       <PageHeader
         title="Agents"
-        description="Identities of the AI agents that call your APIs"
+        description={
+          scope.operator
+            ? scope.filter
+              ? `Identities of the AI agents of ${scope.orgName(scope.filter)}`
+              : 'Identities of the AI agents of every organization'
+            : 'Identities of the AI agents that call your APIs'
+        }
         actions={
           canWrite && (
             <Button leftSection={<IconPlus size={16} />} onClick={() => setCreating(true)}>
@@ -136,11 +148,12 @@ export function AgentsPage() {
       )}
       {items.length > 0 && (
         <Card withBorder radius="md" padding={0}>
-          <Table.ScrollContainer minWidth={760}>
+          <Table.ScrollContainer minWidth={showOrg ? 900 : 760}>
             <Table highlightOnHover verticalSpacing="sm" aria-busy={list.isFetching}>
               <Table.Thead>
                 <Table.Tr>
                   <Table.Th>Name</Table.Th>
+                  {showOrg && <Table.Th>Organization</Table.Th>}
                   <Table.Th w={170}>Status</Table.Th>
                   <Table.Th>Owner</Table.Th>
                   <Table.Th w={120}>Plan</Table.Th>
@@ -162,6 +175,11 @@ export function AgentsPage() {
                         {a.agent_id}
                       </Text>
                     </Table.Td>
+                    {showOrg && (
+                      <Table.Td>
+                        <Text size="sm">{scope.orgName(a.org_id)}</Text>
+                      </Table.Td>
+                    )}
                     <Table.Td>
                       <AgentStatusBadge status={a.status} />
                     </Table.Td>
@@ -222,7 +240,14 @@ export function AgentsPage() {
       <CursorPagination pager={pager} nextCursor={list.data?.next_cursor} loading={list.isFetching} />
 
       <Modal opened={creating} onClose={() => setCreating(false)} title="Create agent" size="lg">
-        <AgentForm initial={null} submitLabel="Create agent" onSubmit={create} onCancel={() => setCreating(false)} />
+        <AgentForm
+          initial={null}
+          submitLabel="Create agent"
+          onSubmit={create}
+          onCancel={() => setCreating(false)}
+          orgOptions={scope.operator ? pickerOptions(scope.orgs, createIn) : undefined}
+          defaultOrgId={createIn}
+        />
       </Modal>
       <Modal opened={editing !== null} onClose={() => setEditing(null)} title={`Edit ${editing?.name ?? ''}`} size="lg">
         {editing && <AgentForm initial={editing} submitLabel="Save changes" onSubmit={update} onCancel={() => setEditing(null)} />}

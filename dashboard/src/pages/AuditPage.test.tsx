@@ -65,10 +65,12 @@ describe('audit page', () => {
     click.mockRestore();
   });
 
-  it('shows a broken chain', async () => {
+  it('shows a broken chain to an operator', async () => {
     const user = userEvent.setup({ delay: null });
     const fetch = mockFetch({
-      'POST /api/v1/token': () => jsonResponse(200, { access_token: 't', token_type: 'Bearer', expires_in: 3600, scope: 'audit:read' }),
+      'POST /api/v1/token': () =>
+        jsonResponse(200, { access_token: 't', token_type: 'Bearer', expires_in: 3600, scope: 'audit:read orgs:admin' }),
+      'GET /api/v1/orgs': () => jsonResponse(200, { items: [], next_cursor: null }),
       'GET /api/v1/audit': () => jsonResponse(200, { items: [], next_cursor: null }),
       'GET /api/v1/audit/verify': () => jsonResponse(200, { ok: false, checked: 40, first_bad_event_id: 'e17', reason: 'hash mismatch' }),
     });
@@ -79,5 +81,20 @@ describe('audit page', () => {
     expect(await screen.findByText('Audit chain broken')).toBeInTheDocument();
     expect(screen.getByText('e17')).toBeInTheDocument();
     expect(screen.getByText('No events yet')).toBeInTheDocument();
+  });
+
+  it('does not verify the chain for a caller without orgs:admin (it needs it)', async () => {
+    const user = userEvent.setup({ delay: null });
+    const fetch = mockFetch({
+      'POST /api/v1/token': () => jsonResponse(200, { access_token: 't', token_type: 'Bearer', expires_in: 3600, scope: 'audit:read' }),
+      'GET /api/v1/audit': () => jsonResponse(200, { items: [], next_cursor: null }),
+    });
+    renderRoutes(routes, { fetch, path: '/audit' });
+    await fill(user, await screen.findByLabelText(/client id/i), ADMIN_ID);
+    await fill(user, screen.getByLabelText(/client secret/i), 'sk_live_x');
+    await user.click(screen.getByRole('button', { name: 'Sign in' }));
+    expect(await screen.findByText('No events yet')).toBeInTheDocument();
+    expect(fetch.mock.calls.some(([u]) => u.startsWith('/api/v1/audit/verify'))).toBe(false);
+    expect(screen.queryByText(/audit chain/i)).toBeNull();
   });
 });

@@ -11,6 +11,8 @@ import { ErrorAlert } from '../components/ErrorAlert';
 import { Loading } from '../components/Loading';
 import { PageHeader } from '../components/PageHeader';
 import { formatNumber, localInputToRfc3339 } from '../lib/format';
+import { ALL_ORGS } from '../lib/orgs';
+import { useOrgScope } from '../org/OrgScope';
 
 const PAGE_SIZE = 50;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -90,8 +92,10 @@ function VerifyPanel() {
 
 export function AuditPage() {
   const api = useApi();
+  const scope = useOrgScope();
   const [params, setParams] = useSearchParams();
-  const filters = filtersFromParams(params);
+  // The organization comes from the switcher (an operator's choice), not from the form.
+  const filters: AuditFilters = { ...filtersFromParams(params), org_id: scope.filter };
   const [draft, setDraft] = useState(() => ({
     agent_id: filters.agent_id ?? '',
     action: filters.action ?? '',
@@ -144,20 +148,23 @@ export function AuditPage() {
   };
 
   const items = events.data?.pages.flatMap((p) => p.items) ?? [];
-  const filtered = Object.values(filters).some(Boolean);
+  const filtered = Object.entries(filters).some(([k, v]) => k !== 'org_id' && !!v);
 
   return (
     <>
       <PageHeader
         title="Audit log"
-        description="Every action on an identity, newest first; the log is append-only and hash-chained"
+        description={`Every action on an identity${
+          scope.operator ? (scope.filter ? ` in ${scope.orgName(scope.filter)}` : ' in every organization') : ''
+        }, newest first; the log is append-only and hash-chained`}
         actions={
           <Button variant="default" leftSection={<IconDownload size={16} />} onClick={doExport} loading={exporting}>
             Export NDJSON
           </Button>
         }
       />
-      <VerifyPanel />
+      {/* Checking the chain reads every organization's events: it needs orgs:admin. */}
+      {scope.operator && <VerifyPanel />}
       <Card withBorder radius="md" mb="md" padding="sm">
         <form onSubmit={apply} aria-label="Filter audit events">
           <SimpleGrid cols={{ base: 1, sm: 2, lg: 5 }} spacing="sm">
@@ -226,7 +233,7 @@ export function AuditPage() {
       )}
       {items.length > 0 && (
         <Card withBorder radius="md" padding={0}>
-          <AuditTable events={items} />
+          <AuditTable events={items} orgName={scope.operator && scope.selected === ALL_ORGS ? scope.orgName : undefined} />
         </Card>
       )}
       {events.hasNextPage && (

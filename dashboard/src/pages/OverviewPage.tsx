@@ -7,6 +7,7 @@ import { LazyTokensChart } from '../components/LazyTokensChart';
 import { Loading } from '../components/Loading';
 import { PageHeader } from '../components/PageHeader';
 import { currentMonth, formatNumber } from '../lib/format';
+import { useOrgScope } from '../org/OrgScope';
 
 const STATUS_COLORS: Record<string, string> = { active: 'teal', suspended: 'yellow', decommissioned: 'gray' };
 
@@ -56,9 +57,21 @@ export function QuotaBar({ month }: { month: UsageMonth | undefined }) {
 
 export function OverviewPage() {
   const api = useApi();
-  const usage = useQuery({ queryKey: ['usage'], queryFn: ({ signal }) => api.usage(signal), refetchInterval: 60000 });
+  const scope = useOrgScope();
+  const usage = useQuery({
+    queryKey: ['usage', 'overview', scope.filter ?? null],
+    queryFn: ({ signal }) => api.usage(signal, scope.filter),
+    refetchInterval: 60000,
+  });
 
-  const header = <PageHeader title="Overview" description="Agents, tokens and quota at a glance" />;
+  const where = scope.operator
+    ? scope.filter
+      ? ` of ${scope.orgName(scope.filter)}`
+      : ' of every organization'
+    : scope.ownOrg
+      ? ` of ${scope.ownOrg.name}`
+      : '';
+  const header = <PageHeader title="Overview" description={`Agents, tokens and quota at a glance${where}`} />;
   if (usage.isPending) return (<>{header}<Loading /></>);
   if (usage.isError) return (<>{header}<ErrorAlert error={usage.error} title="Could not load usage" /></>);
 

@@ -1,5 +1,6 @@
 import { MantineProvider } from '@mantine/core';
 import { ModalsProvider } from '@mantine/modals';
+import { Notifications } from '@mantine/notifications';
 import { QueryClient, QueryClientProvider } from '@tanstack/react-query';
 import { render } from '@testing-library/react';
 import type { ReactNode } from 'react';
@@ -8,6 +9,7 @@ import { vi } from 'vitest';
 import { theme } from '../App';
 import type { FetchLike } from '../api';
 import { AuthProvider } from '../auth/AuthContext';
+import { OrgScopeProvider } from '../org/OrgScope';
 
 export function jsonResponse(status: number, body: unknown, headers: Record<string, string> = {}): Response {
   return new Response(body === undefined ? null : JSON.stringify(body), {
@@ -51,7 +53,12 @@ export function Wrapper({ children, fetch }: { children: ReactNode; fetch?: Fetc
     <MantineProvider theme={theme}>
       <QueryClientProvider client={qc}>
         <AuthProvider fetch={fetch}>
-          <ModalsProvider>{children}</ModalsProvider>
+          <OrgScopeProvider>
+            <ModalsProvider>
+              <Notifications />
+              {children}
+            </ModalsProvider>
+          </OrgScopeProvider>
         </AuthProvider>
       </QueryClientProvider>
     </MantineProvider>
@@ -82,4 +89,23 @@ export function renderRoutes(routes: RouteObject[], { fetch, path = '/' }: { fet
 export async function fill(user: { click: (e: Element) => Promise<void>; paste: (t: string) => Promise<void> }, el: Element, text: string) {
   await user.click(el);
   await user.paste(text);
+}
+
+/** An unsigned JWT carrying these claims (the console reads claims for display only). */
+export function fakeJwt(claims: Record<string, unknown>): string {
+  const b64 = (o: unknown) => btoa(JSON.stringify(o)).replace(/=+$/, '').replace(/\+/g, '-').replace(/\//g, '_');
+  return `${b64({ alg: 'RS256', typ: 'at+jwt' })}.${b64(claims)}.c2ln`;
+}
+
+export const TEST_CLIENT_ID = '7d3e2c1b-4a5f-4e6d-8c9b-0a1b2c3d4e5f';
+
+/** Fills the sign-in form (rendered by the routes) and submits it. */
+export async function signInThroughForm(user: {
+  click: (e: Element) => Promise<void>;
+  paste: (t: string) => Promise<void>;
+}): Promise<void> {
+  const { screen } = await import('@testing-library/react');
+  await fill(user, await screen.findByLabelText(/client id/i), TEST_CLIENT_ID);
+  await fill(user, screen.getByLabelText(/client secret/i), 'sk_live_x');
+  await user.click(screen.getByRole('button', { name: 'Sign in' }));
 }
