@@ -81,7 +81,7 @@ func (h *handler) list(w http.ResponseWriter, r *http.Request) {
 	if p.NextCursor != "" {
 		resp.NextCursor = &p.NextCursor
 	}
-	h.write(w, http.StatusOK, resp)
+	httpserver.WriteJSON(w, http.StatusOK, resp)
 }
 
 func (h *handler) get(w http.ResponseWriter, r *http.Request) {
@@ -198,11 +198,6 @@ func (h *handler) writeAgent(w http.ResponseWriter, r *http.Request, status int,
 		h.fail(w, r, err)
 		return
 	}
-	h.write(w, status, v)
-}
-
-func (h *handler) write(w http.ResponseWriter, status int, v any) {
-	w.Header().Set("Cache-Control", "no-store")
 	httpserver.WriteJSON(w, status, v)
 }
 

@@ -89,7 +89,7 @@ func (h *handler) create(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	w.Header().Set("Location", PathAPIs+"/"+a.ID)
-	h.write(w, http.StatusCreated, view(a))
+	httpserver.WriteJSON(w, http.StatusCreated, view(a))
 }
 
 func (h *handler) list(w http.ResponseWriter, r *http.Request) {
@@ -110,7 +110,7 @@ func (h *handler) list(w http.ResponseWriter, r *http.Request) {
 	if p.NextCursor != "" {
 		resp.NextCursor = &p.NextCursor
 	}
-	h.write(w, http.StatusOK, resp)
+	httpserver.WriteJSON(w, http.StatusOK, resp)
 }
 
 func (h *handler) get(w http.ResponseWriter, r *http.Request) {
@@ -123,7 +123,7 @@ func (h *handler) get(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, err)
 		return
 	}
-	h.write(w, http.StatusOK, view(a))
+	httpserver.WriteJSON(w, http.StatusOK, view(a))
 }
 
 func (h *handler) update(w http.ResponseWriter, r *http.Request) {
@@ -141,7 +141,7 @@ func (h *handler) update(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, err)
 		return
 	}
-	h.write(w, http.StatusOK, view(a))
+	httpserver.WriteJSON(w, http.StatusOK, view(a))
 }
 
 func (h *handler) delete(w http.ResponseWriter, r *http.Request) {
@@ -166,7 +166,7 @@ func (h *handler) resourceMetadata(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, err)
 		return
 	}
-	h.write(w, http.StatusOK, resourceMetadata{
+	httpserver.WriteJSON(w, http.StatusOK, resourceMetadata{
 		Resource:                      a.Identifier,
 		ResourceName:                  a.Name,
 		AuthorizationServers:          []string{issuer},
@@ -197,11 +197,6 @@ func parseListQuery(v url.Values) (org string, after *cursor, limit int, err err
 		}
 	}
 	return org, after, limit, f.Err()
-}
-
-func (h *handler) write(w http.ResponseWriter, status int, v any) {
-	w.Header().Set("Cache-Control", "no-store")
-	httpserver.WriteJSON(w, status, v)
 }
 
 func (h *handler) fail(w http.ResponseWriter, r *http.Request, err error) {

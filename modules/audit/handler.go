@@ -44,7 +44,6 @@ func (h *handler) list(w http.ResponseWriter, r *http.Request) {
 		httpserver.WriteError(w, r, h.log, err)
 		return
 	}
-	w.Header().Set("Cache-Control", "no-store")
 	httpserver.WriteJSON(w, http.StatusOK, listPage{Items: items, NextCursor: optional(next)})
 }
 
@@ -87,7 +86,6 @@ func (h *handler) exportHeaders(w http.ResponseWriter) {
 	hd := w.Header()
 	hd.Set("Content-Type", "application/x-ndjson")
 	hd.Set("Content-Disposition", `attachment; filename="audit-events.ndjson"`)
-	hd.Set("Cache-Control", "no-store")
 	w.WriteHeader(http.StatusOK)
 }
 
@@ -97,6 +95,5 @@ func (h *handler) verify(w http.ResponseWriter, r *http.Request) {
 		httpserver.WriteError(w, r, h.log, err)
 		return
 	}
-	w.Header().Set("Cache-Control", "no-store")
 	httpserver.WriteJSON(w, http.StatusOK, rep)
 }

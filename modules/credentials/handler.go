@@ -97,7 +97,6 @@ func (h *handler) list(w http.ResponseWriter, r *http.Request) {
 	if next != "" {
 		resp.NextCursor = &next
 	}
-	w.Header().Set("Cache-Control", "no-store")
 	httpserver.WriteJSON(w, http.StatusOK, resp)
 }
 
@@ -143,7 +142,6 @@ func (h *handler) fail(w http.ResponseWriter, r *http.Request, err error) {
 
 // writeSecret answers 201 with a credential and its secret, never to be cached.
 func writeSecret(w http.ResponseWriter, out *Issued) {
-	w.Header().Set("Cache-Control", "no-store")
 	w.Header().Set("Pragma", "no-cache")
 	httpserver.WriteJSON(w, http.StatusCreated, out)
 }

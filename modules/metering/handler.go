@@ -30,7 +30,6 @@ func (h *handler) agentUsage(w http.ResponseWriter, r *http.Request) {
 		httpserver.WriteError(w, r, h.log, err)
 		return
 	}
-	w.Header().Set("Cache-Control", "no-store")
 	httpserver.WriteJSON(w, http.StatusOK, u)
 }
 
@@ -46,6 +45,5 @@ func (h *handler) overview(w http.ResponseWriter, r *http.Request) {
 		httpserver.WriteError(w, r, h.log, err)
 		return
 	}
-	w.Header().Set("Cache-Control", "no-store")
 	httpserver.WriteJSON(w, http.StatusOK, o)
 }

@@ -63,7 +63,7 @@ func (h *handler) create(w http.ResponseWriter, r *http.Request) {
 	}
 	w.Header().Set("Location", collectionPath+"/"+c.Org.ID)
 	w.Header().Set("Pragma", "no-cache")
-	h.write(w, http.StatusCreated, c)
+	httpserver.WriteJSON(w, http.StatusCreated, c)
 }
 
 func (h *handler) list(w http.ResponseWriter, r *http.Request) {
@@ -81,7 +81,7 @@ func (h *handler) list(w http.ResponseWriter, r *http.Request) {
 	if p.NextCursor != "" {
 		resp.NextCursor = &p.NextCursor
 	}
-	h.write(w, http.StatusOK, resp)
+	httpserver.WriteJSON(w, http.StatusOK, resp)
 }
 
 func (h *handler) get(w http.ResponseWriter, r *http.Request) {
@@ -94,7 +94,7 @@ func (h *handler) get(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, err)
 		return
 	}
-	h.write(w, http.StatusOK, o)
+	httpserver.WriteJSON(w, http.StatusOK, o)
 }
 
 func (h *handler) update(w http.ResponseWriter, r *http.Request) {
@@ -112,7 +112,7 @@ func (h *handler) update(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, err)
 		return
 	}
-	h.write(w, http.StatusOK, o)
+	httpserver.WriteJSON(w, http.StatusOK, o)
 }
 
 func (h *handler) suspend(w http.ResponseWriter, r *http.Request) {
@@ -133,7 +133,7 @@ func (h *handler) lifecycle(w http.ResponseWriter, r *http.Request, op func(ctx 
 		h.fail(w, r, err)
 		return
 	}
-	h.write(w, http.StatusOK, o)
+	httpserver.WriteJSON(w, http.StatusOK, o)
 }
 
 // orgID reads the {org_id} path variable (400 unless a UUID).
@@ -183,11 +183,6 @@ func decodeCursor(s string) (position, error) {
 		return position{}, cursor.ErrInvalid
 	}
 	return position{CreatedAt: at, ID: id}, nil
-}
-
-func (h *handler) write(w http.ResponseWriter, status int, v any) {
-	w.Header().Set("Cache-Control", "no-store")
-	httpserver.WriteJSON(w, status, v)
 }
 
 func (h *handler) fail(w http.ResponseWriter, r *http.Request, err error) {

@@ -19,7 +19,6 @@ func (h *handler) listKeys(w http.ResponseWriter, r *http.Request) {
 		httpserver.WriteError(w, r, h.log, err)
 		return
 	}
-	w.Header().Set("Cache-Control", "no-store")
 	httpserver.WriteJSON(w, http.StatusOK, keyList{Items: keys})
 }
 
@@ -30,6 +29,5 @@ func (h *handler) rotateKey(w http.ResponseWriter, r *http.Request) {
 		httpserver.WriteError(w, r, h.log, err)
 		return
 	}
-	w.Header().Set("Cache-Control", "no-store")
 	httpserver.WriteJSON(w, http.StatusOK, k)
 }

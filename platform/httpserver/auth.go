@@ -76,6 +76,8 @@ func protect(route Route, v Verifier, pol policy.Engine, log *zap.Logger) http.H
 			WriteError(w, r, log, err)
 			return
 		}
+		// Every answer of a protected route is the caller's own: never stored by a cache.
+		w.Header().Set("Cache-Control", "no-store")
 		ctx := reqctx.WithRoute(reqctx.WithPrincipal(r.Context(), p), reqctx.Route{Method: route.Method, Path: route.Path})
 		next.ServeHTTP(w, r.WithContext(ctx))
 	})

@@ -280,6 +280,10 @@ func TestBearerAuthAndPolicy(t *testing.T) {
 	if rec.Code != 200 || !strings.Contains(rec.Body.String(), `"caller":"caller"`) {
 		t.Fatalf("good token: %d %s", rec.Code, rec.Body)
 	}
+	// Every answer of a protected route is the caller's own: no cache stores it.
+	if cc := rec.Header().Get("Cache-Control"); cc != "no-store" {
+		t.Fatalf("a protected answer has Cache-Control %q, want no-store", cc)
+	}
 }
 
 func TestProtectedWithoutVerifierDenies(t *testing.T) {
