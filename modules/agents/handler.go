@@ -10,6 +10,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/agentidp/agentidp/platform/apperr"
+	"github.com/agentidp/agentidp/platform/cursor"
 	"github.com/agentidp/agentidp/platform/httpserver"
 )
 
@@ -181,11 +182,11 @@ func parseListQuery(v url.Values) (listQuery, error) {
 		}
 	}
 	if s := v.Get("cursor"); s != "" {
-		c, err := parseCursor(s)
+		c, err := cursor.DecodePosition(s)
 		if err != nil {
 			f.Add("cursor", "is not a cursor returned by this list")
 		} else {
-			q.After = c
+			q.After = &c
 		}
 	}
 	return q, f.Err()

@@ -8,6 +8,7 @@ import (
 
 	"github.com/uptrace/bun"
 
+	"github.com/agentidp/agentidp/platform/cursor"
 	"github.com/agentidp/agentidp/platform/database"
 )
 
@@ -17,7 +18,7 @@ type listQuery struct {
 	Status Status // "" for any
 	Owner  string // "" for any; exact match
 	Query  string // "" for any; lower-cased substring of the name, matched literally
-	After  *cursor
+	After  *cursor.Position
 	Limit  int
 }
 

@@ -11,6 +11,7 @@ import (
 	"github.com/uptrace/bun"
 
 	"github.com/agentidp/agentidp/modules/orgs"
+	"github.com/agentidp/agentidp/platform/cursor"
 	"github.com/agentidp/agentidp/platform/database"
 	"github.com/agentidp/agentidp/platform/testenv"
 )
@@ -66,7 +67,7 @@ func TestIntegrationRepositoryListByOrg(t *testing.T) {
 					return ids
 				}
 				last := rows[len(rows)-1]
-				q.After = &cursor{CreatedAt: last.CreatedAt, ID: last.ID}
+				q.After = &cursor.Position{CreatedAt: last.CreatedAt, ID: last.ID}
 			}
 			t.Fatal("more than 20 pages")
 			return nil
@@ -115,7 +116,7 @@ func TestIntegrationListSQL(t *testing.T) {
 	at := time.Date(2026, 12, 6, 11, 59, 41, 637795000, time.UTC)
 	_, err := newRepository().list(t.Context(), db, listQuery{OrgID: "019ad1cf-0e72-7833-97ee-493c06286e36",
 		Status: StatusSuspended, Owner: "o", Query: "rec",
-		After: &cursor{CreatedAt: at, ID: "019ad1cf-0e72-7833-97ee-4000000000aa"}, Limit: 51})
+		After: &cursor.Position{CreatedAt: at, ID: "019ad1cf-0e72-7833-97ee-4000000000aa"}, Limit: 51})
 	if err != nil {
 		t.Fatal(err)
 	}

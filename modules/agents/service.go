@@ -16,6 +16,7 @@ import (
 	"github.com/agentidp/agentidp/modules/orgs"
 	"github.com/agentidp/agentidp/platform/apperr"
 	"github.com/agentidp/agentidp/platform/audittrail"
+	"github.com/agentidp/agentidp/platform/cursor"
 	"github.com/agentidp/agentidp/platform/database"
 	"github.com/agentidp/agentidp/platform/ident"
 	"github.com/agentidp/agentidp/platform/policy"
@@ -286,7 +287,7 @@ func (s *service) List(ctx context.Context, q listQuery) (page, error) {
 	if len(rows) > want {
 		rows = rows[:want]
 		last := rows[want-1]
-		p.NextCursor = cursor{CreatedAt: last.CreatedAt, ID: last.ID}.encode()
+		p.NextCursor = cursor.Position{CreatedAt: last.CreatedAt, ID: last.ID}.Encode()
 	}
 	p.Items = make([]*Agent, 0, len(rows))
 	for i := range rows {

@@ -1,41 +1,23 @@
 package apis
 
 import (
-	"errors"
-	"time"
-
-	pagecursor "github.com/agentidp/agentidp/platform/cursor"
-	"github.com/agentidp/agentidp/platform/ident"
+	"github.com/agentidp/agentidp/platform/cursor"
 )
 
-// cursor is the position after which the next page starts: the last item's
-// (created_at, api_id), in the lists' one token format (platform/cursor). The built-in API,
-// first on the first page, has no row: the position after it is (zero time, BuiltinID).
-type cursor struct {
-	CreatedAt time.Time
-	ID        string
-}
-
-var errBadCursor = errors.New("invalid cursor")
+// The APIs list pages by (created_at, api_id) (platform/cursor). The built-in API, first on
+// the first page, has no row: the position after it is (zero time, BuiltinID).
 
 // afterBuiltin is the position after the built-in API: every registered API follows.
-var afterBuiltin = cursor{ID: BuiltinID}
+var afterBuiltin = cursor.Position{ID: BuiltinID}
 
-func (c cursor) builtin() bool { return c.CreatedAt.IsZero() && c.ID == BuiltinID }
+// afterBuiltinOnly reports whether p is the position after the built-in API.
+func afterBuiltinOnly(p cursor.Position) bool { return p.CreatedAt.IsZero() && p.ID == BuiltinID }
 
-// encode returns the opaque token.
-func (c cursor) encode() string { return pagecursor.Encode(c.CreatedAt, c.ID) }
-
-// parseCursor reads a token made by encode; anything else is errBadCursor.
-func parseCursor(s string) (*cursor, error) {
-	at, key, err := pagecursor.Decode(s)
-	id, ok := ident.Canonical(key)
-	if err != nil || !ok {
-		return nil, errBadCursor
+// parseCursor reads a list token: a registered API's position, or the built-in API's.
+func parseCursor(s string) (*cursor.Position, error) {
+	p, err := cursor.DecodePositionOrZero(s)
+	if err != nil || (p.CreatedAt.IsZero() && !afterBuiltinOnly(p)) {
+		return nil, cursor.ErrInvalid
 	}
-	c := &cursor{CreatedAt: at, ID: id}
-	if at.IsZero() && !c.builtin() {
-		return nil, errBadCursor
-	}
-	return c, nil
+	return &p, nil
 }

@@ -8,6 +8,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/agentidp/agentidp/platform/apperr"
+	"github.com/agentidp/agentidp/platform/cursor"
 	"github.com/agentidp/agentidp/platform/httpserver"
 )
 
@@ -184,7 +185,7 @@ func (h *handler) apiID(w http.ResponseWriter, r *http.Request) (string, bool) {
 
 // parseListQuery validates the list's query parameters (org_id, limit, cursor), listing
 // every bad one.
-func parseListQuery(v url.Values) (org string, after *cursor, limit int, err error) {
+func parseListQuery(v url.Values) (org string, after *cursor.Position, limit int, err error) {
 	var f apperr.Fields
 	limit = httpserver.QueryLimit(v, &f, defaultPageSize, maxPageSize)
 	org = httpserver.QueryUUID(v, &f, "org_id")

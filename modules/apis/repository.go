@@ -6,13 +6,14 @@ import (
 
 	"github.com/uptrace/bun"
 
+	"github.com/agentidp/agentidp/platform/cursor"
 	"github.com/agentidp/agentidp/platform/database"
 )
 
 // listQuery is one page request of the APIs list, already validated.
 type listQuery struct {
 	OrgID string // "" for every organization
-	After *cursor
+	After *cursor.Position
 	Limit int
 }
 
@@ -154,7 +155,7 @@ func (bunRepository) list(ctx context.Context, db bun.IDB, q listQuery) ([]apiRo
 	if q.OrgID != "" {
 		sel = sel.Where("org_id = ?", q.OrgID)
 	}
-	if q.After != nil && !q.After.builtin() {
+	if q.After != nil && !afterBuiltinOnly(*q.After) {
 		sel = sel.Where("(created_at, api_id) < (?, ?)", q.After.CreatedAt, q.After.ID)
 	}
 	err := sel.OrderExpr("created_at DESC, api_id DESC").Limit(int64(q.Limit)).Scan(ctx)

@@ -14,6 +14,7 @@ import (
 	"github.com/agentidp/agentidp/modules/orgs"
 	"github.com/agentidp/agentidp/platform/apperr"
 	"github.com/agentidp/agentidp/platform/audittrail"
+	"github.com/agentidp/agentidp/platform/cursor"
 	"github.com/agentidp/agentidp/platform/database"
 	"github.com/agentidp/agentidp/platform/policy"
 )
@@ -172,7 +173,7 @@ func (s *service) Get(ctx context.Context, id string) (*API, error) {
 // List returns one page: the built-in API first on the first page, then the live APIs of
 // the organizations the caller acts on (requestedOrg narrows them; "" for no filter),
 // newest first by (created_at, api_id).
-func (s *service) List(ctx context.Context, requestedOrg string, after *cursor, limit int) (page, error) {
+func (s *service) List(ctx context.Context, requestedOrg string, after *cursor.Position, limit int) (page, error) {
 	org, err := policy.ListOrg(ctx, s.policy, requestedOrg, apperr.NotFound("no organization has this id"))
 	if err != nil {
 		return page{}, err
@@ -205,9 +206,9 @@ func (s *service) List(ctx context.Context, requestedOrg string, after *cursor, 
 	if more {
 		last := items[len(items)-1]
 		if last.ID == BuiltinID {
-			p.NextCursor = afterBuiltin.encode()
+			p.NextCursor = afterBuiltin.Encode()
 		} else {
-			p.NextCursor = cursor{CreatedAt: last.CreatedAt, ID: last.ID}.encode()
+			p.NextCursor = cursor.Position{CreatedAt: last.CreatedAt, ID: last.ID}.Encode()
 		}
 	}
 	return p, nil

@@ -12,7 +12,6 @@ import (
 	"github.com/agentidp/agentidp/platform/apperr"
 	"github.com/agentidp/agentidp/platform/cursor"
 	"github.com/agentidp/agentidp/platform/httpserver"
-	"github.com/agentidp/agentidp/platform/ident"
 )
 
 // Route templates (the keys of policies/data/scopes.json).
@@ -163,7 +162,7 @@ func parseListQuery(v url.Values) (listQuery, error) {
 		}
 	}
 	if s := v.Get("cursor"); s != "" {
-		p, err := decodeCursor(s)
+		p, err := cursor.DecodePosition(s)
 		if err != nil {
 			f.Add("cursor", "is not a cursor returned by this list")
 		} else {
@@ -171,18 +170,6 @@ func parseListQuery(v url.Values) (listQuery, error) {
 		}
 	}
 	return q, f.Err()
-}
-
-// encodeCursor makes the opaque cursor after p (platform/cursor).
-func encodeCursor(p position) string { return cursor.Encode(p.CreatedAt, p.ID) }
-
-func decodeCursor(s string) (position, error) {
-	at, key, err := cursor.Decode(s)
-	id, ok := ident.Canonical(key)
-	if err != nil || !ok || at.IsZero() {
-		return position{}, cursor.ErrInvalid
-	}
-	return position{CreatedAt: at, ID: id}, nil
 }
 
 func (h *handler) fail(w http.ResponseWriter, r *http.Request, err error) {

@@ -7,6 +7,7 @@ import (
 
 	"github.com/uptrace/bun"
 
+	"github.com/agentidp/agentidp/platform/cursor"
 	"github.com/agentidp/agentidp/platform/database"
 )
 
@@ -15,14 +16,8 @@ type listQuery struct {
 	Status Status // "" for any
 	Query  string // "" for any; lower-cased substring of the name, matched literally
 	Only   string // "" for every org; else this org only (the policy's answer for the caller)
-	After  *position
+	After  *cursor.Position
 	Limit  int
-}
-
-// position is where the next page starts: the last item's (created_at, org_id).
-type position struct {
-	CreatedAt time.Time
-	ID        string
 }
 
 // repository is the orgs module's store: the orgs table only. It holds no rules; it

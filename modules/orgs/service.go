@@ -16,6 +16,7 @@ import (
 	"github.com/agentidp/agentidp/platform/apperr"
 	"github.com/agentidp/agentidp/platform/audittrail"
 	"github.com/agentidp/agentidp/platform/config"
+	"github.com/agentidp/agentidp/platform/cursor"
 	"github.com/agentidp/agentidp/platform/database"
 	"github.com/agentidp/agentidp/platform/policy"
 )
@@ -181,7 +182,7 @@ func (s *service) List(ctx context.Context, q listQuery) (page, error) {
 	if len(rows) > want {
 		rows = rows[:want]
 		last := rows[want-1]
-		p.NextCursor = encodeCursor(position{CreatedAt: last.CreatedAt, ID: last.ID})
+		p.NextCursor = cursor.Position{CreatedAt: last.CreatedAt, ID: last.ID}.Encode()
 	}
 	p.Items = make([]*Org, 0, len(rows))
 	for i := range rows {
