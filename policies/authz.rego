@@ -30,7 +30,6 @@
 #     allowed_scopes    the agent's new allowed scopes (absent when not set)
 #     plan              the new plan (absent when not set)
 #     grants            true when it sets grants on APIs
-#     delegates         true when it sets delegates
 #
 # Data (policies/data/scopes.json, mounted at data.scopes):
 #   routes          {"METHOD /template": ["scope", ...]}; the caller needs ALL listed scopes
@@ -163,9 +162,9 @@ authority_known if is_array(input.target.authority)
 
 # --- Delegated tokens manage nothing -------------------------------------------------------
 
-managed_prefixes := ["/api/v1/orgs", "/api/v1/agents", "/api/v1/apis", "/api/v1/keys", "/api/v1/trusted-issuers"]
+managed_prefixes := ["/api/v1/orgs", "/api/v1/agents", "/api/v1/apis", "/api/v1/keys"]
 
-refused contains "a delegated token (one with an act claim) cannot change organizations, agents, credentials, grants, APIs, trusted issuers or keys" if {
+refused contains "a delegated token (one with an act claim) cannot change organizations, agents, credentials, grants, APIs or keys" if {
 	input.delegated == true
 	input.method != "GET"
 	some p in managed_prefixes

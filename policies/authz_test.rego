@@ -292,9 +292,9 @@ test_reads_need_no_authority if {
 test_delegated_token_changes_nothing if {
 	every r in [
 		["POST", "/api/v1/agents"], ["PATCH", "/api/v1/agents/{agent_id}"], ["DELETE", "/api/v1/agents/{agent_id}"],
-		["POST", "/api/v1/agents/{agent_id}/credentials"], ["POST", "/api/v1/keys/rotate"],
+		["POST", "/api/v1/agents/{agent_id}/credentials"], ["POST", "/api/v1/keys/rotate"], ["POST", "/api/v1/orgs"], ["POST", "/api/v1/apis"],
 	] {
-		inp := {"method": r[0], "path": r[1], "scopes": ["agents:write", "credentials:write", "keys:admin"], "org_id": root, "delegated": true}
+		inp := {"method": r[0], "path": r[1], "scopes": ["agents:write", "credentials:write", "keys:admin", "orgs:admin", "apis:write"], "org_id": root, "delegated": true}
 		not authz.allow with input as inp
 		count(authz.refused) == 1 with input as inp
 	}
@@ -362,7 +362,7 @@ test_last_holder_cannot_lose_its_last_credential if {
 
 test_lockout_decision_without_the_counts_fails_closed if {
 	t := object.remove(holder(0, "active", 1), ["other_holders"])
-	every r in [suspend_route, decommission_route, revoke_cred_route] {
+	every r in [suspend_route, decommission_route, revoke_cred_route, ["PATCH", "/api/v1/agents/{agent_id}"]] {
 		inp := admin_call(r, t, null)
 		not authz.allow with input as inp
 		count(authz.refused) == 1 with input as inp

@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/uptrace/bun"
+
+	"github.com/agentidp/agentidp/platform/database"
 )
 
 // listRow mirrors modules/agents' agentRow (the same table, alias and columns), so that bun
@@ -46,8 +48,6 @@ type listCursor struct {
 	ID        string
 }
 
-var benchLikeEscaper = strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`)
-
 // listSelect is the repository's list query (modules/agents/repository.go, list).
 func listSelect(db bun.IDB, f listFilter, limit int, rows *[]listRow) *bun.SelectQuery {
 	sel := db.NewSelect().Model(rows)
@@ -61,7 +61,7 @@ func listSelect(db bun.IDB, f listFilter, limit int, rows *[]listRow) *bun.Selec
 		sel = sel.Where("owner = ?", f.Owner)
 	}
 	if f.Query != "" {
-		sel = sel.Where(`name_lower LIKE ? ESCAPE '\'`, "%"+benchLikeEscaper.Replace(f.Query)+"%")
+		sel = sel.Where(`name_lower LIKE ? ESCAPE '\'`, "%"+database.EscapeLike(f.Query)+"%")
 	}
 	if f.After != nil {
 		sel = sel.Where("(created_at, agent_id) < (?, ?)", f.After.CreatedAt, f.After.ID)

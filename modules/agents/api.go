@@ -63,6 +63,7 @@ type Directory interface {
 // LifecycleEvent says an agent's status changed.
 type LifecycleEvent struct {
 	AgentID string
+	OrgID   string // the agent's organization
 	From    Status
 	To      Status
 	At      time.Time

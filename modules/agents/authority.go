@@ -20,9 +20,8 @@ import (
 // The answers for what the caller cannot see: an unknown agent or organization, and
 // another organization's (isolation answers both alike).
 var (
-	errNoAgent    = apperr.NotFound("no agent has this id")
-	errNoOrgFound = apperr.NotFound("no organization has this id")
-	errNoOrg      = apperr.Validation(apperr.FieldError{Field: "org_id", Message: "names no organization"})
+	errNoAgent = apperr.NotFound("no agent has this id")
+	errNoOrg   = apperr.Validation(apperr.FieldError{Field: "org_id", Message: "names no organization"})
 )
 
 // authorityOf is a's whole authority: its allowed scopes, plus apis:write when it holds a

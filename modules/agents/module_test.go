@@ -29,7 +29,7 @@ func TestModuleExportsOnlyItsAPI(t *testing.T) {
 		func() *config.Config { return nil },
 		func() *zap.Logger { return nil },
 	)
-	ok := fx.Invoke(func(Directory, Lifecycle, Provisioner) {}, fx.Annotate(func([]httpserver.Route) {}, fx.ParamTags(`group:"routes"`)))
+	ok := fx.Invoke(func(Directory, Lifecycle, Provisioner, Census, Authority, audittrail.AgentOrgs) {}, fx.Annotate(func([]httpserver.Route) {}, fx.ParamTags(`group:"routes"`)))
 	if err := fx.ValidateApp(fx.NopLogger, Module, deps, ok); err != nil {
 		t.Fatalf("public API: %v", err)
 	}

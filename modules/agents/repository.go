@@ -3,7 +3,6 @@ package agents
 import (
 	"context"
 	"encoding/json"
-	"strings"
 	"time"
 
 	"github.com/uptrace/bun"
@@ -118,7 +117,7 @@ func (bunRepository) list(ctx context.Context, db bun.IDB, q listQuery) ([]agent
 		sel = sel.Where("owner = ?", q.Owner)
 	}
 	if q.Query != "" {
-		sel = sel.Where(`name_lower LIKE ? ESCAPE '\'`, "%"+escapeLike(q.Query)+"%")
+		sel = sel.Where(`name_lower LIKE ? ESCAPE '\'`, "%"+database.EscapeLike(q.Query)+"%")
 	}
 	if q.After != nil {
 		// Row-value comparison: strictly older, or as old with a smaller id.
@@ -187,11 +186,6 @@ func (bunRepository) adminExists(ctx context.Context, db bun.IDB) (bool, error) 
 		Exists(ctx)
 	return ok, database.Translate(err)
 }
-
-// likeEscaper makes LIKE's wildcards and its escape character literal (ESCAPE '\').
-var likeEscaper = strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`)
-
-func escapeLike(s string) string { return likeEscaper.Replace(s) }
 
 func (bunRepository) changedSince(ctx context.Context, db bun.IDB, since, until time.Time) ([]agentChange, error) {
 	var rows []agentChange

@@ -230,7 +230,7 @@ func (s *service) insert(ctx context.Context, tx bun.Tx, a *Agent, org *orgs.Org
 	if grants != nil {
 		details["grants"] = grants
 	}
-	return s.record(ctx, tx, ActionCreated, a.ID, details)
+	return s.record(ctx, tx, ActionCreated, a, details)
 }
 
 // checkFreeLimit refuses one more live agent on plan free in org past the org's maximum
@@ -272,7 +272,7 @@ func (s *service) Get(ctx context.Context, id string) (*Agent, error) {
 
 // List returns one page, newest first by (created_at, agent_id).
 func (s *service) List(ctx context.Context, q listQuery) (page, error) {
-	org, err := policy.ListOrg(ctx, s.pol, q.OrgID, errNoOrgFound)
+	org, err := policy.ListOrg(ctx, s.pol, q.OrgID)
 	if err != nil {
 		return page{}, err
 	}
@@ -373,7 +373,7 @@ func (s *service) Update(ctx context.Context, id string, in agentFields) (*Agent
 		if err := s.repo.update(ctx, tx, newRow, append(columnsOf(changed), "updated_at")...); err != nil {
 			return err
 		}
-		return s.record(ctx, tx, ActionUpdated, a.ID,
+		return s.record(ctx, tx, ActionUpdated, a,
 			updatedDetails(changed, g.withGrants(before, false), g.withGrants(accountable(a), true)))
 	})
 	if err != nil {
@@ -452,12 +452,12 @@ func (s *service) setStatus(ctx context.Context, id string, to Status) (*Agent, 
 		if err := s.repo.update(ctx, tx, newRow, "status", "updated_at", "tokens_not_before"); err != nil {
 			return err
 		}
-		ev = LifecycleEvent{AgentID: a.ID, From: from, To: to, At: now}
+		ev = LifecycleEvent{AgentID: a.ID, OrgID: a.OrgID, From: from, To: to, At: now}
 		if err := s.hooks.run(ctx, tx, ev); err != nil {
 			return err
 		}
 		changed = true
-		return s.record(ctx, tx, statusActions[to], a.ID, map[string]any{"from": string(from), "to": string(to)})
+		return s.record(ctx, tx, statusActions[to], a, map[string]any{"from": string(from), "to": string(to)})
 	})
 	if err != nil {
 		return nil, s.translate(err)
@@ -479,13 +479,14 @@ func (s *service) stamp(prev time.Time) time.Time {
 	return now
 }
 
-// record writes an audit event about agent id in tx.
-func (s *service) record(ctx context.Context, tx bun.Tx, action, id string, details map[string]any) error {
+// record writes an audit event about agent a in tx (of a's organization).
+func (s *service) record(ctx context.Context, tx bun.Tx, action string, a *Agent, details map[string]any) error {
 	return s.rec.RecordTx(ctx, tx, audittrail.Event{
 		Action:     action,
-		AgentID:    id,
+		AgentID:    a.ID,
+		OrgID:      a.OrgID,
 		TargetType: audittrail.TargetAgent,
-		TargetID:   id,
+		TargetID:   a.ID,
 		Outcome:    audittrail.Success,
 		Details:    details,
 	})

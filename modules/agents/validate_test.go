@@ -158,11 +158,3 @@ func TestApplyReportsChangedFields(t *testing.T) {
 		t.Errorf("metadata change: %v", got)
 	}
 }
-
-func TestEscapeLike(t *testing.T) {
-	for in, want := range map[string]string{`a%b_c\d`: `a\%b\_c\\d`, "plain": "plain", "": ""} {
-		if got := escapeLike(in); got != want {
-			t.Errorf("escapeLike(%q) = %q, want %q", in, got, want)
-		}
-	}
-}

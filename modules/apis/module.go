@@ -81,7 +81,7 @@ type serviceParams struct {
 
 func newService(p serviceParams) *service {
 	return &service{db: p.DB, repo: p.Repo, rec: p.Recorder, dir: p.Dir, grants: p.Grants, policy: p.Policy,
-		orgs: p.Orgs, val: p.Val, issuer: p.Config.Issuer, tokenTTL: p.Config.TokenTTL, log: p.Log, now: time.Now}
+		orgs: p.Orgs, val: p.Val, issuer: p.Config.Issuer, tokenTTL: p.Config.TokenTTL, now: time.Now}
 }
 
 func newHandler(s *service, log *zap.Logger) *handler { return &handler{svc: s, log: log} }

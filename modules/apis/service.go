@@ -9,7 +9,6 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/uptrace/bun"
-	"go.uber.org/zap"
 
 	"github.com/agentidp/agentidp/modules/orgs"
 	"github.com/agentidp/agentidp/platform/apperr"
@@ -57,7 +56,6 @@ type service struct {
 	val      *validator
 	issuer   string
 	tokenTTL time.Duration
-	log      *zap.Logger
 	now      func() time.Time
 }
 
@@ -174,7 +172,7 @@ func (s *service) Get(ctx context.Context, id string) (*API, error) {
 // the organizations the caller acts on (requestedOrg narrows them; "" for no filter),
 // newest first by (created_at, api_id).
 func (s *service) List(ctx context.Context, requestedOrg string, after *cursor.Position, limit int) (page, error) {
-	org, err := policy.ListOrg(ctx, s.policy, requestedOrg, apperr.NotFound("no organization has this id"))
+	org, err := policy.ListOrg(ctx, s.policy, requestedOrg)
 	if err != nil {
 		return page{}, err
 	}

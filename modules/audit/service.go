@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 
-	"github.com/agentidp/agentidp/platform/apperr"
 	"github.com/agentidp/agentidp/platform/database"
 	"github.com/agentidp/agentidp/platform/policy"
 )
@@ -23,16 +22,12 @@ func newService(repo *repository, v *verifier, pol policy.Engine) *service {
 	return &service{repo: repo, verifier: v, policy: pol}
 }
 
-// errNoOrg answers an org_id filter naming an organization the caller cannot see: another
-// organization's events are answered as a missing organization's.
-var errNoOrg = apperr.NotFound("no organization with this org_id")
-
 // scope narrows f to the organizations the caller may read, as the policy decides
 // (policy.ListOrg): a caller acting on every organization (orgs:admin) reads every one, or
 // the one its org_id filter names; any other caller its own, and a filter naming another
-// is errNoOrg.
+// is policy.ErrNoOrg.
 func (s *service) scope(ctx context.Context, f *filter) error {
-	org, err := policy.ListOrg(ctx, s.policy, f.OrgID, errNoOrg)
+	org, err := policy.ListOrg(ctx, s.policy, f.OrgID)
 	if err != nil {
 		return err
 	}

@@ -40,19 +40,20 @@ func (s *service) authorizeRead(ctx context.Context, agentID string) error {
 
 // authorizeWrite lets the caller issue or rotate the agent's credentials: besides
 // isolation, the caller must hold the agent's whole authority (no managing up). A
-// decommissioned agent gets no credential (409).
-func (s *service) authorizeWrite(ctx context.Context, agentID string) error {
+// decommissioned agent gets no credential (409). It returns the target (its organization
+// names the audit event).
+func (s *service) authorizeWrite(ctx context.Context, agentID string) (*policy.Target, error) {
 	t, err := s.target(ctx, agentID)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if err := policy.Authorize(ctx, s.policy, *t, nil, errNoAgent); err != nil {
-		return err
+		return nil, err
 	}
 	if t.Status == string(agents.StatusDecommissioned) {
-		return apperr.Conflict("the agent is decommissioned; it cannot get credentials")
+		return nil, apperr.Conflict("the agent is decommissioned; it cannot get credentials")
 	}
-	return nil
+	return t, nil
 }
 
 // authorizeRevokeInTx lets the caller revoke credential credID of the agent, inside the

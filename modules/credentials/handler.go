@@ -5,7 +5,6 @@ import (
 	"errors"
 	"io"
 	"net/http"
-	"strconv"
 	"time"
 
 	"github.com/gorilla/mux"
@@ -79,14 +78,11 @@ func (h *handler) issue(w http.ResponseWriter, r *http.Request) {
 // list: GET …/credentials?limit=&cursor=.
 func (h *handler) list(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
-	limit := DefaultPageSize
-	if v := q.Get("limit"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil {
-			h.fail(w, r, apperr.Validation(apperr.FieldError{Field: "limit", Message: "must be an integer between 1 and 200"}))
-			return
-		}
-		limit = n
+	var f apperr.Fields
+	limit := httpserver.QueryLimit(q, &f, DefaultPageSize, MaxPageSize)
+	if err := f.Err(); err != nil {
+		h.fail(w, r, err)
+		return
 	}
 	items, next, err := h.svc.List(r.Context(), mux.Vars(r)["agent_id"], q.Get("cursor"), limit)
 	if err != nil {

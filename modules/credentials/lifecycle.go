@@ -28,7 +28,7 @@ func (s *service) revokeOnDecommission(ctx context.Context, tx bun.Tx, ev agents
 	}
 	for i := range rows {
 		if err := s.audit.RecordTx(ctx, tx, audittrail.Event{
-			Action: actionRevoked, AgentID: ev.AgentID,
+			Action: actionRevoked, AgentID: ev.AgentID, OrgID: ev.OrgID,
 			TargetType: audittrail.TargetCredential, TargetID: rows[i].ID,
 			Details: map[string]any{"reason": "agent_decommissioned"},
 		}); err != nil {

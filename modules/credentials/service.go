@@ -202,7 +202,8 @@ func (s *service) Issue(ctx context.Context, agentID string, expiresAt *time.Tim
 	if err := f.Err(); err != nil {
 		return nil, err
 	}
-	if err := s.authorizeWrite(ctx, agentID); err != nil {
+	t, err := s.authorizeWrite(ctx, agentID)
+	if err != nil {
 		return nil, err
 	}
 	row, secret, err := s.prepare(ctx, agentID, "", expiresAt, nil)
@@ -214,7 +215,7 @@ func (s *service) Issue(ctx context.Context, agentID string, expiresAt *time.Tim
 			return err
 		}
 		return s.audit.RecordTx(ctx, tx, audittrail.Event{
-			Action: actionCreated, AgentID: agentID,
+			Action: actionCreated, AgentID: agentID, OrgID: t.OrgID,
 			TargetType: audittrail.TargetCredential, TargetID: row.ID,
 			Details: createdDetails(row, false),
 		})
@@ -293,7 +294,8 @@ func (s *service) Rotate(ctx context.Context, agentID, credID string, grace time
 	if err := f.Err(); err != nil {
 		return nil, err
 	}
-	if err := s.authorizeWrite(ctx, agentID); err != nil {
+	t, err := s.authorizeWrite(ctx, agentID)
+	if err != nil {
 		return nil, err
 	}
 	// A first check before anything is written to Vault; the transaction checks again.
@@ -321,7 +323,7 @@ func (s *service) Rotate(ctx context.Context, agentID, credID string, grace time
 			return err
 		}
 		return s.audit.RecordTx(ctx, tx, audittrail.Event{
-			Action: actionRotated, AgentID: agentID,
+			Action: actionRotated, AgentID: agentID, OrgID: t.OrgID,
 			TargetType: audittrail.TargetCredential, TargetID: row.ID,
 			Details: map[string]any{
 				"rotated_from":         old.ID,
@@ -392,7 +394,7 @@ func (s *service) Revoke(ctx context.Context, agentID, credID string) error {
 		}
 		changed = true
 		return s.audit.RecordTx(ctx, tx, audittrail.Event{
-			Action: actionRevoked, AgentID: agentID,
+			Action: actionRevoked, AgentID: agentID, OrgID: t.OrgID,
 			TargetType: audittrail.TargetCredential, TargetID: row.ID,
 			Details: map[string]any{"reason": "revoked"},
 		})

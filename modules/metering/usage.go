@@ -160,7 +160,7 @@ func agentDays(rows []dayRow, p *period, first time.Time, current int64) []DayUs
 // organization for orgs:admin, unless requested names one), from the store (at most one
 // flush interval behind the live counters).
 func (s *usageService) Overview(ctx context.Context, requested string) (*Overview, error) {
-	org, err := policy.ListOrg(ctx, s.policy, requested, apperr.NotFound("no organization has this id"))
+	org, err := policy.ListOrg(ctx, s.policy, requested)
 	if err != nil {
 		return nil, err
 	}

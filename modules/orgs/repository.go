@@ -2,7 +2,6 @@ package orgs
 
 import (
 	"context"
-	"strings"
 	"time"
 
 	"github.com/uptrace/bun"
@@ -105,7 +104,7 @@ func (bunRepository) list(ctx context.Context, db bun.IDB, q listQuery) ([]orgRo
 		sel = sel.Where("status = ?", string(q.Status))
 	}
 	if q.Query != "" {
-		sel = sel.Where(`name_lower LIKE ? ESCAPE '\'`, "%"+escapeLike(q.Query)+"%")
+		sel = sel.Where(`name_lower LIKE ? ESCAPE '\'`, "%"+database.EscapeLike(q.Query)+"%")
 	}
 	if q.After != nil {
 		// Row-value comparison: strictly older, or as old with a smaller id.
@@ -124,8 +123,3 @@ func (bunRepository) changedSince(ctx context.Context, db bun.IDB, since, until 
 		Scan(ctx, &rows)
 	return rows, database.Translate(err)
 }
-
-// likeEscaper makes LIKE's wildcards and its escape character literal (ESCAPE '\').
-var likeEscaper = strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`)
-
-func escapeLike(s string) string { return likeEscaper.Replace(s) }

@@ -67,7 +67,6 @@ type service struct {
 	rec        audittrail.Recorder
 	admins     AdminProvisioner // nil in an app without the credentials module
 	defaultMax int
-	log        *zap.Logger
 	now        func() time.Time
 }
 
@@ -87,7 +86,7 @@ type serviceParams struct {
 
 func newService(p serviceParams) *service {
 	return &service{db: p.DB, repo: p.Repo, dir: p.Dir, policy: p.Policy, rec: p.Recorder, admins: p.Admins,
-		defaultMax: p.Config.FreeTierMaxAgents, log: p.Log, now: time.Now}
+		defaultMax: p.Config.FreeTierMaxAgents, now: time.Now}
 }
 
 // adminScopes are the first admin's allowed scopes: every scope of the server's API but the
@@ -167,7 +166,7 @@ func (s *service) Create(ctx context.Context, in orgFields) (*created, error) {
 // List returns one page, newest first by (created_at, org_id), of the organizations the
 // policy lets the caller list (every one with orgs:admin).
 func (s *service) List(ctx context.Context, q listQuery) (page, error) {
-	only, err := policy.ListOrg(ctx, s.policy, "", errNotFound)
+	only, err := policy.ListOrg(ctx, s.policy, "")
 	if err != nil {
 		return page{}, err
 	}

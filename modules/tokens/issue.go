@@ -58,7 +58,11 @@ func (s *service) Issue(ctx context.Context, req tokenRequest) (issuedToken, err
 	agent, org, v, reason, err := s.authenticateClient(ctx, req.Client)
 	if err != nil {
 		if reason == denyInvalidClient || reason == denyAgentInactive {
-			s.deny(ctx, req.Client.ID, reason, nil)
+			org := "" // an unauthenticated client: the recorder files it under its agent's org
+			if agent != nil {
+				org = agent.OrgID
+			}
+			s.deny(ctx, req.Client.ID, org, reason, nil)
 		}
 		return s.refuse(reason, err)
 	}
@@ -73,16 +77,16 @@ func (s *service) Issue(ctx context.Context, req tokenRequest) (issuedToken, err
 		if !errors.As(err, &oe) {
 			return s.refuse(denyUnavailable, err)
 		}
-		return s.refuseRequest(ctx, agent.ID, denyInvalidTarget, err,
+		return s.refuseRequest(ctx, agent, denyInvalidTarget, err,
 			map[string]any{"requested_audience": truncate(req.Audience, 512)})
 	}
 	scope, err := grantedScope(req.Scope, tgt.scopes)
 	if err != nil {
-		return s.refuseRequest(ctx, agent.ID, denyInvalidScope, err,
+		return s.refuseRequest(ctx, agent, denyInvalidScope, err,
 			map[string]any{"requested_scope": truncate(req.Scope, 512), "aud": tgt.aud})
 	}
 	if tgt.api != nil && tgt.api.RequireDPoP {
-		return s.refuseRequest(ctx, agent.ID, denyDPoPRequired, errDPoPRequired,
+		return s.refuseRequest(ctx, agent, denyDPoPRequired, errDPoPRequired,
 			map[string]any{"aud": tgt.aud, "api_id": tgt.api.ID})
 	}
 	if err := s.meter.ConsumeToken(ctx, agent.ID, string(agent.Plan)); err != nil {
@@ -140,11 +144,11 @@ func (s *service) refuse(reason string, err error) (issuedToken, error) {
 
 // refuseRequest refuses a bad request of an authenticated client: charged to its rate
 // limit first (429 past it), else audited as token.denied and answered with err.
-func (s *service) refuseRequest(ctx context.Context, agentID, reason string, err error, details map[string]any) (issuedToken, error) {
-	if lerr := s.meter.AllowTokenRequest(ctx, agentID); lerr != nil {
+func (s *service) refuseRequest(ctx context.Context, agent *agents.Agent, reason string, err error, details map[string]any) (issuedToken, error) {
+	if lerr := s.meter.AllowTokenRequest(ctx, agent.ID); lerr != nil {
 		return s.refuse(limitReason(lerr), lerr)
 	}
-	s.deny(ctx, agentID, reason, details)
+	s.deny(ctx, agent.ID, agent.OrgID, reason, details)
 	return s.refuse(reason, err)
 }
 
@@ -164,12 +168,13 @@ func limitReason(err error) string {
 // brute-force guard (per client_id and per IP) and refusals of an authenticated client by
 // its rate limit, so the volume an attacker can cause is bounded too. The event is written
 // through the group commit; a failure to write it is logged and does not change the answer.
-func (s *service) deny(ctx context.Context, clientID, reason string, details map[string]any) {
+// orgID is the client's organization when it is known ("": the recorder finds it).
+func (s *service) deny(ctx context.Context, clientID, orgID, reason string, details map[string]any) {
 	if details == nil {
 		details = map[string]any{}
 	}
 	details["reason"] = reason
-	e := audittrail.Event{Action: ActionTokenDenied, TargetType: audittrail.TargetAgent,
+	e := audittrail.Event{Action: ActionTokenDenied, OrgID: orgID, TargetType: audittrail.TargetAgent,
 		Outcome: audittrail.Failure, Details: details}
 	if isUUID(clientID) {
 		e.AgentID, e.TargetID = strings.ToLower(clientID), strings.ToLower(clientID)

@@ -67,11 +67,6 @@ func Validation(fields ...FieldError) *Error {
 		Detail: "the request has invalid fields", Fields: fields}
 }
 
-// InsufficientScope is a 403: the policy refuses the call; missing names what it lacks.
-func InsufficientScope(missing string) *Error {
-	return &Error{Status: http.StatusForbidden, Code: "insufficient_scope", Detail: "this call needs the scope: " + missing}
-}
-
 // Unavailable is a 503: a store the answer depends on cannot be reached.
 func Unavailable(detail string, cause error) *Error {
 	return &Error{Status: http.StatusServiceUnavailable, Code: "unavailable", Detail: detail,

@@ -43,6 +43,10 @@ func BearerToken(r *http.Request) (string, bool) {
 	return tok, tok != ""
 }
 
+// errNeverHidden is what a route-level decision would answer for a hidden target; it has no
+// target, so it never does.
+var errNeverHidden = apperr.NotFound("not found")
+
 // protect wraps a protected route: bearer authentication (RFC 6750 errors), then the policy
 // decision for the route template.
 func protect(route Route, v Verifier, pol policy.Engine, log *zap.Logger) http.Handler {
@@ -70,7 +74,7 @@ func protect(route Route, v Verifier, pol policy.Engine, log *zap.Logger) http.H
 			WriteError(w, r, log, err)
 			return
 		}
-		if err := d.Err(apperr.NotFound("not found")); err != nil { // no target: never hidden
+		if err := d.Err(errNeverHidden); err != nil {
 			w.Header().Set("WWW-Authenticate", `Bearer realm="agentidp", error="insufficient_scope", scope="`+
 				strings.Join(d.MissingScopes, " ")+`"`)
 			WriteError(w, r, log, err)

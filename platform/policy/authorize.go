@@ -72,12 +72,16 @@ func decideFor(ctx context.Context, e Engine, target *Target, change *Change) (D
 	return d, err == nil, err
 }
 
+// ErrNoOrg answers a request naming an organization the caller cannot see: another
+// organization, exactly as a missing one.
+var ErrNoOrg = apperr.NotFound("no organization has this id")
+
 // ListOrg decides which organization a list (or a total) covers for the request in ctx:
 // requested is the ?org_id= filter, "" when none. It returns the organization to filter
 // by, "" for every one. A caller acting on every organization (orgs:admin) gets requested
-// as it is; any other caller gets its own organization, and hidden when it asks for
+// as it is; any other caller gets its own organization, and ErrNoOrg when it asks for
 // another. With no principal (the CLI) requested is returned as it is.
-func ListOrg(ctx context.Context, e Engine, requested string, hidden error) (string, error) {
+func ListOrg(ctx context.Context, e Engine, requested string) (string, error) {
 	target := requested
 	if target == "" {
 		target = AllOrgs
@@ -91,7 +95,7 @@ func ListOrg(ctx context.Context, e Engine, requested string, hidden error) (str
 	case d.NotFound && requested == "":
 		return CallerOrg(ctx), nil // a list of one's own organization is always in reach
 	}
-	if err := d.Err(hidden); err != nil {
+	if err := d.Err(ErrNoOrg); err != nil {
 		return "", err
 	}
 	return requested, nil

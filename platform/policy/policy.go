@@ -98,8 +98,6 @@ type Change struct {
 	Plan string
 	// Grants: the change sets grants on APIs.
 	Grants bool
-	// Delegates: the change sets delegates.
-	Delegates bool
 }
 
 // AllOrgs is the Target.OrgID of a list over every organization.
@@ -289,8 +287,6 @@ const memoLimit = 16384
 type engine struct {
 	query  rego.PreparedEvalQuery
 	cancel topdown.Cancel // never cancelled: Decide checks ctx itself
-	known  []string
-	routes map[string][]string
 	cat    catalog
 
 	// memo caches decisions by the whole input (a decision is a function of the
@@ -329,8 +325,6 @@ func newEngine(log *zap.Logger, reg prometheus.Registerer, useMemo bool) (*engin
 	e := &engine{
 		query:   pq,
 		cancel:  topdown.NewCancel(),
-		known:   b.catalog.Scopes,
-		routes:  b.catalog.Routes,
 		cat:     b.catalog,
 		allowed: hist.WithLabelValues("allow"),
 		denied:  hist.WithLabelValues("deny"),
@@ -498,7 +492,6 @@ func (in Input) value() ast.Value {
 	if c := in.Change; c != nil {
 		change := [][2]*ast.Term{
 			ast.Item(ast.InternedTerm("grants"), ast.BooleanTerm(c.Grants)),
-			ast.Item(ast.InternedTerm("delegates"), ast.BooleanTerm(c.Delegates)),
 		}
 		if c.ScopesSet {
 			change = append(change, ast.Item(ast.InternedTerm("allowed_scopes"), stringsTerm(c.AllowedScopes)))
@@ -574,10 +567,10 @@ func memoKey(in Input) string {
 	return string(b)
 }
 
-func (e *engine) KnownScopes() []string { return slices.Clone(e.known) }
+func (e *engine) KnownScopes() []string { return slices.Clone(e.cat.Scopes) }
 
 func (e *engine) RouteScopes(method, path string) ([]string, bool) {
-	s, ok := e.routes[method+" "+path]
+	s, ok := e.cat.Routes[method+" "+path]
 	return slices.Clone(s), ok
 }
 
@@ -592,5 +585,5 @@ func (e *engine) Guardians() map[string]Guardian {
 func (e *engine) RootOnly() []string { return slices.Clone(e.cat.RootOnly) }
 
 func (e *engine) Routes() []string {
-	return slices.Sorted(maps.Keys(e.routes))
+	return slices.Sorted(maps.Keys(e.cat.Routes))
 }

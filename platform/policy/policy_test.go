@@ -359,7 +359,7 @@ func TestMemoMatchesEvaluation(t *testing.T) {
 	known := memoized.KnownScopes()
 	scopeSets := [][]string{nil, {}, known, {"agents:read"}, {"credentials:write", "agents:write"},
 		{"agents:write", "credentials:write", "agents:write"}, {"keys:admin", "bogus"}}
-	for route := range memoized.routes {
+	for route := range memoized.cat.Routes {
 		method, path, _ := strings.Cut(route, " ")
 		for _, scopes := range scopeSets {
 			for _, in := range []Input{
