@@ -10,6 +10,7 @@ import (
 
 	"github.com/uptrace/bun"
 
+	"github.com/agentidp/agentidp/modules/orgs"
 	"github.com/agentidp/agentidp/platform/policy"
 )
 
@@ -91,8 +92,11 @@ type Lifecycle interface {
 
 // NewAgent describes an agent created by another module (bootstrap).
 type NewAgent struct {
-	ID            string // optional; a new UUID when empty
-	OrgID         string // the organization; root when empty
+	ID    string // optional; a new UUID when empty
+	OrgID string // the organization; root when empty
+	// Org, when set, is the agent's organization, not yet committed (it is being created in
+	// the same transaction): it is used as it is, without a lookup.
+	Org           *orgs.Org
 	Name          string
 	Description   string
 	AllowedScopes []string

@@ -118,6 +118,9 @@ func (s *service) Create(ctx context.Context, in agentFields) (*Agent, error) {
 // organization's first admin (in.OrgAdmin).
 func (s *service) CreateInTx(ctx context.Context, tx bun.Tx, in NewAgent) (*Agent, error) {
 	org := in.OrgID
+	if in.Org != nil {
+		org = in.Org.ID
+	}
 	if org == "" {
 		org = orgs.RootID
 	}
@@ -154,9 +157,11 @@ func (s *service) CreateInTx(ctx context.Context, tx bun.Tx, in NewAgent) (*Agen
 	if err != nil {
 		return nil, err
 	}
-	o, err := s.org(ctx, a.OrgID)
-	if err != nil {
-		return nil, err
+	o := in.Org
+	if o == nil {
+		if o, err = s.org(ctx, a.OrgID); err != nil {
+			return nil, err
+		}
 	}
 	if err := s.insert(ctx, tx, a, o, !in.OrgAdmin, nil); err != nil {
 		return nil, s.translate(err)

@@ -35,7 +35,7 @@ func (s *service) ProvisionAdminInTx(ctx context.Context, tx bun.Tx, in orgs.New
 	}
 	a, err := s.provisioner.CreateInTx(ctx, tx, agents.NewAgent{
 		ID:            row.AgentID,
-		OrgID:         in.OrgID,
+		Org:           in.Org,
 		Name:          in.Name,
 		Description:   in.Description,
 		AllowedScopes: in.AllowedScopes,

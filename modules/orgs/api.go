@@ -88,7 +88,8 @@ type Admin struct {
 
 // NewAdmin is what the organizations module asks of an AdminProvisioner.
 type NewAdmin struct {
-	OrgID         string
+	// Org is the organization being created, not yet committed: the admin's organization.
+	Org           *Org
 	Name          string
 	Description   string
 	AllowedScopes []string
@@ -97,8 +98,7 @@ type NewAdmin struct {
 
 // AdminProvisioner makes an organization's first admin agent and its credential inside the
 // transaction that creates the organization, auditing both there (the credentials module
-// provides it). A lookup of the organization made while it runs, through Directory and the
-// same context, sees the organization being created.
+// provides it).
 type AdminProvisioner interface {
 	// ProvisionAdminInTx creates the agent and its credential in tx. undo, never nil when
 	// err is nil, must be called when tx does not commit: it removes what was written

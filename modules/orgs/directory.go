@@ -58,16 +58,11 @@ func newDirectory(db *bun.DB, repo repository, bc cache.Broadcaster, log *zap.Lo
 	return &directory{rows: readcache.New(src, bc, ChangedChannel, log, lookupTTL, maxEntries)}
 }
 
-// Lookup implements Directory. The returned Org is shared and must not be modified. In the
-// context of an organization's creation (withPending), that organization is answered as it
-// will be once committed.
+// Lookup implements Directory. The returned Org is shared and must not be modified.
 func (d *directory) Lookup(ctx context.Context, orgID string) (*Org, error) {
 	id, ok := ident.Canonical(orgID)
 	if !ok {
 		return nil, ErrNotFound
-	}
-	if o, ok := ctx.Value(pendingKey{}).(*Org); ok && o.ID == id {
-		return o, nil
 	}
 	o, found, err := d.rows.Get(ctx, id)
 	switch {
@@ -81,13 +76,3 @@ func (d *directory) Lookup(ctx context.Context, orgID string) (*Org, error) {
 
 // changed drops the org here and on every replica, after a change to it has committed.
 func (d *directory) changed(ctx context.Context, id string) { d.rows.Changed(ctx, id) }
-
-type pendingKey struct{}
-
-// withPending returns ctx in which Lookup answers o for its id without reading the store
-// or the cache: o is being created in a transaction that has not committed, and what the
-// creation asks of other modules (its first admin agent, whose organization the agents
-// module checks) must find it. Nothing is cached from it.
-func withPending(ctx context.Context, o *Org) context.Context {
-	return context.WithValue(ctx, pendingKey{}, o)
-}

@@ -143,8 +143,8 @@ func (s *service) Create(ctx context.Context, in orgFields) (*created, error) {
 		// The admin first: in Vault mode its secret is written to Vault before its events,
 		// whose first one takes the chain lock (held until commit) on PostgreSQL.
 		var err error
-		admin, undo, err = s.admins.ProvisionAdminInTx(withPending(ctx, org), tx, NewAdmin{
-			OrgID: id, Name: adminName, Description: adminDescription, AllowedScopes: scopes, Plan: adminPlan,
+		admin, undo, err = s.admins.ProvisionAdminInTx(ctx, tx, NewAdmin{
+			Org: org, Name: adminName, Description: adminDescription, AllowedScopes: scopes, Plan: adminPlan,
 		})
 		if err != nil {
 			return err
