@@ -12,7 +12,7 @@ import (
 
 func TestFirstOncePerNamespace(t *testing.T) {
 	m := cache.NewMemory()
-	t.Cleanup(m.Close)
+	t.Cleanup(func() { _ = m.Close() })
 	g := replay.New(m)
 	ctx := context.Background()
 	until := time.Now().Add(time.Minute)
@@ -35,7 +35,7 @@ func TestFirstOncePerNamespace(t *testing.T) {
 
 func TestFirstRemembersPastDeadline(t *testing.T) {
 	m := cache.NewMemory()
-	t.Cleanup(m.Close)
+	t.Cleanup(func() { _ = m.Close() })
 	g := replay.New(m)
 	ctx := context.Background()
 	past := time.Now().Add(-time.Hour)
