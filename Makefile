@@ -1,6 +1,6 @@
 # Common tasks. The README's two commands are `go run ./cmd/agentidp serve` and
 # `bash .ci/test.sh`; these targets wrap them and a few more.
-.PHONY: run test unit bench lint build dashboard
+.PHONY: run test unit bench fuzz lint build dashboard
 
 run:
 	go run ./cmd/agentidp serve
@@ -13,6 +13,11 @@ unit:
 
 bench:
 	go run ./cmd/agentidp-bench
+
+# Every fuzz target, FUZZTIME each (CI runs them for 20s; e.g. make fuzz FUZZTIME=10m).
+FUZZTIME ?= 2m
+fuzz:
+	FUZZTIME=$(FUZZTIME) bash .ci/fuzz.sh
 
 lint:
 	gofmt -l . | tee /dev/stderr | (! read)

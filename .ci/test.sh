@@ -14,6 +14,8 @@ echo "== staticcheck"
 go run honnef.co/go/tools/cmd/staticcheck@v0.8.2 ./...
 echo "== go test -race"
 go test -race -count=1 -timeout 20m ./...
+echo "== fuzz (bounded)"
+FUZZTIME="${FUZZTIME:-20s}" bash .ci/fuzz.sh
 
 if [ -f dashboard/package.json ] && [ "${AGENTIDP_SKIP_DASHBOARD:-}" != 1 ]; then
   bash .ci/dashboard.sh
