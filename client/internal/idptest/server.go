@@ -291,7 +291,11 @@ func (s *Server) Advertises(t testing.TB, member, value string) bool {
 // that advertises the feature always runs the test (it never skips then).
 func (s *Server) RequireFeature(t testing.TB, member, value, what string) {
 	t.Helper()
-	if !s.Advertises(t, member, value) {
-		t.Skipf("the server does not advertise %s yet (%s lacks %q): skipped until it does", what, member, value)
+	if s.Advertises(t, member, value) {
+		return
 	}
+	if value == "" {
+		t.Skipf("the server does not advertise %s yet (no %s in its discovery document): skipped until it does", what, member)
+	}
+	t.Skipf("the server does not advertise %s yet (%s lacks %q): skipped until it does", what, member, value)
 }
