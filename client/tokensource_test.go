@@ -123,7 +123,9 @@ func TestTokenRequestSecret(t *testing.T) {
 
 // The federated token file is read again on every token request.
 func TestFederatedTokenFileReadEachTime(t *testing.T) {
-	idp := newFakeIdP(t, func(i int, _ *http.Request, _ url.Values) (int, any, http.Header) { return bearer(fmt.Sprint("t", i), 3600) })
+	idp := newFakeIdP(t, func(i int, _ *http.Request, _ url.Values) (int, any, http.Header) {
+		return bearer(fmt.Sprint("t", i), 3600)
+	})
 	file := filepath.Join(t.TempDir(), "token")
 	ts, _ := client.NewTokenSource(client.Config{Issuer: idp.URL, ClientID: "agent-1",
 		Auth: client.FederatedTokenFile(file, client.AssertionTypeSPIFFE)})
