@@ -106,7 +106,7 @@ func (v *Validator) bearer(r *http.Request, cred credentials) (*Claims, error) {
 	}
 	if c.JKT() != "" {
 		if cred.proof != "" {
-			return nil, &authError{status: http.StatusBadRequest, code: codeInvalidRequest, reason: "a DPoP-bound token under the Bearer scheme, with a proof"}
+			return nil, &authError{status: http.StatusBadRequest, scheme: schemeBearer, code: codeInvalidRequest, reason: "a DPoP-bound token under the Bearer scheme, with a proof"}
 		}
 		return nil, &authError{status: http.StatusUnauthorized, scheme: schemeDPoP, code: codeInvalidToken, reason: "a DPoP-bound token sent as Bearer"}
 	}
