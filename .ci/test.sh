@@ -15,6 +15,17 @@ go run honnef.co/go/tools/cmd/staticcheck@v0.8.2 ./...
 echo "== go test -race"
 go test -race -count=1 -timeout 20m ./...
 
+# The Go client package is a module of its own (client/go.mod), which ./... above does not
+# reach: the same checks there. Its end-to-end tests build and run the server from this
+# repository.
+echo "== client module: go vet, staticcheck, go test -race"
+(
+  cd client
+  go vet ./...
+  go run honnef.co/go/tools/cmd/staticcheck@v0.8.2 ./...
+  go test -race -count=1 -timeout 10m ./...
+)
+
 if [ -f dashboard/package.json ] && [ "${AGENTIDP_SKIP_DASHBOARD:-}" != 1 ]; then
   bash .ci/dashboard.sh
 fi

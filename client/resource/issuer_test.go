@@ -2,7 +2,6 @@ package resource_test
 
 import (
 	"context"
-	"crypto"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
@@ -68,12 +67,6 @@ func (is *issuer) addKey(kid string, published bool) {
 	}
 }
 
-func (is *issuer) publish(kid string) {
-	is.mu.Lock()
-	defer is.mu.Unlock()
-	is.published = append(is.published, kid)
-}
-
 // claims are a token's claims for audience, valid for an hour, with change applied.
 func (is *issuer) claims(change func(map[string]any)) map[string]any {
 	now := time.Now()
@@ -123,5 +116,3 @@ func (is *issuer) validator(t testing.TB, change func(*resource.Config)) *resour
 	}
 	return v
 }
-
-var _ crypto.Signer = (*ecdsa.PrivateKey)(nil)
