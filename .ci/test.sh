@@ -14,8 +14,6 @@ echo "== staticcheck"
 go run honnef.co/go/tools/cmd/staticcheck@v0.8.2 ./...
 echo "== go test -race"
 go test -race -count=1 -timeout 20m ./...
-echo "== fuzz (bounded)"
-FUZZTIME="${FUZZTIME:-20s}" bash .ci/fuzz.sh
 
 # The Go client package is a module of its own (client/go.mod), which ./... above does not
 # reach: the same checks there. Its end-to-end tests build and run the server from this
@@ -27,6 +25,9 @@ echo "== client module: go vet, staticcheck, go test -race"
   go run honnef.co/go/tools/cmd/staticcheck@v0.8.2 ./...
   go test -race -count=1 -timeout 10m ./...
 )
+
+echo "== fuzz (bounded)"
+FUZZTIME="${FUZZTIME:-20s}" bash .ci/fuzz.sh
 
 if [ -f dashboard/package.json ] && [ "${AGENTIDP_SKIP_DASHBOARD:-}" != 1 ]; then
   bash .ci/dashboard.sh
