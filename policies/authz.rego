@@ -30,6 +30,9 @@
 #     allowed_scopes    the agent's new allowed scopes (absent when not set)
 #     plan              the new plan (absent when not set)
 #     grants            true when it sets grants on APIs
+#     delegates         the agent's new delegates (absent when not set; SPEC §13): a change
+#                       of the agent like any other, under the no-managing-up rule, and
+#                       refused to a delegated token
 #
 # Data (policies/data/scopes.json, mounted at data.scopes):
 #   routes          {"METHOD /template": ["scope", ...]}; the caller needs ALL listed scopes

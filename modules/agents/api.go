@@ -43,8 +43,11 @@ type Agent struct {
 	AllowedAudiences []string       `json:"allowed_audiences"`
 	Plan             Plan           `json:"plan"`
 	Metadata         map[string]any `json:"metadata"`
-	CreatedAt        time.Time      `json:"created_at"`
-	UpdatedAt        time.Time      `json:"updated_at"`
+	// Delegates are the agents of the same organization that may act for this one (token
+	// exchange, SPEC §13): the agent consents to each. Never nil.
+	Delegates []string  `json:"delegates"`
+	CreatedAt time.Time `json:"created_at"`
+	UpdatedAt time.Time `json:"updated_at"`
 	// TokensNotBefore is when the agent was last suspended or decommissioned: every token
 	// issued at or before it is dead, even after a reactivation. Zero when never.
 	TokensNotBefore time.Time `json:"-"`

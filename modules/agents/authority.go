@@ -25,16 +25,30 @@ var (
 )
 
 // authorityOf is a's whole authority: its allowed scopes, plus apis:write when it holds a
-// grant on an API (grants.go). (The agents that list it as a delegate add to it; that
-// comes with delegation.)
+// grant on an API (grants.go), plus the authority of every agent that lists it as a
+// delegate, transitively (delegates.go): holding its credentials lets one act for them.
 func (s *service) authorityOf(ctx context.Context, a *Agent) ([]string, error) {
-	auth := slices.Clone(a.AllowedScopes)
-	granted, err := s.holdsGrants(ctx, a.ID)
+	from, err := s.delegatorsOf(ctx, a)
 	if err != nil {
 		return nil, err
 	}
-	if granted && !slices.Contains(auth, grantsScope) {
-		auth = append(auth, grantsScope)
+	auth := []string{}
+	for _, x := range append([]*Agent{a}, from...) {
+		for _, sc := range x.AllowedScopes {
+			if !slices.Contains(auth, sc) {
+				auth = append(auth, sc)
+			}
+		}
+		if slices.Contains(auth, grantsScope) {
+			continue
+		}
+		granted, err := s.holdsGrants(ctx, x.ID)
+		if err != nil {
+			return nil, err
+		}
+		if granted {
+			auth = append(auth, grantsScope)
+		}
 	}
 	return auth, nil
 }
@@ -124,6 +138,7 @@ func accountable(a *Agent) map[string]any {
 		"allowed_scopes":    slices.Clone(a.AllowedScopes),
 		"allowed_audiences": slices.Clone(a.AllowedAudiences),
 		"plan":              string(a.Plan),
+		"delegates":         slices.Clone(a.Delegates),
 	}
 }
 
@@ -149,5 +164,8 @@ func changeOf(in agentFields) *policy.Change {
 		c.Plan = string(in.Plan.Value)
 	}
 	c.Grants = in.Grants.Set
+	if in.Delegates.Set {
+		c.Delegates, c.DelegatesSet = nonNilSlice(in.Delegates.Value), true
+	}
 	return c
 }

@@ -26,6 +26,7 @@ type agentRow struct {
 	AllowedAudiences string    `bun:"allowed_audiences"`
 	Plan             string    `bun:"plan"`
 	Metadata         string    `bun:"metadata"`
+	Delegates        string    `bun:"delegates"`
 	IsAdmin          bool      `bun:"is_admin"`
 	CreatedAt        time.Time `bun:"created_at"`
 	UpdatedAt        time.Time `bun:"updated_at"`
@@ -46,6 +47,10 @@ func toRow(a *Agent, isAdmin bool) (*agentRow, error) {
 	if err != nil {
 		return nil, err
 	}
+	delegates, err := json.Marshal(nonNilSlice(a.Delegates))
+	if err != nil {
+		return nil, err
+	}
 	return &agentRow{
 		ID:               a.ID,
 		OrgID:            a.OrgID,
@@ -58,6 +63,7 @@ func toRow(a *Agent, isAdmin bool) (*agentRow, error) {
 		AllowedAudiences: string(auds),
 		Plan:             string(a.Plan),
 		Metadata:         meta,
+		Delegates:        string(delegates),
 		IsAdmin:          isAdmin,
 		CreatedAt:        a.CreatedAt,
 		UpdatedAt:        a.UpdatedAt,
@@ -88,6 +94,12 @@ func (r *agentRow) toAgent() (*Agent, error) {
 	if err := json.Unmarshal([]byte(r.AllowedAudiences), &a.AllowedAudiences); err != nil {
 		return nil, fmt.Errorf("agent %s: allowed_audiences: %w", r.ID, err)
 	}
+	if r.Delegates != "" {
+		if err := json.Unmarshal([]byte(r.Delegates), &a.Delegates); err != nil {
+			return nil, fmt.Errorf("agent %s: delegates: %w", r.ID, err)
+		}
+	}
+	a.Delegates = nonNilSlice(a.Delegates)
 	meta, err := decodeObject([]byte(r.Metadata))
 	if err != nil {
 		return nil, fmt.Errorf("agent %s: metadata: %w", r.ID, err)

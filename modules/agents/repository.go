@@ -48,6 +48,8 @@ type repository interface {
 	adminExists(ctx context.Context, db bun.IDB) (bool, error)
 	// countByStatus counts the agents of orgID ("" for every organization) per status.
 	countByStatus(ctx context.Context, db bun.IDB, orgID string) (map[string]int, error)
+	// delegators returns the agents of orgID whose delegates list agentID.
+	delegators(ctx context.Context, db bun.IDB, orgID, agentID string) ([]agentRow, error)
 	// changedSince returns the ids and updated_at of the agents changed at or after since
 	// and not after until.
 	changedSince(ctx context.Context, db bun.IDB, since, until time.Time) ([]agentChange, error)
@@ -168,6 +170,22 @@ func (bunRepository) countHolders(ctx context.Context, db bun.IDB, orgID, agentI
 	}
 	n, err := q.Count(ctx)
 	return n, database.Translate(err)
+}
+
+func (bunRepository) delegators(ctx context.Context, db bun.IDB, orgID, agentID string) ([]agentRow, error) {
+	var rows []agentRow
+	q := db.NewSelect().Model(&rows).Where("org_id = ?", orgID)
+	if database.IsPostgres(db) {
+		raw, err := json.Marshal([]string{agentID})
+		if err != nil {
+			return nil, err
+		}
+		q = q.Where("delegates @> ?::jsonb", string(raw))
+	} else {
+		q = q.Where("EXISTS (SELECT 1 FROM json_each(delegates) WHERE json_each.value = ?)", agentID)
+	}
+	err := q.Limit(maxDelegatorAgents).Scan(ctx)
+	return rows, database.Translate(err)
 }
 
 func (bunRepository) countFreeLive(ctx context.Context, db bun.IDB, orgID string) (int64, error) {

@@ -98,6 +98,9 @@ func (s *service) Create(ctx context.Context, in agentFields) (*Agent, error) {
 		return nil, err
 	}
 	err = s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+		if err := s.checkDelegatesInTx(ctx, tx, a, in.Delegates); err != nil {
+			return err
+		}
 		g, err := s.setGrantsInTx(ctx, tx, a, in.Grants)
 		if err != nil {
 			return err
@@ -200,6 +203,7 @@ func (s *service) newAgent(id string, in agentFields) (*Agent, error) {
 		AllowedScopes:    []string{},
 		AllowedAudiences: []string{},
 		Metadata:         map[string]any{},
+		Delegates:        []string{},
 		CreatedAt:        now,
 		UpdatedAt:        now,
 	}
@@ -229,6 +233,9 @@ func (s *service) insert(ctx context.Context, tx bun.Tx, a *Agent, org *orgs.Org
 		return err
 	}
 	details := map[string]any{"name": a.Name, "plan": string(a.Plan), "allowed_scopes": a.AllowedScopes, "org_id": a.OrgID}
+	if len(a.Delegates) > 0 {
+		details["delegates"] = a.Delegates
+	}
 	if admin {
 		details["bootstrap_admin"] = true
 	}
@@ -351,6 +358,9 @@ func (s *service) Update(ctx context.Context, id string, in agentFields) (*Agent
 		}
 		if a.Status == StatusDecommissioned {
 			return errDecommissioned
+		}
+		if err := s.checkDelegatesInTx(ctx, tx, a, in.Delegates); err != nil {
+			return err
 		}
 		wasFree := a.Plan == PlanFree
 		before = accountable(a)
@@ -537,6 +547,10 @@ func apply(a *Agent, in agentFields) []string {
 	}
 	if in.Plan.Set {
 		set("plan", a.Plan != in.Plan.Value, func() { a.Plan = in.Plan.Value })
+	}
+	if in.Delegates.Set {
+		v := nonNilSlice(in.Delegates.Value)
+		set("delegates", !slices.Equal(a.Delegates, v), func() { a.Delegates = v })
 	}
 	if in.Metadata.Set {
 		v := map[string]any(in.Metadata.Value)

@@ -37,6 +37,9 @@ type agentFields struct {
 	Metadata         optional[jsonObject] `json:"metadata"`
 	// Grants are checked by apis.Grants.SetInTx, in the create's or update's transaction.
 	Grants optional[[]apis.Grant] `json:"grants"`
+	// Delegates are checked for form here, for existence and organization by the service
+	// (delegates.go).
+	Delegates optional[[]string] `json:"delegates"`
 }
 
 // validator checks agentFields against the known scopes and the issuer.
@@ -128,6 +131,9 @@ func (v *validator) check(in agentFields, creating bool) (agentFields, error) {
 	}
 	if in.Grants.Set && in.Grants.Null {
 		f.Add("grants", "must not be null (send [] to clear it)")
+	}
+	if in.Delegates.Set {
+		out.Delegates.Value = checkDelegates(&f, in.Delegates)
 	}
 	if in.Metadata.Set {
 		if in.Metadata.Null {

@@ -98,6 +98,9 @@ type Change struct {
 	Plan string
 	// Grants: the change sets grants on APIs.
 	Grants bool
+	// Delegates is the agent's new delegates (SPEC §13) when DelegatesSet.
+	Delegates    []string
+	DelegatesSet bool
 }
 
 // AllOrgs is the Target.OrgID of a list over every organization.
@@ -498,6 +501,9 @@ func (in Input) value() ast.Value {
 		}
 		if c.Plan != "" {
 			change = append(change, ast.Item(ast.InternedTerm("plan"), ast.StringTerm(c.Plan)))
+		}
+		if c.DelegatesSet {
+			change = append(change, ast.Item(ast.InternedTerm("delegates"), stringsTerm(c.Delegates)))
 		}
 		items = append(items, ast.Item(ast.InternedTerm("change"), ast.ObjectTerm(change...)))
 	}
