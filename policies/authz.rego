@@ -14,6 +14,7 @@
 #   target     for an object-level decision, the object acted on; absent for the route-level
 #              decision made before the object is known:
 #     agent_id          the agent the object belongs to (for a token: its subject)
+#     client_id         for a token: its client (the actor of a delegated token, else "")
 #     org_id            the organization it belongs to; "*" for a list over every one
 #     authority         for a change to an agent: its whole authority (its allowed scopes,
 #                       apis:write when it holds a grant on an API, and the authority of
@@ -289,6 +290,13 @@ allow if {
 allow if {
 	client_revocation
 	input.target.agent_id == input.agent_id
+	not not_found
+}
+
+# A delegated token is also its holder's (its client, the outermost actor; SPEC §13).
+allow if {
+	client_revocation
+	input.target.client_id == input.agent_id
 	not not_found
 }
 

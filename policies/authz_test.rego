@@ -131,6 +131,24 @@ test_client_revokes_only_its_own_tokens_whatever_its_scopes if {
 	authz.allow with input as revoke("client_credentials", ["tokens:revoke"], {"agent_id": "a1"})
 }
 
+# A delegated token is its holder's too: its client (the outermost actor), not only its
+# subject's (SPEC §13).
+test_client_revokes_the_delegated_token_it_holds if {
+	authz.allow with input as revoke("client_credentials", [], {"agent_id": "a2", "client_id": "a1"})
+	not authz.allow with input as revoke("client_credentials", [], {"agent_id": "a2", "client_id": "a3"})
+}
+
+# Setting delegates is a change of the agent like any other: the caller holds the target's
+# authority, and a delegated token cannot.
+test_delegates_follow_the_managing_rules if {
+	patch := {"method": "PATCH", "path": "/api/v1/agents/{agent_id}", "scopes": ["agents:write"], "agent_id": "a1",
+		"org_id": "o1", "via": "bearer", "target": {"agent_id": "a2", "org_id": "o1", "authority": ["agents:write", "keys:admin"],
+		"status": "active", "scopes": [], "other_holders": {}}, "change": {"grants": false, "delegates": ["a3"]}}
+	not authz.allow with input as patch
+	authz.allow with input as object.union(patch, {"scopes": ["agents:write", "keys:admin"]})
+	not authz.allow with input as object.union(patch, {"scopes": ["agents:write", "keys:admin"], "delegated": true})
+}
+
 test_bearer_without_scope_cannot_revoke_even_its_own_token if {
 	not authz.allow with input as revoke("bearer", [], {"agent_id": "a1"})
 }

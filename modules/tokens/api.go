@@ -62,6 +62,7 @@ const (
 // Audit actions the module records.
 const (
 	ActionTokenIssued       = "token.issued"
+	ActionTokenExchanged    = "token.exchanged" // a token of the token exchange (SPEC §13)
 	ActionTokenDenied       = "token.denied"
 	ActionTokenIntrospected = "token.introspected"
 	ActionTokenRevoked      = "token.revoked"

@@ -25,9 +25,11 @@ type claims struct {
 	OrgID        string `json:"org_id,omitempty"` // absent in tokens issued before organizations: root
 	CredentialID string `json:"cid"`
 	APIID        string `json:"api,omitempty"` // a registered API's token: the API's api_id
-	// Act names the actor of a delegated token (RFC 8693 §4.1). This server issues none
-	// yet; a token carrying one manages nothing (the policy's "delegated" input).
-	Act map[string]any `json:"act,omitempty"`
+	// Act names the actors of a delegated token (RFC 8693 §4.1), the holder outermost; a
+	// token carrying one manages nothing (the policy's "delegated" input). Chain names
+	// the tokens it derives from, kept live on every use (chain.go).
+	Act   *actClaim `json:"act,omitempty"`
+	Chain []link    `json:"chain,omitempty"`
 }
 
 // newClaims are the claims of a token for agent of org, minted by credential, valid from

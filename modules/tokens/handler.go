@@ -51,16 +51,18 @@ func (h *handler) token(w http.ResponseWriter, r *http.Request) {
 		writeOAuthError(w, r, h.log, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, tokenResponse{AccessToken: res.AccessToken, TokenType: "Bearer",
-		ExpiresIn: res.ExpiresIn, Scope: res.Scope})
+	writeJSON(w, http.StatusOK, tokenResponse{AccessToken: res.AccessToken, IssuedTokenType: res.IssuedTokenType,
+		TokenType: "Bearer", ExpiresIn: res.ExpiresIn, Scope: res.Scope})
 }
 
 // tokenResponse is a successful token answer (RFC 6749 §5.1).
 type tokenResponse struct {
 	AccessToken string `json:"access_token"`
-	TokenType   string `json:"token_type"`
-	ExpiresIn   int64  `json:"expires_in"`
-	Scope       string `json:"scope"`
+	// IssuedTokenType: the token exchange's answer only (RFC 8693 §2.2.1).
+	IssuedTokenType string `json:"issued_token_type,omitempty"`
+	TokenType       string `json:"token_type"`
+	ExpiresIn       int64  `json:"expires_in"`
+	Scope           string `json:"scope"`
 }
 
 func (h *handler) tokenRequest(w http.ResponseWriter, r *http.Request) (tokenRequest, error) {
@@ -90,6 +92,13 @@ func (h *handler) tokenRequest(w http.ResponseWriter, r *http.Request) (tokenReq
 	}
 	if len(auds) == 1 {
 		req.Audience = auds[0]
+	}
+	if req.GrantType == grantTokenExchange {
+		x, err := readExchange(v)
+		if err != nil {
+			return req, err
+		}
+		req.Exchange = &x
 	}
 	if req.Client, err = readClientCredentials(r, v); err != nil {
 		return req, err

@@ -31,6 +31,8 @@ type introspection struct {
 	IssuedAt  int64        `json:"iat,omitempty"`
 	ID        string       `json:"jti,omitempty"`
 	TokenType string       `json:"token_type,omitempty"`
+	// Act is a delegated token's actor claim (RFC 8693 §4.1), nested as in the token.
+	Act *actClaim `json:"act,omitempty"`
 }
 
 // Introspect answers whether token is active, for a caller the policy lets introspect
@@ -68,7 +70,7 @@ func (s *service) Introspect(ctx context.Context, c *caller, token string) (intr
 		subject, jti = cl.Subject, cl.ID
 		res = introspection{Active: true, Subject: cl.Subject, ClientID: cl.ClientID, Scope: cl.Scope, OrgID: cl.org(),
 			Audience: cl.Audience, Issuer: cl.Issuer, Expiry: cl.expiry(), IssuedAt: cl.issuedAt(), ID: cl.ID,
-			TokenType: "Bearer"}
+			TokenType: "Bearer", Act: cl.Act}
 	} else if t != nil {
 		// Authentic but dead (revoked, agent inactive, ...): the audit event names the
 		// token, the answer does not.

@@ -19,7 +19,8 @@ import (
 	"github.com/agentidp/agentidp/platform/audittrail"
 )
 
-// grantClientCredentials is the only grant this server supports.
+// grantClientCredentials is the client credentials grant (RFC 6749 §4.4); the other one is
+// the token exchange (grantTokenExchange, exchange.go).
 const grantClientCredentials = "client_credentials"
 
 // maxAudienceLen caps a requested resource or audience.
@@ -31,6 +32,7 @@ type tokenRequest struct {
 	Client    *clientCredentials // nil: the client did not authenticate
 	Scope     string             // space separated; "" means the default
 	Audience  string             // resource or audience; "" means the issuer
+	Exchange  *exchangeRequest   // the token exchange's parameters (grantTokenExchange)
 }
 
 // issuedToken is a successful token answer.
@@ -38,6 +40,8 @@ type issuedToken struct {
 	AccessToken string
 	ExpiresIn   int64
 	Scope       string
+	// IssuedTokenType is set by the token exchange (RFC 8693 §2.2.1).
+	IssuedTokenType string
 }
 
 // Issue runs the token endpoint's path: grant → brute-force guard → client secret →
@@ -48,9 +52,12 @@ func (s *service) Issue(ctx context.Context, req tokenRequest) (issuedToken, err
 	if req.GrantType == "" {
 		return s.refuse(denyInvalidRequest, invalidRequest("grant_type is required"))
 	}
+	if req.GrantType == grantTokenExchange && req.Exchange != nil {
+		return s.exchange(ctx, req)
+	}
 	if req.GrantType != grantClientCredentials {
 		return s.refuse(denyGrantType, &oauthError{Status: http.StatusBadRequest, Code: "unsupported_grant_type",
-			Description: "only the client_credentials grant is supported"})
+			Description: "the client_credentials and token-exchange grants are supported"})
 	}
 	if req.Client == nil {
 		return s.refuse(denyInvalidClient, invalidClient("client authentication is required (client_secret_basic or client_secret_post)"))

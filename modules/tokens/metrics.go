@@ -26,6 +26,11 @@ const (
 	denyRateLimited    = "rate_limited"
 	denyQuota          = "quota_exceeded"
 	denyUnavailable    = "unavailable"
+	// The token exchange's refusals of a subject or actor token (invalid_request).
+	denySubjectToken = "subject_token"
+	denyActorToken   = "actor_token"
+	denyNotDelegated = "not_delegated"
+	denyChainDepth   = "delegation_too_deep"
 )
 
 func newMetrics(reg prometheus.Registerer) *tokenMetrics {

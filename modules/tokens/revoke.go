@@ -38,7 +38,9 @@ func (s *service) Revoke(ctx context.Context, c *caller, token string) error {
 	case err != nil:
 		return err
 	}
-	d, err := s.decide(ctx, c, PathRevoke, &policy.Target{AgentID: t.claims.Subject, OrgID: t.claims.org()})
+	// An agent's own tokens are those whose subject or client it is (the holder of a
+	// delegated token is its client, SPEC §13).
+	d, err := s.decide(ctx, c, PathRevoke, &policy.Target{AgentID: t.claims.Subject, ClientID: t.claims.ClientID, OrgID: t.claims.org()})
 	if err != nil {
 		return err
 	}

@@ -44,6 +44,7 @@ type service struct {
 	orgs     orgs.Directory
 	apis     apis.Directory
 	grants   apis.Grants
+	maxDepth int // AGENTIDP_MAX_DELEGATION_DEPTH (exchange.go)
 }
 
 type serviceParams struct {
@@ -72,7 +73,7 @@ func newService(p serviceParams) *service {
 		val: p.Validator, revs: p.Revs, agents: p.Agents, verifier: p.Verifier, meter: p.Meter,
 		rec: p.Recorder, metrics: p.Metrics, log: p.Log, now: time.Now,
 		sampler: newIntrospectionSampler(introspectionAuditEvery), policy: p.Policy, orgs: p.Orgs,
-		apis: p.APIs, grants: p.Grants,
+		apis: p.APIs, grants: p.Grants, maxDepth: p.Config.MaxDelegationDepth,
 	}
 }
 

@@ -192,9 +192,12 @@ func (v *validator) parse(ctx context.Context, token string, now time.Time) (*ve
 	if c.Issuer != orgs.Issuer(v.issuer, c.org()) { // each org is its own issuer
 		return nil, errIssuer
 	}
-	if c.Subject == "" || c.ClientID != c.Subject || !isUUID(c.ID) || c.CredentialID == "" ||
+	if c.Subject == "" || !isUUID(c.ID) || c.CredentialID == "" ||
 		len(c.Audience) == 0 || c.Expiry == nil || c.IssuedAt == nil {
 		return nil, errMalformed
+	}
+	if err := checkChainForm(c); err != nil { // client_id is sub, or the outermost actor
+		return nil, err
 	}
 	if err := checkTimes(c, now); err != nil {
 		return nil, err
@@ -298,6 +301,9 @@ func (v *validator) alive(ctx context.Context, c *claims, now time.Time) error {
 		case a.OrgID != c.org() || !c.Audience.Contains(a.Identifier):
 			return errAPI
 		}
+	}
+	if c.Act != nil {
+		return v.chainAlive(ctx, c, now)
 	}
 	return nil
 }

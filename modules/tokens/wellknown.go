@@ -54,7 +54,7 @@ func newMetadata(cfg *config.Config, pol policy.Engine) (*metadata, error) {
 		JWKSURI:                           cfg.Issuer + PathJWKS,
 		IntrospectionEndpoint:             cfg.Issuer + PathIntrospect,
 		RevocationEndpoint:                cfg.Issuer + PathRevoke,
-		GrantTypesSupported:               []string{grantClientCredentials},
+		GrantTypesSupported:               []string{grantClientCredentials, grantTokenExchange},
 		ResponseTypesSupported:            []string{},
 		TokenEndpointAuthMethodsSupported: auth,
 		IntrospectionEndpointAuthMethods:  auth,

@@ -39,6 +39,9 @@ type Config struct {
 	TokenTTL        time.Duration `env:"AGENTIDP_TOKEN_TTL" envDefault:"1h"`
 	SigningAlg      string        `env:"AGENTIDP_SIGNING_ALG" envDefault:"RS256"`
 	KeyPublishDelay time.Duration `env:"AGENTIDP_KEY_PUBLISH_DELAY" envDefault:"10s"`
+	// MaxDelegationDepth is how many actors a token made by the token exchange may name
+	// (its nested act claims, SPEC §13).
+	MaxDelegationDepth int `env:"AGENTIDP_MAX_DELEGATION_DEPTH" envDefault:"4"`
 
 	FreeTierMaxAgents     int     `env:"AGENTIDP_FREE_TIER_MAX_AGENTS" envDefault:"100"`
 	FreeTierMonthlyTokens int64   `env:"AGENTIDP_FREE_TIER_MONTHLY_TOKENS" envDefault:"10000"`

@@ -80,6 +80,7 @@ func TestBadValuesNameTheVariable(t *testing.T) {
 		"AGENTIDP_FREE_TIER_MAX_AGENTS":     "0",
 		"AGENTIDP_FREE_TIER_MONTHLY_TOKENS": "-5",
 		"AGENTIDP_TOKEN_RATE_LIMIT":         "0",
+		"AGENTIDP_MAX_DELEGATION_DEPTH":     "17",
 		"AGENTIDP_CORS_ORIGINS":             "not a url",
 		"AGENTIDP_TRUSTED_PROXIES":          "10.0.0.0/99",
 		"AGENTIDP_MASTER_KEY":               "c2hvcnQ=",

@@ -35,6 +35,7 @@ func (c *Config) validate() error {
 		{"AGENTIDP_TOKEN_TTL", checkRange(c.TokenTTL, time.Minute, 24*time.Hour)},
 		{"AGENTIDP_SIGNING_ALG", checkOneOf(c.SigningAlg, "RS256", "ES256", "EdDSA")},
 		{"AGENTIDP_KEY_PUBLISH_DELAY", checkRange(c.KeyPublishDelay, 0, time.Hour)},
+		{"AGENTIDP_MAX_DELEGATION_DEPTH", checkInt(c.MaxDelegationDepth, 1, 16)},
 		{"AGENTIDP_FREE_TIER_MAX_AGENTS", checkInt(c.FreeTierMaxAgents, 1, 1_000_000)},
 		{"AGENTIDP_FREE_TIER_MONTHLY_TOKENS", checkInt(int(c.FreeTierMonthlyTokens), 1, 1<<40)},
 		{"AGENTIDP_TOKEN_RATE_LIMIT", checkPositive(c.TokenRateLimit)},

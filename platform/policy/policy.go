@@ -69,6 +69,9 @@ type Input struct {
 type Target struct {
 	// AgentID is the agent the object belongs to (for a token: its subject).
 	AgentID string
+	// ClientID is, for a token, its client: the agent it was issued to (the actor of a
+	// delegated token; its subject otherwise). "" for other objects.
+	ClientID string
 	// OrgID is the organization the object belongs to; AllOrgs for a list over every one.
 	OrgID string
 	// Authority is, for a change to an agent or its credentials, the agent's whole
@@ -475,6 +478,7 @@ func (in Input) value() ast.Value {
 	if t := in.Target; t != nil {
 		target := [][2]*ast.Term{
 			ast.Item(ast.InternedTerm("agent_id"), ast.StringTerm(t.AgentID)),
+			ast.Item(ast.InternedTerm("client_id"), ast.StringTerm(t.ClientID)),
 			ast.Item(ast.InternedTerm("org_id"), ast.StringTerm(t.OrgID)),
 			ast.Item(ast.InternedTerm("status"), ast.StringTerm(t.Status)),
 			ast.Item(ast.InternedTerm("scopes"), stringsTerm(t.Scopes)),
@@ -557,6 +561,7 @@ func memoKey(in Input) string {
 	if in.Target != nil {
 		b = append(b, 't')
 		field(in.Target.AgentID)
+		field(in.Target.ClientID)
 		field(in.Target.OrgID)
 	}
 	b = append(b, 's')
