@@ -10,10 +10,11 @@ import (
 	"github.com/agentidp/agentidp/platform/testenv"
 )
 
-// A token that acts for another agent (an act claim, RFC 8693 §4.1) manages nothing: it is
-// refused on every route that changes agents, credentials, APIs, organizations or keys,
-// and reads as its subject. The server issues no such token yet, so the test mints one
-// with the server's own key; the same token without act does what it asks.
+// A token that acts for another agent (an act claim, RFC 8693 §4.1, from the token
+// exchange) manages nothing: it is refused on every route that changes agents,
+// credentials, APIs, organizations or keys, and reads as its subject; the subject's own
+// token does what it asks. A token carrying act without the chain this server writes
+// (minted here with the server's own key) is refused outright.
 func TestIntegrationDelegatedTokenManagesNothing(t *testing.T) {
 	testenv.ForEachBackend(t, func(t *testing.T, b testenv.Backend) {
 		e := newEnv(t, b, nil)
@@ -28,7 +29,11 @@ func TestIntegrationDelegatedTokenManagesNothing(t *testing.T) {
 			}
 			return sign(t, jose.SignatureAlgorithm(alg), priv, map[string]any{"kid": kid, "typ": "at+jwt"}, c)
 		}
-		delegated, plain := mint(true), mint(false)
+		forged, plain := mint(true), mint(false)
+		e.mustAPI(http.StatusUnauthorized, http.MethodGet, "/api/v1/agents", forged, nil)
+		d := e.newClient([]string{}, nil)
+		e.setDelegates(e.admin.ID, d.ID)
+		delegated := e.exchange(d, plain, nil)
 
 		e.mustAPI(http.StatusOK, http.MethodGet, "/api/v1/agents", delegated, nil)
 		e.mustAPI(http.StatusOK, http.MethodGet, "/api/v1/agents/"+e.admin.ID, delegated, nil)
