@@ -38,23 +38,13 @@ type tokenResponse struct {
 	TokenType        string `json:"token_type"`
 	ExpiresIn        int64  `json:"expires_in"`
 	Scope            string `json:"scope"`
+	IssuedTokenType  string `json:"issued_token_type"`
 	Error            string `json:"error"`
 	ErrorDescription string `json:"error_description"`
 }
 
-// requestToken makes one client credentials request; with s.cfg.DPoP it carries a proof,
-// and is made once more with the server's nonce when the server asks for one.
-func (s *TokenSource) requestToken(ctx context.Context, endpoint, issuer string) (*oauth2.Token, error) {
-	for attempt := 0; ; attempt++ {
-		tok, nonceRetry, err := s.requestOnce(ctx, endpoint, issuer)
-		if nonceRetry && attempt == 0 {
-			continue
-		}
-		return tok, err
-	}
-}
-
-func (s *TokenSource) requestOnce(ctx context.Context, endpoint, issuer string) (tok *oauth2.Token, nonceRetry bool, err error) {
+// clientCredentialsForm is the client credentials request's form (RFC 6749 §4.4.2).
+func (s *TokenSource) clientCredentialsForm() url.Values {
 	form := url.Values{"grant_type": {"client_credentials"}}
 	if len(s.cfg.Scopes) > 0 {
 		form.Set("scope", strings.Join(s.cfg.Scopes, " "))
@@ -62,6 +52,32 @@ func (s *TokenSource) requestOnce(ctx context.Context, endpoint, issuer string) 
 	if s.cfg.Resource != "" {
 		form.Set("resource", s.cfg.Resource)
 	}
+	return form
+}
+
+// requestToken makes one token request with form and the client's authentication; with
+// s.cfg.DPoP it carries a proof, and is made once more with the server's nonce when the
+// server asks for one.
+func (s *TokenSource) requestToken(ctx context.Context, endpoint, issuer string, form url.Values) (*oauth2.Token, error) {
+	for attempt := 0; ; attempt++ {
+		tok, nonceRetry, err := s.requestOnce(ctx, endpoint, issuer, cloneForm(form))
+		if nonceRetry && attempt == 0 {
+			continue
+		}
+		return tok, err
+	}
+}
+
+// cloneForm copies form, so that one attempt's client authentication does not carry over.
+func cloneForm(form url.Values) url.Values {
+	out := make(url.Values, len(form))
+	for k, v := range form {
+		out[k] = append([]string(nil), v...)
+	}
+	return out
+}
+
+func (s *TokenSource) requestOnce(ctx context.Context, endpoint, issuer string, form url.Values) (tok *oauth2.Token, nonceRetry bool, err error) {
 	header := http.Header{}
 	if err := s.cfg.Auth.Apply(ctx, AuthTarget{ClientID: s.cfg.ClientID, Issuer: issuer, Endpoint: endpoint}, form, header); err != nil {
 		return nil, false, err
@@ -127,5 +143,9 @@ func (s *TokenSource) requestOnce(ctx context.Context, endpoint, issuer string) 
 	now := s.now()
 	t := &oauth2.Token{AccessToken: tr.AccessToken, TokenType: typ, ExpiresIn: tr.ExpiresIn,
 		Expiry: now.Add(time.Duration(tr.ExpiresIn) * time.Second)}
-	return t.WithExtra(map[string]any{"scope": tr.Scope, "issued_at": now}), false, nil
+	extra := map[string]any{"scope": tr.Scope, "issued_at": now}
+	if tr.IssuedTokenType != "" {
+		extra["issued_token_type"] = tr.IssuedTokenType
+	}
+	return t.WithExtra(extra), false, nil
 }

@@ -145,20 +145,29 @@ func (s *TokenSource) refresh(ctx context.Context, f *flight) {
 }
 
 func (s *TokenSource) fetch(ctx context.Context) (*oauth2.Token, error) {
+	endpoint, err := s.tokenEndpoint(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return s.requestToken(ctx, endpoint, s.cfg.Issuer, s.clientCredentialsForm())
+}
+
+// tokenEndpoint is the configured or discovered token endpoint (discovered once).
+func (s *TokenSource) tokenEndpoint(ctx context.Context) (string, error) {
 	s.mu.Lock()
 	endpoint := s.endpoint
 	s.mu.Unlock()
 	if endpoint == "" {
 		m, err := Discover(ctx, s.httpClient(), s.cfg.Issuer)
 		if err != nil {
-			return nil, err
+			return "", err
 		}
 		endpoint = m.TokenEndpoint
 		s.mu.Lock()
 		s.endpoint = endpoint
 		s.mu.Unlock()
 	}
-	return s.requestToken(ctx, endpoint, s.cfg.Issuer)
+	return endpoint, nil
 }
 
 func (s *TokenSource) httpClient() *http.Client {
