@@ -297,6 +297,57 @@ async function orgScenario(base, admin) {
   });
 }
 
+/**
+ * The token exchange (RFC 8693) through openid-client's genericGrantRequest: B, listed in
+ * A's delegates, exchanges A's token for one acting for A (nested act, issued_token_type),
+ * then C, listed by A and B, exchanges B's; a client that is no delegate gets
+ * invalid_request, and a wider scope invalid_scope.
+ */
+async function exchangeScenario(base, admin) {
+  const EXCHANGE = 'urn:ietf:params:oauth:grant-type:token-exchange';
+  const ACCESS = 'urn:ietf:params:oauth:token-type:access_token';
+  const adminConfig = await client.discovery(new URL(base), admin.id, undefined, client.ClientSecretBasic(admin.secret), insecure);
+  const adminToken = (await client.clientCredentialsGrant(adminConfig)).access_token;
+  const claims = (jwt) => JSON.parse(Buffer.from(jwt.split('.')[1], 'base64url').toString());
+  const agents = {};
+  await check('exchange setup: agents A, B, C, with delegates', async () => {
+    assert.ok(adminConfig.serverMetadata().grant_types_supported.includes(EXCHANGE), 'grant_types_supported lacks the exchange');
+    for (const [name, scopes] of [['a', ['agents:read']], ['b', []], ['c', []]]) {
+      const created = await api(base, adminToken, 'POST', '/api/v1/agents', { name: `interop-exchange-${name}`, allowed_scopes: scopes });
+      assert.equal(created.status, 201, JSON.stringify(created.body));
+      const cred = await api(base, adminToken, 'POST', `/api/v1/agents/${created.body.agent_id}/credentials`);
+      assert.equal(cred.status, 201, JSON.stringify(cred.body));
+      agents[name] = { id: created.body.agent_id, secret: cred.body.client_secret };
+    }
+    for (const [who, delegates] of [['a', ['b', 'c']], ['b', ['c']]]) {
+      const r = await api(base, adminToken, 'PATCH', `/api/v1/agents/${agents[who].id}`, { delegates: delegates.map((d) => agents[d].id) });
+      assert.equal(r.status, 200, JSON.stringify(r.body));
+    }
+    for (const a of Object.values(agents)) {
+      a.config = await client.discovery(new URL(base), a.id, undefined, client.ClientSecretBasic(a.secret), insecure);
+    }
+  });
+  await check('token exchange with genericGrantRequest: A → B → C, nested act', async () => {
+    const subject = (await client.clientCredentialsGrant(agents.a.config)).access_token;
+    const viaB = await client.genericGrantRequest(agents.b.config, EXCHANGE, { subject_token: subject, subject_token_type: ACCESS });
+    assert.equal(viaB.issued_token_type, ACCESS);
+    assert.equal(viaB.token_type.toLowerCase(), 'bearer');
+    assert.deepEqual(claims(viaB.access_token).act, { sub: agents.b.id });
+    const viaC = await client.genericGrantRequest(agents.c.config, EXCHANGE,
+      { subject_token: viaB.access_token, subject_token_type: ACCESS, scope: 'agents:read' });
+    const c = claims(viaC.access_token);
+    assert.equal(c.sub, agents.a.id);
+    assert.equal(c.client_id, agents.c.id);
+    assert.deepEqual(c.act, { sub: agents.c.id, act: { sub: agents.b.id } });
+    const read = await api(base, viaC.access_token, 'GET', `/api/v1/agents/${agents.a.id}`);
+    assert.equal(read.status, 200, JSON.stringify(read.body));
+    assert.equal(await oauthError(client.genericGrantRequest(agents.a.config, EXCHANGE,
+      { subject_token: viaB.access_token, subject_token_type: ACCESS })), 'invalid_request');
+    assert.equal(await oauthError(client.genericGrantRequest(agents.b.config, EXCHANGE,
+      { subject_token: subject, subject_token_type: ACCESS, scope: 'agents:read agents:write' })), 'invalid_scope');
+  });
+}
+
 async function main() {
   mkdirSync(ARTIFACTS, { recursive: true });
   const workDir = mkdtempSync(path.join(tmpdir(), 'agentidp-interop-'));
@@ -315,6 +366,7 @@ async function main() {
     server = await startServer({ bin, workDir, port, base, admin, logFile: path.join(ARTIFACTS, 'interop-server.log') });
     await scenario(base, admin);
     await orgScenario(base, admin);
+    await exchangeScenario(base, admin);
   } catch (e) {
     results.push({ name: 'setup', ok: false });
     console.error('[interop] FAILED:', e.message);
