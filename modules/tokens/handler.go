@@ -2,11 +2,15 @@ package tokens
 
 import (
 	"encoding/json"
+	"errors"
 	"net/http"
+	"strings"
 
 	"go.uber.org/zap"
 
+	"github.com/agentidp/agentidp/platform/dpop"
 	"github.com/agentidp/agentidp/platform/httpserver"
+	"github.com/agentidp/agentidp/platform/reqctx"
 )
 
 // handler decodes OAuth requests, calls the service and encodes its answers.
@@ -14,6 +18,7 @@ type handler struct {
 	svc  *service
 	ring *keyRing
 	meta *metadata
+	auth *httpserver.Authenticator // callers of introspection and revocation that present a token
 	log  *zap.Logger
 }
 
@@ -51,7 +56,7 @@ func (h *handler) token(w http.ResponseWriter, r *http.Request) {
 		writeOAuthError(w, r, h.log, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, tokenResponse{AccessToken: res.AccessToken, TokenType: "Bearer",
+	writeJSON(w, http.StatusOK, tokenResponse{AccessToken: res.AccessToken, TokenType: tokenTypeOf(res.JKT),
 		ExpiresIn: res.ExpiresIn, Scope: res.Scope})
 }
 
@@ -94,6 +99,7 @@ func (h *handler) tokenRequest(w http.ResponseWriter, r *http.Request) (tokenReq
 	if req.Client, err = readClientCredentials(r, v); err != nil {
 		return req, err
 	}
+	req.Proof = dpop.FromHTTP(r)
 	return req, nil
 }
 
@@ -139,11 +145,13 @@ func (h *handler) callerAndToken(w http.ResponseWriter, r *http.Request) (*calle
 	if err != nil {
 		return nil, "", err
 	}
-	var bearer string
-	if cc == nil {
-		bearer, _ = httpserver.BearerToken(r)
+	var p *reqctx.Principal
+	if cc == nil && httpserver.HasToken(r) {
+		if p, err = h.auth.Authenticate(r); err != nil {
+			return nil, "", authFailure(err)
+		}
 	}
-	c, err := h.svc.authenticateCaller(r.Context(), cc, bearer)
+	c, err := h.svc.authenticateCaller(r.Context(), cc, p)
 	if err != nil {
 		return nil, "", err
 	}
@@ -155,6 +163,26 @@ func (h *handler) callerAndToken(w http.ResponseWriter, r *http.Request) (*calle
 		return nil, "", invalidRequest("the token parameter is required")
 	}
 	return c, token, nil
+}
+
+// tokenTypeOf is a token's token_type: DPoP for a token bound to a key (RFC 9449 §5),
+// Bearer otherwise.
+func tokenTypeOf(jkt string) string {
+	if jkt != "" {
+		return "DPoP"
+	}
+	return "Bearer"
+}
+
+// authFailure is the OAuth answer of a refused access token (httpserver.Authenticator):
+// its status, error code and challenges; other errors (a store outage) pass unchanged.
+func authFailure(err error) error {
+	var ae *httpserver.AuthError
+	if !errors.As(err, &ae) {
+		return err
+	}
+	return &oauthError{Status: ae.Status, Code: ae.Code, Description: ae.Detail,
+		Challenge: strings.Join(ae.Challenges, ", ")}
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {
