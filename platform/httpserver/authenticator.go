@@ -96,8 +96,12 @@ func HasToken(r *http.Request) bool {
 // accessToken is the scheme ("bearer" or "dpop") and token of r's Authorization header.
 func accessToken(r *http.Request) (scheme, token string, ok bool) {
 	s, tok, _ := strings.Cut(r.Header.Get("Authorization"), " ")
-	s = strings.ToLower(s)
-	if s != "bearer" && s != "dpop" {
+	switch {
+	case strings.EqualFold(s, "bearer"):
+		s = "bearer"
+	case strings.EqualFold(s, "dpop"):
+		s = "dpop"
+	default:
 		return "", "", false
 	}
 	tok = strings.TrimSpace(tok)
