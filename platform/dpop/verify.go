@@ -31,10 +31,14 @@ type Request struct {
 	Proofs []string
 }
 
+// canonicalHeader is HeaderName in Go's canonical form: looked up directly, it costs no
+// allocation on requests without a proof (Header.Values would canonicalise it each time).
+const canonicalHeader = "Dpop"
+
 // FromHTTP is the Request of r. The host the request names is not used: a proof's htu
 // must name one of the configured origins.
 func FromHTTP(r *http.Request) Request {
-	return Request{Method: r.Method, Path: r.URL.Path, Proofs: r.Header.Values(HeaderName)}
+	return Request{Method: r.Method, Path: r.URL.Path, Proofs: r.Header[canonicalHeader]}
 }
 
 // Present reports whether the request carries a DPoP header at all: such a request is
