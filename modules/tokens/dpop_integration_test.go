@@ -295,6 +295,13 @@ func TestIntegrationDPoPIntrospectionCaller(t *testing.T) {
 				t.Fatalf("%s: WWW-Authenticate %q", tc.name, r.Header.Get("WWW-Authenticate"))
 			}
 		}
+		// Client credentials with a proof: the proof is judged all the same.
+		basicAuth := basic(e.admin.ID, e.admin.Secret)
+		r = post(basicAuth, k.Proof(t, http.MethodPost, e.htu(tokens.PathToken), ""))
+		wantOAuthError(t, r, http.StatusBadRequest, "invalid_dpop_proof")
+		if r = post(basicAuth, k.Proof(t, http.MethodPost, htu, "")); r.Status != http.StatusOK {
+			t.Fatalf("client credentials with a good proof: %d %s", r.Status, r.Body)
+		}
 		r = e.postRaw(tokens.PathIntrospect, "application/x-www-form-urlencoded", form)
 		if r.Status != 401 || !strings.Contains(r.Header.Get("WWW-Authenticate"), `DPoP algs="RS256 PS256 ES256 EdDSA"`) {
 			t.Fatalf("no credentials: %d %q", r.Status, r.Header.Get("WWW-Authenticate"))

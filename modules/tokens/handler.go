@@ -15,11 +15,12 @@ import (
 
 // handler decodes OAuth requests, calls the service and encodes its answers.
 type handler struct {
-	svc  *service
-	ring *keyRing
-	meta *metadata
-	auth *httpserver.Authenticator // callers of introspection and revocation that present a token
-	log  *zap.Logger
+	svc    *service
+	ring   *keyRing
+	meta   *metadata
+	auth   *httpserver.Authenticator // callers of introspection and revocation that present a token
+	proofs *dpop.Verifier
+	log    *zap.Logger
 }
 
 // routes are the module's routes. The token endpoint and the discovery documents are
@@ -155,6 +156,13 @@ func (h *handler) callerAndToken(w http.ResponseWriter, r *http.Request) (*calle
 	if err != nil {
 		return nil, "", err
 	}
+	if cc != nil {
+		// A proof next to client credentials binds nothing, but a request that carries one
+		// is judged by it (SPEC §12): checked as at the token endpoint.
+		if err := h.checkProof(r); err != nil {
+			return nil, "", err
+		}
+	}
 	token, _, err := single(v, "token")
 	if err != nil {
 		return nil, "", err
@@ -163,6 +171,25 @@ func (h *handler) callerAndToken(w http.ResponseWriter, r *http.Request) (*calle
 		return nil, "", invalidRequest("the token parameter is required")
 	}
 	return c, token, nil
+}
+
+// checkProof checks r's DPoP proof, when it carries one, as the token endpoint does (no
+// ath: no access token comes with it): 400 invalid_dpop_proof when it fails, 503 when the
+// replay guard cannot answer.
+func (h *handler) checkProof(r *http.Request) error {
+	req := dpop.FromHTTP(r)
+	if !req.Present() {
+		return nil
+	}
+	_, err := h.proofs.Verify(r.Context(), req, "")
+	var ip *dpop.InvalidProof
+	if errors.As(err, &ip) {
+		return &oauthError{Status: http.StatusBadRequest, Code: "invalid_dpop_proof", Description: ip.Reason}
+	}
+	if err != nil {
+		return unavailable("cannot check the DPoP proof; retry shortly", err)
+	}
+	return nil
 }
 
 // tokenTypeOf is a token's token_type: DPoP for a token bound to a key (RFC 9449 §5),

@@ -83,5 +83,5 @@ func newModuleValidator(cfg *config.Config, ring *keyRing, revs *revocationList,
 }
 
 func newHandler(svc *service, ring *keyRing, meta *metadata, val *validator, proofs *dpop.Verifier, log *zap.Logger) *handler {
-	return &handler{svc: svc, ring: ring, meta: meta, auth: httpserver.NewAuthenticator(val, proofs), log: log}
+	return &handler{svc: svc, ring: ring, meta: meta, auth: httpserver.NewAuthenticator(val, proofs), proofs: proofs, log: log}
 }
