@@ -1,6 +1,6 @@
 # Common tasks. The README's two commands are `go run ./cmd/agentidp serve` and
 # `bash .ci/test.sh`; these targets wrap them and a few more.
-.PHONY: run test unit bench lint build dashboard fuzz
+.PHONY: run test unit bench lint build dashboard
 
 run:
 	go run ./cmd/agentidp serve
@@ -10,10 +10,6 @@ test:
 
 unit:
 	go test -race -count=1 ./...
-
-# The fuzz targets for a longer time than CI gives them (FUZZTIME=10m make fuzz).
-fuzz:
-	go test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $${FUZZTIME:-2m} ./platform/dpop/
 
 bench:
 	go run ./cmd/agentidp-bench
