@@ -43,6 +43,9 @@ type Agent struct {
 	AllowedAudiences []string       `json:"allowed_audiences"`
 	Plan             Plan           `json:"plan"`
 	Metadata         map[string]any `json:"metadata"`
+	// RequireDPoP: the agent gets only DPoP-bound tokens (RFC 9449); a token request
+	// without a DPoP proof is refused (invalid_dpop_proof).
+	RequireDPoP bool `json:"require_dpop"`
 	// Delegates are the agents of the same organization that may act for this one (token
 	// exchange, SPEC §13): the agent consents to each. Never nil.
 	Delegates []string  `json:"delegates"`

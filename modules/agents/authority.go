@@ -138,6 +138,7 @@ func accountable(a *Agent) map[string]any {
 		"allowed_scopes":    slices.Clone(a.AllowedScopes),
 		"allowed_audiences": slices.Clone(a.AllowedAudiences),
 		"plan":              string(a.Plan),
+		"require_dpop":      a.RequireDPoP,
 		"delegates":         slices.Clone(a.Delegates),
 	}
 }

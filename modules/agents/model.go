@@ -28,6 +28,7 @@ type agentRow struct {
 	Metadata         string    `bun:"metadata"`
 	Delegates        string    `bun:"delegates"`
 	IsAdmin          bool      `bun:"is_admin"`
+	RequireDPoP      bool      `bun:"require_dpop"`
 	CreatedAt        time.Time `bun:"created_at"`
 	UpdatedAt        time.Time `bun:"updated_at"`
 	TokensNotBefore  time.Time `bun:"tokens_not_before,nullzero"`
@@ -65,6 +66,7 @@ func toRow(a *Agent, isAdmin bool) (*agentRow, error) {
 		Metadata:         meta,
 		Delegates:        string(delegates),
 		IsAdmin:          isAdmin,
+		RequireDPoP:      a.RequireDPoP,
 		CreatedAt:        a.CreatedAt,
 		UpdatedAt:        a.UpdatedAt,
 		TokensNotBefore:  a.TokensNotBefore,
@@ -81,6 +83,7 @@ func (r *agentRow) toAgent() (*Agent, error) {
 		Owner:           r.Owner,
 		Status:          Status(r.Status),
 		Plan:            Plan(r.Plan),
+		RequireDPoP:     r.RequireDPoP,
 		CreatedAt:       r.CreatedAt.UTC(),
 		UpdatedAt:       r.UpdatedAt.UTC(),
 		TokensNotBefore: r.TokensNotBefore,

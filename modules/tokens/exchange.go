@@ -12,7 +12,9 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/agentidp/agentidp/modules/agents"
+	"github.com/agentidp/agentidp/modules/apis"
 	"github.com/agentidp/agentidp/platform/audittrail"
+	"github.com/agentidp/agentidp/platform/dpop"
 )
 
 // The token exchange (RFC 8693, SPEC §13): the authenticated client, the actor, gets a
@@ -39,8 +41,8 @@ var (
 // through the one validator (signature, times, revocation, agents, organization,
 // credential, chain) → the actor token, when sent → consent: the actor in the subject
 // agent's delegates and, for a delegated subject token, in those of its outermost actor;
-// no cycle; the depth → the audience and scope, within the subject token's → rate limit
-// and quota of the actor → sign (exp capped by the subject token's) → audit
+// no cycle; the depth → the audience and scope, within the subject token's → DPoP
+// (exchangeProof) → rate limit and quota of the actor → sign (exp capped by the subject token's) → audit
 // token.exchanged (durable before the answer).
 func (s *service) exchange(ctx context.Context, req tokenRequest) (issuedToken, error) {
 	x := req.Exchange
@@ -103,13 +105,17 @@ func (s *service) exchange(ctx context.Context, req tokenRequest) (issuedToken, 
 		return refuse(denyChainDepth, errChainDepth)
 	}
 	// Consent: the subject to every actor, each hop to the next.
+	var subject *agents.Agent
 	for _, id := range []string{sc.Subject, chain[len(chain)-1]} {
-		ok, err := s.delegates(ctx, id, actor.ID)
+		a, ok, err := s.delegates(ctx, id, actor.ID)
 		if err != nil {
 			return s.refuse(denyUnavailable, err)
 		}
 		if !ok {
 			return refuse(denyNotDelegated, errSubjectToken)
+		}
+		if subject == nil {
+			subject = a
 		}
 	}
 
@@ -131,6 +137,10 @@ func (s *service) exchange(ctx context.Context, req tokenRequest) (issuedToken, 
 	if sc.expiry() <= iat {
 		return refuse(denySubjectToken, errExpiring)
 	}
+	jkt, err := s.exchangeProof(ctx, actor, subject, sc, aud, req.Proof)
+	if err != nil {
+		return issuedToken{}, err
+	}
 	if err := s.meter.ConsumeToken(ctx, actor.ID, string(actor.Plan)); err != nil {
 		return s.refuse(limitReason(err), err)
 	}
@@ -144,6 +154,9 @@ func (s *service) exchange(ctx context.Context, req tokenRequest) (issuedToken, 
 	if c.expiry() > sc.expiry() {
 		exp := jwt.NumericDate(sc.expiry())
 		c.Expiry = &exp
+	}
+	if jkt != "" {
+		c.Cnf = &confirmation{JKT: jkt}
 	}
 	c.Act = &actClaim{Sub: actor.ID, Act: sc.Act}
 	c.Chain = append(slices.Clone(sc.Chain), link{Client: sc.ClientID, Credential: sc.CredentialID, JTI: sc.ID, IssuedAt: sc.issuedAt()})
@@ -160,6 +173,9 @@ func (s *service) exchange(ctx context.Context, req tokenRequest) (issuedToken, 
 	if c.APIID != "" {
 		ev["api_id"] = c.APIID
 	}
+	if jkt != "" {
+		ev["jkt"] = jkt
+	}
 	if err := s.rec.Record(ctx, audittrail.Event{
 		Action: ActionTokenExchanged, AgentID: sc.Subject, ActorID: actor.ID, OrgID: sc.org(),
 		TargetType: audittrail.TargetToken, TargetID: c.ID, Details: ev,
@@ -170,19 +186,48 @@ func (s *service) exchange(ctx context.Context, req tokenRequest) (issuedToken, 
 		return s.refuse(denyUnavailable, unavailable("the audit log cannot record the token; retry shortly", err))
 	}
 	s.metrics.issuedWith(key.alg).Inc()
-	return issuedToken{AccessToken: token, ExpiresIn: c.expiry() - now.Unix(), Scope: scope,
+	return issuedToken{AccessToken: token, ExpiresIn: c.expiry() - now.Unix(), Scope: scope, JKT: jkt,
 		IssuedTokenType: tokenTypeAccessJWT}, nil
 }
 
 // delegates reports whether agent id lists actor among its delegates (from the agents'
-// cached Directory). An agent that is gone lists nobody.
-func (s *service) delegates(ctx context.Context, id, actor string) (bool, error) {
+// cached Directory), with the agent. An agent that is gone lists nobody.
+func (s *service) delegates(ctx context.Context, id, actor string) (*agents.Agent, bool, error) {
 	a, err := s.agents.Lookup(ctx, id)
 	switch {
 	case errors.Is(err, agents.ErrNotFound):
-		return false, nil
+		return nil, false, nil
 	case err != nil:
-		return false, unavailable("cannot read the delegates; retry shortly", err)
+		return nil, false, unavailable("cannot read the delegates; retry shortly", err)
 	}
-	return slices.Contains(a.Delegates, actor), nil
+	return a, slices.Contains(a.Delegates, actor), nil
+}
+
+// exchangeProof applies DPoP (RFC 9449) to the exchange: an exchanged token is never less
+// constrained than its subject token. A proof is required — of the actor's key, and the
+// issued token is bound to it — when the subject token is bound, or the subject, the actor
+// or the token's API requires DPoP (400 invalid_dpop_proof without one); a proof sent
+// otherwise binds the token too, and a bad one fails the request. It returns the key's
+// thumbprint, "" for a bearer token.
+func (s *service) exchangeProof(ctx context.Context, actor, subject *agents.Agent, sc *claims, aud jwt.Audience,
+	proof dpop.Request) (string, error) {
+	tgt := target{aud: strings.Join(aud, " ")}
+	if sc.APIID != "" {
+		api, err := s.apis.ByID(ctx, sc.APIID)
+		switch {
+		case errors.Is(err, apis.ErrNotFound): // deleted a moment ago: the subject token is dead
+			_, err := s.refuseRequest(ctx, actor, denySubjectToken, errSubjectToken, nil)
+			return "", err
+		case err != nil:
+			_, err := s.refuse(denyUnavailable, unavailable("cannot look the token's API up; retry shortly", err))
+			return "", err
+		}
+		tgt.api = api
+	}
+	if !proof.Present() && (sc.jkt() != "" || subject.RequireDPoP) {
+		_, err := s.refuseRequest(ctx, actor, denyDPoPProof, errDPoPRequired,
+			map[string]any{"grant_type": grantTokenExchange, "subject_jti": sc.ID})
+		return "", err
+	}
+	return s.checkProof(ctx, actor, tgt, proof) // the actor's and the API's require_dpop, and the proof
 }
