@@ -168,7 +168,7 @@ func TestIntegrationDiscovery(t *testing.T) {
 				m.RevocationEndpoint != iss+"/api/v1/token/revoke" || m.JWKSURI != iss+"/.well-known/jwks.json" {
 				t.Fatalf("%s: endpoints %+v", path, m)
 			}
-			if strings.Join(m.Grants, ",") != "client_credentials" ||
+			if strings.Join(m.Grants, ",") != "client_credentials,urn:ietf:params:oauth:grant-type:token-exchange" ||
 				strings.Join(m.TokenAuth, ",") != "client_secret_basic,client_secret_post" ||
 				len(m.IntrospectionAuth) == 0 || len(m.RevocationAuth) == 0 || m.ResponseTypesSupported == nil {
 				t.Fatalf("%s: capabilities %+v", path, m)
