@@ -12,7 +12,7 @@ import (
 func main() {
 	if err := rootCmd().Execute(); err != nil {
 		fmt.Fprintln(os.Stderr, "agentidp: "+oneLine(err))
-		os.Exit(1)
+		os.Exit(exitCode(err))
 	}
 }
 
@@ -31,8 +31,11 @@ server runs on SQLite and in-process caches in ./data.`,
 		SilenceErrors: true,
 	}
 	root.PersistentFlags().String("config", "", "YAML configuration file (keys as in config/agentidp.example.yaml)")
-	// One file per command: serve.go, migrate.go, bootstrap.go, keys.go, audit.go, version.go.
-	root.AddCommand(serveCmd(), migrateCmd(), bootstrapCmd(), keysCmd(), auditCmd(), versionCmd())
+	// One file per command: serve.go, migrate.go, bootstrap.go, keys.go, audit.go, version.go;
+	// the commands over the API in api_*.go (their shared flags and output in remote*.go).
+	root.AddCommand(serveCmd(), migrateCmd(), bootstrapCmd(), keysCmd(), auditCmd(), versionCmd(),
+		orgsCmd(), agentsCmd(), credentialsCmd(), apisCmd(), tokenCmd())
+	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return &usageError{msg: err.Error()} })
 	return root
 }
 
