@@ -4,6 +4,8 @@ package main
 import (
 	"fmt"
 	"os"
+	"slices"
+	"strings"
 
 	"github.com/spf13/cobra"
 	"go.uber.org/dig"
@@ -40,7 +42,12 @@ server runs on SQLite and in-process caches in ./data.`,
 }
 
 // oneLine reduces an Fx/dig error chain to its root cause, which carries the one clear line
-// (e.g. "AGENTIDP_REDIS_URL: …").
+// (e.g. "AGENTIDP_REDIS_URL: …"), with any line breaks of a driver's message (pgx lists each
+// address it tried on a line of its own) folded into it.
 func oneLine(err error) string {
-	return dig.RootCause(err).Error()
+	lines := strings.Split(dig.RootCause(err).Error(), "\n")
+	for i := range lines {
+		lines[i] = strings.TrimSpace(lines[i])
+	}
+	return strings.Join(slices.DeleteFunc(lines, func(l string) bool { return l == "" }), " ")
 }

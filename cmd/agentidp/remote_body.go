@@ -17,11 +17,11 @@ type field struct {
 type kind int
 
 const (
-	str   kind = iota // a string
-	list              // comma-separated strings, or the flag repeated
-	num               // an integer
-	flag              // a boolean
-	raw               // a JSON value as given (metadata, grants)
+	str  kind = iota // a string
+	list             // comma-separated strings, or the flag repeated
+	num              // an integer
+	flag             // a boolean
+	raw              // a JSON value as given (metadata, grants)
 )
 
 func flagName(member string) string { return strings.ReplaceAll(member, "_", "-") }

@@ -56,6 +56,9 @@ type Server struct {
 // taken port fails the start; OnStop drains in-flight requests within the shutdown timeout.
 func New(p Params) (*Server, error) {
 	log := p.Log.Named("http")
+	for _, w := range p.Config.Warnings() {
+		log.Warn(w)
+	}
 	m := newHTTPMetrics(p.Registry)
 	verifier := p.Verifier
 	if verifier == nil {
