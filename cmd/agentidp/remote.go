@@ -181,6 +181,9 @@ func cell(v any) string {
 		}
 		return x
 	case []any:
+		if len(x) == 0 {
+			return "[]"
+		}
 		parts := make([]string, len(x))
 		for i, p := range x {
 			parts[i] = cell(p)

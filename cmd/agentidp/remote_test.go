@@ -119,6 +119,13 @@ func TestCLIOverTheAPI(t *testing.T) {
 		t.Fatalf("a revoked token: exit %d\n%s", code, out)
 	}
 
+	// An agent revokes its own token with its client credentials, without any scope for it.
+	own := mustCLI(t, "token", "get", "--client-id", agentID, "--client-secret", secret, "--field", "access_token")
+	mustCLI(t, "token", "revoke", own, "--as-client", "--client-id", agentID, "--client-secret", secret)
+	if got := mustCLI(t, "token", "introspect", own, "--field", "active"); got != "false" {
+		t.Fatalf("introspect after the agent revoked its own token: %q", got)
+	}
+
 	if got := mustCLI(t, "agents", "suspend", agentID, "--field", "status"); got != "suspended" {
 		t.Fatalf("suspend: %q", got)
 	}
