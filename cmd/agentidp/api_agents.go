@@ -15,6 +15,7 @@ var agentFields = []field{
 	{name: "grants", kind: raw, help: `its grants on APIs, JSON: [{"audience": "...", "scopes": ["..."]}]`},
 	{name: "plan", kind: str, help: "free or unlimited"},
 	{name: "metadata", kind: raw, help: "a JSON object"},
+	{name: "require_dpop", kind: flag, help: "it gets only DPoP-bound tokens"},
 }
 
 var agentCols = []string{"agent_id", "name", "status", "plan", "allowed_scopes", "owner", "created_at"}

@@ -33,9 +33,10 @@ server runs on SQLite and in-process caches in ./data.`,
 		SilenceErrors: true,
 	}
 	root.PersistentFlags().String("config", "", "YAML configuration file (keys as in config/agentidp.example.yaml)")
-	// One file per command: serve.go, migrate.go, bootstrap.go, keys.go, audit.go, version.go;
-	// the commands over the API in api_*.go (their shared flags and output in remote*.go).
-	root.AddCommand(serveCmd(), migrateCmd(), bootstrapCmd(), keysCmd(), auditCmd(), versionCmd(),
+	// One file per command: serve.go, migrate.go, bootstrap.go, keys.go, audit.go, version.go,
+	// healthcheck.go; the commands over the API in api_*.go (their shared flags and output in
+	// remote*.go).
+	root.AddCommand(serveCmd(), migrateCmd(), bootstrapCmd(), keysCmd(), auditCmd(), versionCmd(), healthcheckCmd(),
 		orgsCmd(), agentsCmd(), credentialsCmd(), apisCmd(), tokenCmd())
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return &usageError{msg: err.Error()} })
 	return root
