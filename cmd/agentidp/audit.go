@@ -6,6 +6,9 @@ import (
 	"errors"
 	"fmt"
 
+	"net/http"
+	"net/url"
+
 	"github.com/spf13/cobra"
 
 	"github.com/agentidp/agentidp/modules/audit"
@@ -17,8 +20,13 @@ var errChainBroken = errors.New("the audit chain is broken (see the report above
 func auditCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "audit",
-		Short: "Operate on the audit log",
+		Short: "Read the audit log over the API, or verify its chain on the store",
 	}
+	addRemoteFlags(cmd)
+	cmd.AddCommand(commands(call{use: "list", short: "List audit events over the API, newest first", method: http.MethodGet,
+		path: fixed("/api/v1/audit"), list: true, filters: []string{"agent_id", "org_id", "action", "outcome", "from", "to"},
+		cols: []string{"seq", "occurred_at", "action", "outcome", "agent_id", "actor_id", "target_type", "target_id"}})...)
+	cmd.AddCommand(exportCmd())
 	var asJSON bool
 	verify := &cobra.Command{
 		Use:   "verify",
@@ -68,4 +76,31 @@ func printReport(cmd *cobra.Command, rep audit.Report, asJSON bool) error {
 	_, err := fmt.Fprintf(out, "audit chain BROKEN at seq %d (event %s): %s\n%d events checked; last good row: seq %d hash %s\n",
 		rep.FirstBadSeq, rep.FirstBadEventID, rep.Reason, rep.Checked, rep.HeadSeq, rep.HeadHash)
 	return err
+}
+
+// exportCmd streams GET /api/v1/audit/export (NDJSON, one event per line) to standard output.
+func exportCmd() *cobra.Command {
+	filters := []string{"agent_id", "org_id", "action", "outcome", "from", "to"}
+	cmd := &cobra.Command{
+		Use:   "export",
+		Short: "Stream every matching audit event over the API as NDJSON",
+		Args:  args(),
+	}
+	for _, f := range filters {
+		cmd.Flags().String(flagName(f), "", "filter: "+f)
+	}
+	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
+		r, err := newRemote(cmd)
+		if err != nil {
+			return err
+		}
+		q := url.Values{}
+		for _, f := range filters {
+			if v, _ := cmd.Flags().GetString(flagName(f)); v != "" {
+				q.Set(f, v)
+			}
+		}
+		return r.client.Stream(cmd.Context(), "/api/v1/audit/export", q, r.out)
+	}
+	return cmd
 }

@@ -4,6 +4,8 @@ package main
 import (
 	"fmt"
 	"os"
+	"slices"
+	"strings"
 
 	"github.com/spf13/cobra"
 	"go.uber.org/dig"
@@ -12,7 +14,7 @@ import (
 func main() {
 	if err := rootCmd().Execute(); err != nil {
 		fmt.Fprintln(os.Stderr, "agentidp: "+oneLine(err))
-		os.Exit(1)
+		os.Exit(exitCode(err))
 	}
 }
 
@@ -32,13 +34,21 @@ server runs on SQLite and in-process caches in ./data.`,
 	}
 	root.PersistentFlags().String("config", "", "YAML configuration file (keys as in config/agentidp.example.yaml)")
 	// One file per command: serve.go, migrate.go, bootstrap.go, keys.go, audit.go, version.go,
-	// healthcheck.go.
-	root.AddCommand(serveCmd(), migrateCmd(), bootstrapCmd(), keysCmd(), auditCmd(), versionCmd(), healthcheckCmd())
+	// healthcheck.go; the commands over the API in api_*.go (their shared flags and output in
+	// remote*.go).
+	root.AddCommand(serveCmd(), migrateCmd(), bootstrapCmd(), keysCmd(), auditCmd(), versionCmd(), healthcheckCmd(),
+		orgsCmd(), agentsCmd(), credentialsCmd(), apisCmd(), tokenCmd())
+	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return &usageError{msg: err.Error()} })
 	return root
 }
 
 // oneLine reduces an Fx/dig error chain to its root cause, which carries the one clear line
-// (e.g. "AGENTIDP_REDIS_URL: …").
+// (e.g. "AGENTIDP_REDIS_URL: …"), with any line breaks of a driver's message (pgx lists each
+// address it tried on a line of its own) folded into it.
 func oneLine(err error) string {
-	return dig.RootCause(err).Error()
+	lines := strings.Split(dig.RootCause(err).Error(), "\n")
+	for i := range lines {
+		lines[i] = strings.TrimSpace(lines[i])
+	}
+	return strings.Join(slices.DeleteFunc(lines, func(l string) bool { return l == "" }), " ")
 }

@@ -21,7 +21,7 @@ AGENTIDP_DATABASE_URL (PostgreSQL) or, without it, the SQLite file in AGENTIDP_D
 		Short: "Apply every pending migration (safe to run from several replicas at once)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			cfg, err := loadConfig(cmd)
+			cfg, err := loadStoreConfig(cmd)
 			if err != nil {
 				return err
 			}
@@ -48,7 +48,7 @@ AGENTIDP_DATABASE_URL (PostgreSQL) or, without it, the SQLite file in AGENTIDP_D
 		Short: "List every migration and whether it is applied; exits 1 when some are pending",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			cfg, err := loadConfig(cmd)
+			cfg, err := loadStoreConfig(cmd)
 			if err != nil {
 				return err
 			}

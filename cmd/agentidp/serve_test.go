@@ -3,6 +3,7 @@ package main_test
 import (
 	"bufio"
 	"bytes"
+	"encoding/base64"
 	"io"
 	"net"
 	"net/http"
@@ -163,6 +164,10 @@ func TestServeEmbeddedDefault(t *testing.T) {
 		t.Fatal("the bootstrap secret reached the log")
 	}
 
+	if !strings.Contains(s.stderr.String(), "AGENTIDP_ISSUER is not set") {
+		t.Fatalf("listening on another port than 8080 without AGENTIDP_ISSUER: no warning\n%s", s.stderr)
+	}
+
 	again := start(t, dir)
 	again.stop(t)
 	if strings.Contains(again.stdout.String(), "bootstrap admin") {
@@ -201,6 +206,51 @@ func TestServeBadConfigOneLine(t *testing.T) {
 	}
 }
 
+// A start that fails inside the application (a store that cannot be reached, a taken port,
+// a pepper that is not the store's) prints one line naming the variable, and no
+// dependency-injection trace.
+func TestServeFailedStartOneLine(t *testing.T) {
+	dir := t.TempDir()
+	first := start(t, dir)
+	first.stop(t)
+	taken, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer taken.Close()
+	key := func(b byte) string { return base64.StdEncoding.EncodeToString(bytes.Repeat([]byte{b}, 32)) }
+	cases := []struct {
+		name string
+		env  []string
+	}{
+		{"AGENTIDP_SECRET_PEPPER", []string{"AGENTIDP_SECRET_PEPPER=" + key(3)}},
+		{"AGENTIDP_HTTP_ADDR", []string{"AGENTIDP_HTTP_ADDR=" + taken.Addr().String()}},
+		{"AGENTIDP_DATABASE_URL", []string{"AGENTIDP_DATABASE_URL=postgres://postgres@127.0.0.1:1/none?connect_timeout=2",
+			"AGENTIDP_MASTER_KEY=" + key(1), "AGENTIDP_SECRET_PEPPER=" + key(2)}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			cmd := exec.Command(build(t), "serve")
+			cmd.Dir = dir // the store set up by the first start
+			cmd.Env = append([]string{"PATH=" + os.Getenv("PATH"), "AGENTIDP_HTTP_ADDR=" + freeAddr(t)}, c.env...)
+			var stderr bytes.Buffer
+			cmd.Stderr = &stderr
+			if err := cmd.Run(); err == nil {
+				t.Fatal("start succeeded")
+			}
+			var errLines []string
+			for _, l := range nonEmptyLines(stderr.String()) {
+				if !strings.Contains(l, `"level":"info"`) && !strings.Contains(l, `"level":"warn"`) {
+					errLines = append(errLines, l)
+				}
+			}
+			if len(errLines) != 1 || !strings.HasPrefix(errLines[0], "agentidp: "+c.name) {
+				t.Fatalf("want one line naming %s, got:\n%s", c.name, stderr.String())
+			}
+		})
+	}
+}
+
 func nonEmptyLines(s string) []string {
 	var out []string
 	sc := bufio.NewScanner(strings.NewReader(s))
@@ -215,13 +265,26 @@ func nonEmptyLines(s string) []string {
 // `migrate status` and `migrate up` work on the embedded store; `--help` explains commands.
 func TestMigrateAndHelp(t *testing.T) {
 	dir := t.TempDir()
+	env := []string{"PATH=" + os.Getenv("PATH")}
 	run := func(args ...string) (string, error) {
 		cmd := exec.Command(build(t), args...)
 		cmd.Dir = dir
-		cmd.Env = []string{"PATH=" + os.Getenv("PATH")}
+		cmd.Env = env
 		out, err := cmd.CombinedOutput()
 		return string(out), err
 	}
+	// With nothing configured and no ./data, a command that opens the store refuses in one
+	// line and creates nothing.
+	for _, args := range [][]string{{"migrate", "status"}, {"migrate", "up"}, {"bootstrap"}, {"audit", "verify"}, {"keys", "rotate"}} {
+		out, err := run(args...)
+		if err == nil || len(nonEmptyLines(out)) != 1 || !strings.Contains(out, "AGENTIDP_DATABASE_URL") {
+			t.Fatalf("%v without configuration: %v\n%s", args, err, out)
+		}
+		if _, err := os.Stat(filepath.Join(dir, "data")); err == nil {
+			t.Fatalf("%v without configuration created ./data", args)
+		}
+	}
+	env = append(env, "AGENTIDP_DATA_DIR=data")
 	if out, err := run("migrate", "status"); err == nil || !strings.Contains(out, "pending") {
 		t.Fatalf("status on an empty store should list pending migrations and fail: %v\n%s", err, out)
 	}
@@ -230,6 +293,11 @@ func TestMigrateAndHelp(t *testing.T) {
 	}
 	if out, err := run("migrate", "status"); err != nil || strings.Contains(out, "pending") {
 		t.Fatalf("status after up: %v\n%s", err, out)
+	}
+	// Once ./data holds a store, the default finds it without configuration.
+	env = env[:1]
+	if out, err := run("migrate", "status"); err != nil || strings.Contains(out, "pending") {
+		t.Fatalf("status in the directory holding ./data: %v\n%s", err, out)
 	}
 	if out, err := run("--help"); err != nil || !strings.Contains(out, "serve") || !strings.Contains(out, "migrate") {
 		t.Fatalf("help: %v\n%s", err, out)

@@ -121,6 +121,9 @@ type Provisioner interface {
 	// AdminExists reports whether a non-decommissioned agent created as bootstrap admin
 	// exists.
 	AdminExists(ctx context.Context) (bool, error)
+	// AdminID returns the id of the oldest non-decommissioned bootstrap admin, "" when
+	// there is none.
+	AdminID(ctx context.Context) (string, error)
 }
 
 // Authority gives other modules the facts the policy's authority rules need about an agent

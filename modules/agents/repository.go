@@ -46,6 +46,8 @@ type repository interface {
 	// countFreeLive counts the org's non-decommissioned agents on plan free.
 	countFreeLive(ctx context.Context, db bun.IDB, orgID string) (int64, error)
 	adminExists(ctx context.Context, db bun.IDB) (bool, error)
+	// adminID returns the oldest non-decommissioned admin's id, "" for none.
+	adminID(ctx context.Context, db bun.IDB) (string, error)
 	// countByStatus counts the agents of orgID ("" for every organization) per status.
 	countByStatus(ctx context.Context, db bun.IDB, orgID string) (map[string]int, error)
 	// delegators returns the agents of orgID whose delegates list agentID.
@@ -203,6 +205,19 @@ func (bunRepository) adminExists(ctx context.Context, db bun.IDB) (bool, error) 
 		Where("status <> ?", string(StatusDecommissioned)).
 		Exists(ctx)
 	return ok, database.Translate(err)
+}
+
+func (bunRepository) adminID(ctx context.Context, db bun.IDB) (string, error) {
+	var ids []string
+	err := db.NewSelect().Model((*agentRow)(nil)).Column("agent_id").
+		Where("is_admin = ?", true).
+		Where("status <> ?", string(StatusDecommissioned)).
+		OrderExpr("created_at ASC, agent_id ASC").Limit(1).
+		Scan(ctx, &ids)
+	if err != nil || len(ids) == 0 {
+		return "", database.Translate(err)
+	}
+	return ids[0], nil
 }
 
 func (bunRepository) changedSince(ctx context.Context, db bun.IDB, since, until time.Time) ([]agentChange, error) {

@@ -185,6 +185,11 @@ func (s *service) AdminExists(ctx context.Context) (bool, error) {
 	return s.repo.adminExists(ctx, s.db)
 }
 
+// AdminID implements Provisioner.
+func (s *service) AdminID(ctx context.Context) (string, error) {
+	return s.repo.adminID(ctx, s.db)
+}
+
 // newAgent builds an active agent from validated fields, with defaults for absent ones.
 func (s *service) newAgent(id string, in agentFields) (*Agent, error) {
 	if id == "" {

@@ -70,7 +70,14 @@ type BootstrapResult struct {
 // in one transaction, from AGENTIDP_BOOTSTRAP_CLIENT_ID/SECRET when set.
 type Bootstrapper interface {
 	Bootstrap(ctx context.Context) (*BootstrapResult, error)
+	// ResetAdmin gives the bootstrap admin a new credential (its secret from
+	// AGENTIDP_BOOTSTRAP_CLIENT_SECRET when set) and revokes its others, in one
+	// transaction, audited there; ErrNoAdmin when there is no admin.
+	ResetAdmin(ctx context.Context) (*BootstrapResult, error)
 }
+
+// ErrNoAdmin is returned by ResetAdmin when no bootstrap admin exists.
+var ErrNoAdmin = errors.New("no bootstrap admin exists")
 
 // ErrNotFound is returned by Directory.State for an unknown credential.
 var ErrNotFound = errors.New("credential not found")

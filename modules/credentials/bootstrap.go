@@ -87,3 +87,63 @@ func (s *service) Bootstrap(ctx context.Context) (*BootstrapResult, error) {
 	s.inval.invalidate(ctx, row.AgentID)
 	return &BootstrapResult{ClientID: row.AgentID, ClientSecret: secret, CredentialID: row.ID}, nil
 }
+
+// ResetAdmin implements Bootstrapper: the operator's way back in when the bootstrap
+// admin's secret is lost or leaked (`agentidp bootstrap --reset`, on the server host). In
+// one transaction it revokes every live credential of the admin (each audited
+// credential.revoked, reason bootstrap_reset) and issues a new one (credential.created,
+// bootstrap and reset). The admin's status, scopes and tokens already issued are left as
+// they are: tokens minted by a revoked credential stop with it.
+func (s *service) ResetAdmin(ctx context.Context) (*BootstrapResult, error) {
+	agentID, err := s.provisioner.AdminID(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if agentID == "" {
+		return nil, ErrNoAdmin
+	}
+	secret := s.cfg.BootstrapClientSecret
+	if secret != "" && !wellFormedSecret(secret) {
+		return nil, errors.New("AGENTIDP_BOOTSTRAP_CLIENT_SECRET: want sk_live_ followed by 43 base64url characters (value not shown)")
+	}
+	row, secret, err := s.prepare(ctx, agentID, secret, nil, nil)
+	if err != nil {
+		return nil, err
+	}
+	err = s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+		now := s.now()
+		old, err := s.repo.live(ctx, tx, agentID, now, 0)
+		if err != nil {
+			return err
+		}
+		if err := s.repo.revokeAgent(ctx, tx, agentID, database.Time(now)); err != nil {
+			return err
+		}
+		for i := range old {
+			if err := s.audit.RecordTx(ctx, tx, audittrail.Event{
+				Action: actionRevoked, AgentID: agentID,
+				TargetType: audittrail.TargetCredential, TargetID: old[i].ID,
+				Details: map[string]any{"reason": "bootstrap_reset"},
+			}); err != nil {
+				return err
+			}
+		}
+		if err := s.repo.insert(ctx, tx, row); err != nil {
+			return err
+		}
+		details := createdDetails(row, true)
+		details["reset"] = true
+		details["revoked"] = len(old)
+		return s.audit.RecordTx(ctx, tx, audittrail.Event{
+			Action: actionCreated, AgentID: agentID,
+			TargetType: audittrail.TargetCredential, TargetID: row.ID,
+			Details: details,
+		})
+	})
+	if err != nil {
+		s.discard(ctx, row)
+		return nil, err
+	}
+	s.inval.invalidate(ctx, agentID)
+	return &BootstrapResult{ClientID: agentID, ClientSecret: secret, CredentialID: row.ID}, nil
+}

@@ -31,6 +31,8 @@ import (
 //     subscription (credentials:invalidate from every replica), and in Vault mode the
 //     janitor (every 30 s).
 //
+// Its first start hook compares the configured pepper with the store's (pepper.go).
+//
 // Add AutoBootstrap to the serving app for the first-start bootstrap.
 var Module = fx.Module("credentials",
 	fx.Decorate(func(log *zap.Logger) *zap.Logger { return log.Named("credentials") }),
@@ -48,7 +50,7 @@ var Module = fx.Module("credentials",
 		func(s *service) orgs.AdminProvisioner { return s },
 	),
 	fx.Provide(httpserver.AsRoutes(newRoutes)),
-	fx.Invoke(subscribeToAgents, startJanitor),
+	fx.Invoke(checkPepperOnStart, subscribeToAgents, startJanitor),
 )
 
 func newModuleHasher(cfg *config.Config) (*hasher, error) { return newHasher(cfg.SecretPepper) }

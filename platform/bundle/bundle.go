@@ -6,6 +6,7 @@ package bundle
 import (
 	"go.uber.org/fx"
 
+	"github.com/agentidp/agentidp/platform/apidoc"
 	"github.com/agentidp/agentidp/platform/cache"
 	"github.com/agentidp/agentidp/platform/config"
 	"github.com/agentidp/agentidp/platform/database"
@@ -33,9 +34,10 @@ var Core = fx.Options(
 	),
 )
 
-// Platform is Core plus the HTTP server's provider (what `agentidp serve` runs); the app
-// adds httpserver.Serve last, so that the server listens only after every other start hook.
-var Platform = fx.Options(Core, httpserver.Module)
+// Platform is Core plus the HTTP server's provider and the OpenAPI document's route (what
+// `agentidp serve` runs); the app adds httpserver.Serve last, so that the server listens
+// only after every other start hook.
+var Platform = fx.Options(Core, httpserver.Module, apidoc.Module)
 
 // vaultCheck contributes the "vault" readiness check only when Vault mode is on.
 func vaultCheck(kv vault.KV) []health.Check {

@@ -12,7 +12,7 @@ import (
 // the YAML file uses the same names (see config/agentidp.example.yaml).
 type Config struct {
 	HTTPAddr        string        `env:"AGENTIDP_HTTP_ADDR" envDefault:":8080"`
-	Issuer          string        `env:"AGENTIDP_ISSUER" envDefault:"http://localhost:8080"`
+	Issuer          string        `env:"AGENTIDP_ISSUER" envDefault:"http://localhost:8080"` // DefaultIssuer
 	TLSCertFile     string        `env:"AGENTIDP_TLS_CERT_FILE"`
 	TLSKeyFile      string        `env:"AGENTIDP_TLS_KEY_FILE"`
 	CORSOrigins     []string      `env:"AGENTIDP_CORS_ORIGINS" envSeparator:","`

@@ -230,3 +230,29 @@ func varNames() []string {
 	}
 	return out
 }
+
+// Listening on another port than 8080 without AGENTIDP_ISSUER warns that the issuer still
+// says :8080; an issuer set, port 8080, or an ephemeral port do not.
+func TestIssuerPortWarning(t *testing.T) {
+	cases := []struct {
+		env  []string
+		warn bool
+	}{
+		{[]string{"AGENTIDP_HTTP_ADDR=:9090"}, true},
+		{[]string{"AGENTIDP_HTTP_ADDR=127.0.0.1:9090"}, true},
+		{[]string{"AGENTIDP_HTTP_ADDR=:9090", "AGENTIDP_ISSUER=https://idp.example.com"}, false},
+		{[]string{"AGENTIDP_HTTP_ADDR=:8080"}, false},
+		{nil, false},
+		{[]string{"AGENTIDP_HTTP_ADDR=127.0.0.1:0"}, false},
+	}
+	for _, c := range cases {
+		cfg, err := Load("", append(c.env, "AGENTIDP_DATA_DIR="+t.TempDir()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		w := cfg.Warnings()
+		if got := len(w) == 1 && strings.Contains(w[0], "AGENTIDP_ISSUER") && strings.Contains(w[0], ":8080"); got != c.warn || (!c.warn && len(w) != 0) {
+			t.Errorf("%v: warnings %q, want a warning: %v", c.env, w, c.warn)
+		}
+	}
+}

@@ -49,6 +49,7 @@ type Server struct {
 	cfg       *config.Config
 	log       *zap.Logger
 	protected map[string]bool // "METHOD /template" of every route with a policy entry
+	mounted   []string        // "METHOD /template" of every route, in mounting order
 
 	mu   sync.Mutex
 	addr net.Addr
@@ -58,6 +59,9 @@ type Server struct {
 // taken port fails the start; OnStop drains in-flight requests within the shutdown timeout.
 func New(p Params) (*Server, error) {
 	log := p.Log.Named("http")
+	for _, w := range p.Config.Warnings() {
+		log.Warn(w)
+	}
 	m := newHTTPMetrics(p.Registry)
 	auth := NewAuthenticator(p.Verifier, p.Proofs)
 	table := newRouteTable(
@@ -72,12 +76,14 @@ func New(p Params) (*Server, error) {
 	sortRoutes(routes)
 	seen := map[string]bool{}
 	protected := map[string]bool{}
+	var mounted []string
 	for _, rt := range routes {
 		key := rt.Method + " " + rt.Path
 		if seen[key] {
 			return nil, fmt.Errorf("httpserver: route %s registered twice", key)
 		}
 		seen[key] = true
+		mounted = append(mounted, key)
 		if rt.Auth != AuthNone {
 			if _, ok := p.Policy.RouteScopes(rt.Method, rt.Path); !ok {
 				return nil, fmt.Errorf("httpserver: route %s is protected but has no entry in the policy's route table (policies/data/scopes.json)", key)
@@ -113,7 +119,7 @@ func New(p Params) (*Server, error) {
 	handler = &frontDoor{next: handler, log: log, metrics: m,
 		proxies: ParsePrefixes(p.Config.TrustedProxies), hsts: p.Config.TLS()}
 
-	s := &Server{handler: handler, cfg: p.Config, log: log, protected: protected}
+	s := &Server{handler: handler, cfg: p.Config, log: log, protected: protected, mounted: mounted}
 	s.srv = &http.Server{
 		Handler:           handler,
 		ReadHeaderTimeout: 10 * time.Second,
@@ -183,6 +189,10 @@ func (s *Server) stop(ctx context.Context) error {
 	s.log.Info("draining in-flight requests")
 	return s.srv.Shutdown(ctx)
 }
+
+// Routes lists "METHOD /template" of every route the modules and the server mounted (the
+// dashboard, mounted by prefix, aside), in mounting order.
+func (s *Server) Routes() []string { return append([]string(nil), s.mounted...) }
 
 // Handler is the full handler (for in-process tests).
 func (s *Server) Handler() http.Handler { return s.handler }

@@ -43,10 +43,13 @@ func build(lc fx.Lifecycle, level, format string, out zapcore.WriteSyncer) (*zap
 }
 
 // FxLogger routes Fx's lifecycle events to zap at debug level, so a normal start at info is
-// quiet; errors still surface at error level.
+// quiet. Its errors go there too: a failed start or stop returns them, and the command
+// prints their root cause once, in one line (the dependency-injection trace around it is
+// for AGENTIDP_LOG_LEVEL=debug).
 func FxLogger(l *zap.Logger) fxevent.Logger {
 	z := &fxevent.ZapLogger{Logger: l.Named("fx")}
 	z.UseLogLevel(zapcore.DebugLevel)
+	z.UseErrorLevel(zapcore.DebugLevel)
 	return z
 }
 

@@ -3,7 +3,6 @@ package testenv
 import (
 	"context"
 	"crypto/rand"
-	"net/http"
 	"testing"
 	"time"
 
@@ -115,6 +114,3 @@ func NewApp(t testing.TB, cfg *config.Config, b Backend, opts ...fx.Option) *App
 	})
 	return &App{App: a, Server: srv, URL: srv.URL()}
 }
-
-// Client is an HTTP client for tests, with a timeout.
-var Client = &http.Client{Timeout: 30 * time.Second}
