@@ -125,19 +125,19 @@ var ErrNotFound = errors.New("credential not found")
 
 // Credential is a credential as the API lists it: never its secret nor its hash.
 type Credential struct {
-	ID           string     `json:"credential_id"`
-	AgentID      string     `json:"agent_id"`
-	Type         Type       `json:"type"`
-	Status       Status     `json:"status"`
-	SecretPrefix string     `json:"secret_prefix"`
+	ID           string `json:"credential_id"`
+	AgentID      string `json:"agent_id"`
+	Type         Type   `json:"type"`
+	Status       Status `json:"status"`
+	SecretPrefix string `json:"secret_prefix"`
 	// KeyIDs are a private_key_jwt credential's kids (given, or RFC 7638 thumbprints).
 	KeyIDs []string `json:"kids,omitempty"`
 	// TrustedIssuerID and Subject are a federated credential's external identity.
-	TrustedIssuerID *string `json:"trusted_issuer_id,omitempty"`
-	Subject         string  `json:"subject,omitempty"`
-	RotatedFrom  *string    `json:"rotated_from"`
-	CreatedAt    time.Time  `json:"created_at"`
-	ExpiresAt    *time.Time `json:"expires_at"`
+	TrustedIssuerID *string    `json:"trusted_issuer_id,omitempty"`
+	Subject         string     `json:"subject,omitempty"`
+	RotatedFrom     *string    `json:"rotated_from"`
+	CreatedAt       time.Time  `json:"created_at"`
+	ExpiresAt       *time.Time `json:"expires_at"`
 	// RevokedAt is when the credential is or was revoked. During a rotation's grace period
 	// it lies in the future and Status is still active.
 	RevokedAt  *time.Time `json:"revoked_at"`
