@@ -152,7 +152,7 @@ manages_agent if {
 # isolation alone.
 manages_agent if {
 	route_key == "DELETE /api/v1/trusted-issuers/{trusted_issuer_id}"
-	input.target.agent_id
+	input.target.agent_id != ""
 }
 
 authority_missing contains s if {

@@ -285,6 +285,7 @@ test_managing_without_the_targets_authority_fails_closed if {
 test_trusted_issuer_delete_needs_authority_over_each_bound_agent if {
 	path := "/api/v1/trusted-issuers/{trusted_issuer_id}"
 	authz.allow with input as call("DELETE", path, ["credentials:write"], "o1", {"org_id": "o1"}, null)
+	authz.allow with input as call("DELETE", path, ["credentials:write"], "o1", {"agent_id": "", "org_id": "o1"}, null)
 	not authz.allow with input as call("DELETE", path, ["credentials:write"], "o1", {"org_id": "o2"}, null)
 	authz.allow with input as call("DELETE", path, ["credentials:write", "audit:read"], "o1", agent_in_o1(["audit:read"]), null)
 	inp := call("DELETE", path, ["credentials:write"], "o1", agent_in_o1(["credentials:write", "keys:admin"]), null)
