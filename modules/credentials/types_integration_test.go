@@ -5,7 +5,6 @@ import (
 	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/rsa"
-	"encoding/base64"
 	"encoding/json"
 	"net/http"
 	"strings"
@@ -92,7 +91,15 @@ func TestIntegrationCredentialTypes(t *testing.T) {
 		}
 
 		// The audit event names the kids, never key material.
-		x := base64.RawURLEncoding.EncodeToString(ek.PublicKey.X.Bytes())
+		var pubJWK struct {
+			X string `json:"x"`
+		}
+		pubRaw, err := json.Marshal(jose.JSONWebKey{Key: &ek.PublicKey})
+		if err != nil {
+			t.Fatal(err)
+		}
+		decode(t, pubRaw, &pubJWK)
+		x := pubJWK.X
 		for _, e := range h.auditEvents(agent) {
 			if e.TargetID == key.ID && e.Action == "credential.created" {
 				if e.Details["type"] != "private_key_jwt" || e.Details["kids"] == nil {
