@@ -229,6 +229,21 @@ conflict contains sprintf("the agent is the last active holder of %s in its orga
 	some role in lockout
 }
 
+# Deleting a trusted issuer revokes the federated credentials bound to it: asked about each
+# agent, with the agent's active credentials left after it.
+lockout contains role if {
+	route_key == "DELETE /api/v1/trusted-issuers/{trusted_issuer_id}"
+	input.target.agent_id != ""
+	input.target.credentials_left == 0
+	some role in last_holder_of
+}
+
+refused contains "the organization's lock-out facts are unknown" if {
+	route_key == "DELETE /api/v1/trusted-issuers/{trusted_issuer_id}"
+	input.target.agent_id != ""
+	not holders_known
+}
+
 # Fail closed: a change that could lock an organization out, decided without the counts.
 refused contains "the organization's lock-out facts are unknown" if {
 	route_key in lockout_routes

@@ -223,23 +223,20 @@ func (s *service) DeleteIssuer(ctx context.Context, id string) error {
 	if err != nil {
 		return err
 	}
-	allowed := map[string]bool{}
+	targets := map[string]*policy.Target{} // nil: an agent gone entirely, nothing to protect
 	for _, b := range bound {
-		if allowed[b.AgentID] {
+		if _, ok := targets[b.AgentID]; ok {
 			continue
 		}
 		t, err := s.target(ctx, b.AgentID)
-		if errors.Is(err, errNoAgent) {
-			allowed[b.AgentID] = true // an agent gone entirely has nothing left to protect
-			continue
-		}
-		if err != nil {
+		switch {
+		case errors.Is(err, errNoAgent):
+			targets[b.AgentID] = nil
+		case err != nil:
 			return err
+		default:
+			targets[b.AgentID] = t
 		}
-		if err := policy.Authorize(ctx, s.policy, *t, nil, errNoIssuer); err != nil {
-			return err
-		}
-		allowed[b.AgentID] = true
 	}
 	var agentsHit []string
 	err = s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
@@ -255,12 +252,27 @@ func (s *service) DeleteIssuer(ctx context.Context, id string) error {
 		if err != nil {
 			return err
 		}
-		seen := map[string]bool{}
-		for i := range bound {
-			b := &bound[i]
-			if !allowed[b.AgentID] {
+		byAgent := map[string][]string{}
+		for _, b := range bound {
+			if _, ok := targets[b.AgentID]; !ok {
 				return apperr.Conflict("a credential was bound to this trusted issuer meanwhile; retry")
 			}
+			if _, seen := byAgent[b.AgentID]; !seen {
+				agentsHit = append(agentsHit, b.AgentID)
+			}
+			byAgent[b.AgentID] = append(byAgent[b.AgentID], b.ID)
+		}
+		// The policy about each agent: its whole authority (no managing up) and, under the
+		// organization's lock-out lock, the active credentials it keeps (no lock-out).
+		for _, agentID := range agentsHit {
+			if t := targets[agentID]; t != nil {
+				if err := s.authorizeBulkRevokeInTx(ctx, tx, t, byAgent[agentID]); err != nil {
+					return err
+				}
+			}
+		}
+		for i := range bound {
+			b := &bound[i]
 			if err := s.repo.setRevokedAt(ctx, tx, b.ID, database.Time(now)); err != nil {
 				return err
 			}
@@ -270,10 +282,6 @@ func (s *service) DeleteIssuer(ctx context.Context, id string) error {
 				Details: map[string]any{"reason": "trusted_issuer_deleted", "trusted_issuer_id": cid},
 			}); err != nil {
 				return err
-			}
-			if !seen[b.AgentID] {
-				seen[b.AgentID] = true
-				agentsHit = append(agentsHit, b.AgentID)
 			}
 		}
 		if err := s.issuers.markDeleted(ctx, tx, cid, database.Time(now)); err != nil {

@@ -238,3 +238,43 @@ func TestIntegrationFederatedCredentials(t *testing.T) {
 		e.assertNoLeaks()
 	})
 }
+
+// Deleting a trusted issuer cannot take an organization's last admin's last active
+// credential: 409, and nothing changes.
+func TestIntegrationTrustedIssuerDeleteLockout(t *testing.T) {
+	testenv.ForEachBackend(t, func(t *testing.T, b testenv.Backend) {
+		e := newEnv(t, b, allowPrivate)
+		var created struct {
+			Org struct {
+				ID string `json:"org_id"`
+			} `json:"org"`
+			Admin struct {
+				AgentID      string `json:"agent_id"`
+				ClientSecret string `json:"client_secret"`
+				CredentialID string `json:"credential_id"`
+			} `json:"admin"`
+		}
+		mustDecode(t, e.mustAPI(http.StatusCreated, http.MethodPost, "/api/v1/orgs", e.adminToken(),
+			map[string]any{"name": "lockout-" + uuid.NewString()[:8]}).Body, &created)
+		e.remember(created.Admin.ClientSecret)
+		orgAdmin := client{ID: created.Admin.AgentID, Secret: created.Admin.ClientSecret}
+		tok := e.token(orgAdmin, "", "")
+		spire := newECKey(t, "spire-1")
+		var ti struct {
+			ID string `json:"trusted_issuer_id"`
+		}
+		mustDecode(t, e.mustAPI(http.StatusCreated, http.MethodPost, "/api/v1/trusted-issuers", tok,
+			map[string]any{"issuer": spireIssuer, "jwks": jwksOf(t, spire)}).Body, &ti)
+		credPath := "/api/v1/agents/" + orgAdmin.ID + "/credentials"
+		var fed credentialOut
+		mustDecode(t, e.mustAPI(http.StatusCreated, http.MethodPost, credPath, tok,
+			map[string]any{"type": "federated", "trusted_issuer_id": ti.ID, "subject": spiffeID}).Body, &fed)
+		// The secret goes: the federated credential is the admin's last.
+		e.mustAPI(http.StatusNoContent, http.MethodDelete, credPath+"/"+created.Admin.CredentialID, e.adminToken(), nil)
+		e.mustAPI(http.StatusConflict, http.MethodDelete, "/api/v1/trusted-issuers/"+ti.ID, e.adminToken(), nil)
+		if st := e.credentialStatus(orgAdmin.ID, fed.ID); st != "active" {
+			t.Fatalf("after a refused delete the federated credential is %s", st)
+		}
+		e.mustAPI(http.StatusOK, http.MethodGet, "/api/v1/trusted-issuers/"+ti.ID, e.adminToken(), nil)
+	})
+}
