@@ -31,8 +31,9 @@ server runs on SQLite and in-process caches in ./data.`,
 		SilenceErrors: true,
 	}
 	root.PersistentFlags().String("config", "", "YAML configuration file (keys as in config/agentidp.example.yaml)")
-	// One file per command: serve.go, migrate.go, bootstrap.go, keys.go, audit.go, version.go.
-	root.AddCommand(serveCmd(), migrateCmd(), bootstrapCmd(), keysCmd(), auditCmd(), versionCmd())
+	// One file per command: serve.go, migrate.go, bootstrap.go, keys.go, audit.go, version.go,
+	// healthcheck.go.
+	root.AddCommand(serveCmd(), migrateCmd(), bootstrapCmd(), keysCmd(), auditCmd(), versionCmd(), healthcheckCmd())
 	return root
 }
 

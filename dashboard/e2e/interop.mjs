@@ -3,7 +3,8 @@
 // libraries, openid-client 6 (the client side) and oauth4webapi's RFC 9068 validator (the
 // resource-server side), the way users will drive it. Nothing here knows the server's
 // internals: metadata comes from discovery, keys from the JWKS. It covers root's issuer and
-// a second organization's (`<issuer>/orgs/<org_id>`, discovered by RFC 8414 path insertion).
+// a second organization's (`<issuer>/orgs/<org_id>`, discovered by RFC 8414 path insertion),
+// and DPoP-bound tokens through openid-client's DPoP handle.
 //
 //   node e2e/interop.mjs          # builds the server, runs the checks, stops it
 //
@@ -355,6 +356,82 @@ async function orgScenario(base, admin) {
   });
 }
 
+/**
+ * DPoP (RFC 9449) with openid-client's DPoP handle: a DPoP-bound token for an agent that
+ * requires one, the server's own API called with it through fetchProtectedResource (proofs
+ * with htm, htu and ath made by the library), introspection's cnf, and the RFC 9449 §7
+ * answers to a bound token sent as Bearer and to a proof of another key.
+ */
+async function dpopScenario(base, admin) {
+  const adminConfig = await client.discovery(new URL(base), admin.id, undefined, client.ClientSecretBasic(admin.secret), insecure);
+  const adminToken = (await client.clientCredentialsGrant(adminConfig)).access_token;
+
+  let agent, config, dpop, token;
+  await check('DPoP: setup: an agent with require_dpop, and discovery lists the proof algorithms', async () => {
+    const created = await api(base, adminToken, 'POST', '/api/v1/agents', {
+      name: 'interop-dpop-agent', allowed_scopes: ['agents:read'], require_dpop: true,
+    });
+    assert.equal(created.status, 201, JSON.stringify(created.body));
+    assert.equal(created.body.require_dpop, true);
+    agent = created.body.agent_id;
+    const cred = await api(base, adminToken, 'POST', `/api/v1/agents/${agent}/credentials`);
+    assert.equal(cred.status, 201, JSON.stringify(cred.body));
+    config = await client.discovery(new URL(base), agent, undefined, client.ClientSecretBasic(cred.body.client_secret),
+      { ...insecure, algorithm: 'oauth2' });
+    assert.deepEqual(config.serverMetadata().dpop_signing_alg_values_supported, ['RS256', 'PS256', 'ES256', 'EdDSA']);
+  });
+
+  await check('DPoP: openid-client obtains a DPoP-bound token with a DPoP handle (PS256 and ES256 keys)', async () => {
+    // Without a proof the agent gets nothing.
+    assert.equal(await oauthError(client.clientCredentialsGrant(config)), 'invalid_dpop_proof');
+    // Not EdDSA: oauth4webapi signs with an Ed25519 key under the fully-specified alg name
+    // "Ed25519" (RFC 9864), which go-jose, and so this server, does not take (it takes "EdDSA").
+    for (const alg of ['PS256', 'ES256']) {
+      dpop = client.getDPoPHandle(config, await client.randomDPoPKeyPair(alg));
+      const res = await client.clientCredentialsGrant(config, { scope: 'agents:read' }, { DPoP: dpop });
+      assert.equal(res.token_type.toLowerCase(), 'dpop');
+      token = res.access_token;
+      const claims = JSON.parse(Buffer.from(token.split('.')[1], 'base64url').toString());
+      assert.match(claims.cnf?.jkt ?? '', /^[A-Za-z0-9_-]{43}$/);
+    }
+  });
+
+  await check('DPoP: fetchProtectedResource with the DPoP handle calls GET /api/v1/agents/{id}', async () => {
+    for (let i = 0; i < 2; i++) { // a fresh proof (jti) each time
+      const res = await client.fetchProtectedResource(config, token, new URL(`${base}/api/v1/agents/${agent}`), 'GET',
+        undefined, undefined, { DPoP: dpop });
+      assert.equal(res.status, 200);
+      assert.equal((await res.json()).agent_id, agent);
+    }
+  });
+
+  await check('DPoP: the bound token as Bearer, and with a proof of another key, is 401 DPoP invalid_token', async () => {
+    const bearer = await fetch(`${base}/api/v1/agents/${agent}`, { headers: { Authorization: `Bearer ${token}` } });
+    assert.equal(bearer.status, 401);
+    assert.match(bearer.headers.get('www-authenticate') ?? '', /^DPoP error="invalid_token"/);
+    const other = client.getDPoPHandle(config, await client.randomDPoPKeyPair('ES256'));
+    await assert.rejects(
+      client.fetchProtectedResource(config, token, new URL(`${base}/api/v1/agents/${agent}`), 'GET', undefined, undefined, { DPoP: other }),
+      (e) => {
+        assert.equal(e.code, 'OAUTH_WWW_AUTHENTICATE_CHALLENGE', e.message);
+        assert.equal(e.cause?.[0]?.scheme, 'dpop');
+        assert.equal(e.cause?.[0]?.parameters?.error, 'invalid_token');
+        return true;
+      },
+    );
+    const none = await fetch(`${base}/api/v1/agents/${agent}`);
+    assert.equal(none.status, 401);
+    assert.match(none.headers.get('www-authenticate') ?? '', /DPoP algs="RS256 PS256 ES256 EdDSA"/);
+  });
+
+  await check('DPoP: introspection returns cnf.jkt and token_type DPoP', async () => {
+    const info = await client.tokenIntrospection(adminConfig, token);
+    assert.equal(info.active, true);
+    assert.equal(info.token_type, 'DPoP');
+    assert.equal(info.cnf?.jkt, JSON.parse(Buffer.from(token.split('.')[1], 'base64url').toString()).cnf.jkt);
+  });
+}
+
 async function main() {
   mkdirSync(ARTIFACTS, { recursive: true });
   const workDir = mkdtempSync(path.join(tmpdir(), 'agentidp-interop-'));
@@ -373,6 +450,7 @@ async function main() {
     server = await startServer({ bin, workDir, port, base, admin, logFile: path.join(ARTIFACTS, 'interop-server.log') });
     await scenario(base, admin);
     await orgScenario(base, admin);
+    await dpopScenario(base, admin);
   } catch (e) {
     results.push({ name: 'setup', ok: false });
     console.error('[interop] FAILED:', e.message);

@@ -43,8 +43,11 @@ type Agent struct {
 	AllowedAudiences []string       `json:"allowed_audiences"`
 	Plan             Plan           `json:"plan"`
 	Metadata         map[string]any `json:"metadata"`
-	CreatedAt        time.Time      `json:"created_at"`
-	UpdatedAt        time.Time      `json:"updated_at"`
+	// RequireDPoP: the agent gets only DPoP-bound tokens (RFC 9449); a token request
+	// without a DPoP proof is refused (invalid_dpop_proof).
+	RequireDPoP bool      `json:"require_dpop"`
+	CreatedAt   time.Time `json:"created_at"`
+	UpdatedAt   time.Time `json:"updated_at"`
 	// TokensNotBefore is when the agent was last suspended or decommissioned: every token
 	// issued at or before it is dead, even after a reactivation. Zero when never.
 	TokensNotBefore time.Time `json:"-"`

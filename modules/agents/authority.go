@@ -124,6 +124,7 @@ func accountable(a *Agent) map[string]any {
 		"allowed_scopes":    slices.Clone(a.AllowedScopes),
 		"allowed_audiences": slices.Clone(a.AllowedAudiences),
 		"plan":              string(a.Plan),
+		"require_dpop":      a.RequireDPoP,
 	}
 }
 

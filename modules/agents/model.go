@@ -27,6 +27,7 @@ type agentRow struct {
 	Plan             string    `bun:"plan"`
 	Metadata         string    `bun:"metadata"`
 	IsAdmin          bool      `bun:"is_admin"`
+	RequireDPoP      bool      `bun:"require_dpop"`
 	CreatedAt        time.Time `bun:"created_at"`
 	UpdatedAt        time.Time `bun:"updated_at"`
 	TokensNotBefore  time.Time `bun:"tokens_not_before,nullzero"`
@@ -59,6 +60,7 @@ func toRow(a *Agent, isAdmin bool) (*agentRow, error) {
 		Plan:             string(a.Plan),
 		Metadata:         meta,
 		IsAdmin:          isAdmin,
+		RequireDPoP:      a.RequireDPoP,
 		CreatedAt:        a.CreatedAt,
 		UpdatedAt:        a.UpdatedAt,
 		TokensNotBefore:  a.TokensNotBefore,
@@ -75,6 +77,7 @@ func (r *agentRow) toAgent() (*Agent, error) {
 		Owner:           r.Owner,
 		Status:          Status(r.Status),
 		Plan:            Plan(r.Plan),
+		RequireDPoP:     r.RequireDPoP,
 		CreatedAt:       r.CreatedAt.UTC(),
 		UpdatedAt:       r.UpdatedAt.UTC(),
 		TokensNotBefore: r.TokensNotBefore,

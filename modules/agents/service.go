@@ -228,7 +228,8 @@ func (s *service) insert(ctx context.Context, tx bun.Tx, a *Agent, org *orgs.Org
 		}
 		return err
 	}
-	details := map[string]any{"name": a.Name, "plan": string(a.Plan), "allowed_scopes": a.AllowedScopes, "org_id": a.OrgID}
+	details := map[string]any{"name": a.Name, "plan": string(a.Plan), "allowed_scopes": a.AllowedScopes, "org_id": a.OrgID,
+		"require_dpop": a.RequireDPoP}
 	if admin {
 		details["bootstrap_admin"] = true
 	}
@@ -537,6 +538,9 @@ func apply(a *Agent, in agentFields) []string {
 	}
 	if in.Plan.Set {
 		set("plan", a.Plan != in.Plan.Value, func() { a.Plan = in.Plan.Value })
+	}
+	if in.RequireDPoP.Set {
+		set("require_dpop", a.RequireDPoP != in.RequireDPoP.Value, func() { a.RequireDPoP = in.RequireDPoP.Value })
 	}
 	if in.Metadata.Set {
 		v := map[string]any(in.Metadata.Value)

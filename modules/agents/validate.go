@@ -35,6 +35,7 @@ type agentFields struct {
 	AllowedAudiences optional[[]string]   `json:"allowed_audiences"`
 	Plan             optional[Plan]       `json:"plan"`
 	Metadata         optional[jsonObject] `json:"metadata"`
+	RequireDPoP      optional[bool]       `json:"require_dpop"`
 	// Grants are checked by apis.Grants.SetInTx, in the create's or update's transaction.
 	Grants optional[[]apis.Grant] `json:"grants"`
 }
@@ -125,6 +126,9 @@ func (v *validator) check(in agentFields, creating bool) (agentFields, error) {
 		if in.Plan.Null || (in.Plan.Value != PlanFree && in.Plan.Value != PlanUnlimited) {
 			f.Add("plan", `must be "free" or "unlimited"`)
 		}
+	}
+	if in.RequireDPoP.Set && in.RequireDPoP.Null {
+		f.Add("require_dpop", "must be true or false")
 	}
 	if in.Grants.Set && in.Grants.Null {
 		f.Add("grants", "must not be null (send [] to clear it)")

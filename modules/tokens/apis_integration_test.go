@@ -77,7 +77,8 @@ func (e *env) introspectAs(bearer, token string) map[string]any {
 // identifier, the granted scopes (requested ones each granted), its lifetime, the api claim,
 // never a scope of the server's own API; the server's own API refuses it; introspection
 // describes it; a scope not granted is invalid_scope, an API neither granted nor in
-// allowed_audiences invalid_target; require_dpop fails every request (no DPoP yet).
+// allowed_audiences invalid_target; with require_dpop a request without a valid proof is
+// invalid_dpop_proof (dpop_integration_test.go has the rest).
 func TestIntegrationTokensForAnAPI(t *testing.T) {
 	testenv.ForEachBackend(t, func(t *testing.T, b testenv.Backend) {
 		e := newEnv(t, b, nil)
@@ -162,7 +163,7 @@ func TestIntegrationTokensForAnAPI(t *testing.T) {
 			t.Fatalf("a token issued before the scope's removal: %v", in)
 		}
 
-		// require_dpop: every request fails until DPoP is built.
+		// require_dpop: no proof, or a malformed one, is invalid_dpop_proof.
 		e.mustAPI(http.StatusOK, http.MethodPatch, apis.PathAPIs+"/"+apiID, e.adminToken(), map[string]any{"require_dpop": true})
 		wantOAuthError(t, e.tokenResponse(c, "", aud), http.StatusBadRequest, "invalid_dpop_proof")
 		r = e.post(tokens.PathToken, url.Values{"grant_type": {"client_credentials"}, "resource": {aud}},

@@ -28,6 +28,23 @@ type claims struct {
 	// Act names the actor of a delegated token (RFC 8693 §4.1). This server issues none
 	// yet; a token carrying one manages nothing (the policy's "delegated" input).
 	Act map[string]any `json:"act,omitempty"`
+	// Cnf binds a DPoP-bound token to its key (RFC 9449 §6.1, RFC 7800): absent in a
+	// bearer token.
+	Cnf *confirmation `json:"cnf,omitempty"`
+}
+
+// confirmation is the cnf claim of a DPoP-bound token: the RFC 7638 thumbprint (SHA-256,
+// base64url) of the key whose proofs must come with the token.
+type confirmation struct {
+	JKT string `json:"jkt"`
+}
+
+// jkt is the token's cnf.jkt, "" for a bearer token.
+func (c *claims) jkt() string {
+	if c.Cnf == nil {
+		return ""
+	}
+	return c.Cnf.JKT
 }
 
 // newClaims are the claims of a token for agent of org, minted by credential, valid from

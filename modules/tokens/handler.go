@@ -2,19 +2,25 @@ package tokens
 
 import (
 	"encoding/json"
+	"errors"
 	"net/http"
+	"strings"
 
 	"go.uber.org/zap"
 
+	"github.com/agentidp/agentidp/platform/dpop"
 	"github.com/agentidp/agentidp/platform/httpserver"
+	"github.com/agentidp/agentidp/platform/reqctx"
 )
 
 // handler decodes OAuth requests, calls the service and encodes its answers.
 type handler struct {
-	svc  *service
-	ring *keyRing
-	meta *metadata
-	log  *zap.Logger
+	svc    *service
+	ring   *keyRing
+	meta   *metadata
+	auth   *httpserver.Authenticator // callers of introspection and revocation that present a token
+	proofs *dpop.Verifier
+	log    *zap.Logger
 }
 
 // routes are the module's routes. The token endpoint and the discovery documents are
@@ -51,7 +57,7 @@ func (h *handler) token(w http.ResponseWriter, r *http.Request) {
 		writeOAuthError(w, r, h.log, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, tokenResponse{AccessToken: res.AccessToken, TokenType: "Bearer",
+	writeJSON(w, http.StatusOK, tokenResponse{AccessToken: res.AccessToken, TokenType: tokenTypeOf(res.JKT),
 		ExpiresIn: res.ExpiresIn, Scope: res.Scope})
 }
 
@@ -94,6 +100,7 @@ func (h *handler) tokenRequest(w http.ResponseWriter, r *http.Request) (tokenReq
 	if req.Client, err = readClientCredentials(r, v); err != nil {
 		return req, err
 	}
+	req.Proof = dpop.FromHTTP(r)
 	return req, nil
 }
 
@@ -139,13 +146,22 @@ func (h *handler) callerAndToken(w http.ResponseWriter, r *http.Request) (*calle
 	if err != nil {
 		return nil, "", err
 	}
-	var bearer string
-	if cc == nil {
-		bearer, _ = httpserver.BearerToken(r)
+	var p *reqctx.Principal
+	if cc == nil && httpserver.HasToken(r) {
+		if p, err = h.auth.Authenticate(r); err != nil {
+			return nil, "", authFailure(err)
+		}
 	}
-	c, err := h.svc.authenticateCaller(r.Context(), cc, bearer)
+	c, err := h.svc.authenticateCaller(r.Context(), cc, p)
 	if err != nil {
 		return nil, "", err
+	}
+	if cc != nil {
+		// A proof next to client credentials binds nothing, but a request that carries one
+		// is judged by it (SPEC §12): checked as at the token endpoint.
+		if err := h.checkProof(r); err != nil {
+			return nil, "", err
+		}
 	}
 	token, _, err := single(v, "token")
 	if err != nil {
@@ -155,6 +171,45 @@ func (h *handler) callerAndToken(w http.ResponseWriter, r *http.Request) (*calle
 		return nil, "", invalidRequest("the token parameter is required")
 	}
 	return c, token, nil
+}
+
+// checkProof checks r's DPoP proof, when it carries one, as the token endpoint does (no
+// ath: no access token comes with it): 400 invalid_dpop_proof when it fails, 503 when the
+// replay guard cannot answer.
+func (h *handler) checkProof(r *http.Request) error {
+	req := dpop.FromHTTP(r)
+	if !req.Present() {
+		return nil
+	}
+	_, err := h.proofs.Verify(r.Context(), req, "")
+	var ip *dpop.InvalidProof
+	if errors.As(err, &ip) {
+		return &oauthError{Status: http.StatusBadRequest, Code: "invalid_dpop_proof", Description: ip.Reason}
+	}
+	if err != nil {
+		return unavailable("cannot check the DPoP proof; retry shortly", err)
+	}
+	return nil
+}
+
+// tokenTypeOf is a token's token_type: DPoP for a token bound to a key (RFC 9449 §5),
+// Bearer otherwise.
+func tokenTypeOf(jkt string) string {
+	if jkt != "" {
+		return "DPoP"
+	}
+	return "Bearer"
+}
+
+// authFailure is the OAuth answer of a refused access token (httpserver.Authenticator):
+// its status, error code and challenges; other errors (a store outage) pass unchanged.
+func authFailure(err error) error {
+	var ae *httpserver.AuthError
+	if !errors.As(err, &ae) {
+		return err
+	}
+	return &oauthError{Status: ae.Status, Code: ae.Code, Description: ae.Detail,
+		Challenge: strings.Join(ae.Challenges, ", ")}
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {

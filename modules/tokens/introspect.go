@@ -31,6 +31,9 @@ type introspection struct {
 	IssuedAt  int64        `json:"iat,omitempty"`
 	ID        string       `json:"jti,omitempty"`
 	TokenType string       `json:"token_type,omitempty"`
+	// Cnf is a DPoP-bound token's confirmation (RFC 9449 §6.2): a resource server checks
+	// the proof's key against cnf.jkt.
+	Cnf *confirmation `json:"cnf,omitempty"`
 }
 
 // Introspect answers whether token is active, for a caller the policy lets introspect
@@ -68,7 +71,7 @@ func (s *service) Introspect(ctx context.Context, c *caller, token string) (intr
 		subject, jti = cl.Subject, cl.ID
 		res = introspection{Active: true, Subject: cl.Subject, ClientID: cl.ClientID, Scope: cl.Scope, OrgID: cl.org(),
 			Audience: cl.Audience, Issuer: cl.Issuer, Expiry: cl.expiry(), IssuedAt: cl.issuedAt(), ID: cl.ID,
-			TokenType: "Bearer"}
+			TokenType: tokenTypeOf(cl.jkt()), Cnf: cl.Cnf}
 	} else if t != nil {
 		// Authentic but dead (revoked, agent inactive, ...): the audit event names the
 		// token, the answer does not.

@@ -17,6 +17,7 @@ import (
 	"github.com/agentidp/agentidp/modules/metering"
 	"github.com/agentidp/agentidp/modules/orgs"
 	"github.com/agentidp/agentidp/platform/audittrail"
+	"github.com/agentidp/agentidp/platform/dpop"
 )
 
 // grantClientCredentials is the only grant this server supports.
@@ -31,6 +32,7 @@ type tokenRequest struct {
 	Client    *clientCredentials // nil: the client did not authenticate
 	Scope     string             // space separated; "" means the default
 	Audience  string             // resource or audience; "" means the issuer
+	Proof     dpop.Request       // the DPoP proof(s) the request carries, and what they must name
 }
 
 // issuedToken is a successful token answer.
@@ -38,10 +40,12 @@ type issuedToken struct {
 	AccessToken string
 	ExpiresIn   int64
 	Scope       string
+	JKT         string // the key a DPoP-bound token is bound to; "" for a bearer token
 }
 
 // Issue runs the token endpoint's path: grant → brute-force guard → client secret →
-// agent → audience (the target) and scope → the target's DPoP requirement → rate limit and
+// agent → audience (the target) and scope → the DPoP proof, or else the agent's and the
+// target's DPoP requirement → rate limit and
 // monthly quota → signature → audit (durable before the token is returned) → answer.
 // Refusals of an authenticated client are audited as token.denied (see deny).
 func (s *service) Issue(ctx context.Context, req tokenRequest) (issuedToken, error) {
@@ -85,9 +89,9 @@ func (s *service) Issue(ctx context.Context, req tokenRequest) (issuedToken, err
 		return s.refuseRequest(ctx, agent, denyInvalidScope, err,
 			map[string]any{"requested_scope": truncate(req.Scope, 512), "aud": tgt.aud})
 	}
-	if tgt.api != nil && tgt.api.RequireDPoP {
-		return s.refuseRequest(ctx, agent, denyDPoPRequired, errDPoPRequired,
-			map[string]any{"aud": tgt.aud, "api_id": tgt.api.ID})
+	jkt, err := s.checkProof(ctx, agent, tgt, req.Proof)
+	if err != nil {
+		return issuedToken{}, err
 	}
 	if err := s.meter.ConsumeToken(ctx, agent.ID, string(agent.Plan)); err != nil {
 		return s.refuse(limitReason(err), err)
@@ -105,6 +109,10 @@ func (s *service) Issue(ctx context.Context, req tokenRequest) (issuedToken, err
 		c.APIID = tgt.api.ID
 		details["api_id"] = tgt.api.ID
 	}
+	if jkt != "" {
+		c.Cnf = &confirmation{JKT: jkt}
+		details["jkt"] = jkt
+	}
 	token, err := key.signer.Sign(c)
 	if err != nil {
 		return s.refuse(denyUnavailable, err)
@@ -120,7 +128,7 @@ func (s *service) Issue(ctx context.Context, req tokenRequest) (issuedToken, err
 		return s.refuse(denyUnavailable, unavailable("the audit log cannot record the token; retry shortly", err))
 	}
 	s.metrics.issuedWith(key.alg).Inc()
-	return issuedToken{AccessToken: token, ExpiresIn: c.expiry() - now.Unix(), Scope: scope}, nil
+	return issuedToken{AccessToken: token, ExpiresIn: c.expiry() - now.Unix(), Scope: scope, JKT: jkt}, nil
 }
 
 // issuedAt is the token's iat: now, but always after the agent's and its org's cut-off
@@ -236,11 +244,42 @@ type target struct {
 	api    *apis.API
 }
 
-// errDPoPRequired is the answer for an API that wants DPoP-bound tokens: this server does
-// not take DPoP proofs yet, so every such request fails (docs/api.md).
+// errDPoPRequired is the answer for an agent, or a request for an API, that wants
+// DPoP-bound tokens when the request carries no proof.
 var errDPoPRequired = &oauthError{Status: http.StatusBadRequest, Code: "invalid_dpop_proof",
-	Description: "the API requires DPoP-bound tokens (RFC 9449) and the request carries no DPoP proof this server accepts; " +
-		"this server does not issue DPoP-bound tokens yet"}
+	Description: "DPoP-bound tokens (RFC 9449) are required here: send a DPoP proof with the request"}
+
+// checkProof judges the request's DPoP proof when it carries one (a bad one fails the
+// request, whatever is required), and otherwise refuses the request when the agent or the
+// target API requires DPoP. It returns the proof key's thumbprint ("" without a proof).
+// Refusals are charged and audited as every refusal of an authenticated client is; a replay
+// guard that cannot answer is a 503.
+func (s *service) checkProof(ctx context.Context, agent *agents.Agent, tgt target, req dpop.Request) (string, error) {
+	details := map[string]any{"aud": tgt.aud}
+	if tgt.api != nil {
+		details["api_id"] = tgt.api.ID
+	}
+	if !req.Present() {
+		if agent.RequireDPoP || (tgt.api != nil && tgt.api.RequireDPoP) {
+			_, err := s.refuseRequest(ctx, agent, denyDPoPProof, errDPoPRequired, details)
+			return "", err
+		}
+		return "", nil
+	}
+	p, err := s.proofs.Verify(ctx, req, "")
+	if err != nil {
+		var ip *dpop.InvalidProof
+		if !errors.As(err, &ip) {
+			_, err = s.refuse(denyUnavailable, unavailable("cannot check the DPoP proof; retry shortly", err))
+			return "", err
+		}
+		details["dpop_error"] = ip.Reason
+		_, err = s.refuseRequest(ctx, agent, denyDPoPProof, &oauthError{Status: http.StatusBadRequest,
+			Code: "invalid_dpop_proof", Description: ip.Reason}, details)
+		return "", err
+	}
+	return p.JKT, nil
+}
 
 // target resolves the requested resource or audience (RFC 8707):
 //   - none, or the issuer: the server's own API, with the agent's allowed_scopes;

@@ -22,7 +22,7 @@ const (
 	denyAgentInactive  = "agent_inactive"
 	denyInvalidScope   = "invalid_scope"
 	denyInvalidTarget  = "invalid_target"
-	denyDPoPRequired   = "invalid_dpop_proof"
+	denyDPoPProof      = "invalid_dpop_proof"
 	denyRateLimited    = "rate_limited"
 	denyQuota          = "quota_exceeded"
 	denyUnavailable    = "unavailable"

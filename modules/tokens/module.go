@@ -12,6 +12,7 @@ import (
 	"github.com/agentidp/agentidp/platform/audittrail"
 	"github.com/agentidp/agentidp/platform/cache"
 	"github.com/agentidp/agentidp/platform/config"
+	"github.com/agentidp/agentidp/platform/dpop"
 	"github.com/agentidp/agentidp/platform/httpserver"
 	"github.com/agentidp/agentidp/platform/vault"
 	"github.com/agentidp/agentidp/platform/worker"
@@ -81,6 +82,6 @@ func newModuleValidator(cfg *config.Config, ring *keyRing, revs *revocationList,
 	return newValidator(cfg.Issuer, ring, revs, ad, cd, od, apd)
 }
 
-func newHandler(svc *service, ring *keyRing, meta *metadata, log *zap.Logger) *handler {
-	return &handler{svc: svc, ring: ring, meta: meta, log: log}
+func newHandler(svc *service, ring *keyRing, meta *metadata, val *validator, proofs *dpop.Verifier, log *zap.Logger) *handler {
+	return &handler{svc: svc, ring: ring, meta: meta, auth: httpserver.NewAuthenticator(val, proofs), proofs: proofs, log: log}
 }

@@ -18,6 +18,8 @@ import (
 	"github.com/agentidp/agentidp/modules/orgs"
 	"github.com/agentidp/agentidp/platform/audittrail"
 	"github.com/agentidp/agentidp/platform/config"
+	"github.com/agentidp/agentidp/platform/dpop"
+	"github.com/agentidp/agentidp/platform/httpserver"
 	"github.com/agentidp/agentidp/platform/policy"
 	"github.com/agentidp/agentidp/platform/reqctx"
 )
@@ -45,6 +47,7 @@ type service struct {
 	orgs     orgs.Directory
 	apis     apis.Directory
 	grants   apis.Grants
+	proofs   *dpop.Verifier
 }
 
 type serviceParams struct {
@@ -65,6 +68,7 @@ type serviceParams struct {
 	Orgs      orgs.Directory
 	APIs      apis.Directory
 	Grants    apis.Grants
+	Proofs    *dpop.Verifier
 	Log       *zap.Logger
 }
 
@@ -74,7 +78,7 @@ func newService(p serviceParams) *service {
 		val: p.Validator, revs: p.Revs, agents: p.Agents, verifier: p.Verifier, asserts: p.Asserts, meter: p.Meter,
 		rec: p.Recorder, metrics: p.Metrics, log: p.Log, now: time.Now,
 		sampler: newIntrospectionSampler(introspectionAuditEvery), policy: p.Policy, orgs: p.Orgs,
-		apis: p.APIs, grants: p.Grants,
+		apis: p.APIs, grants: p.Grants, proofs: p.Proofs,
 	}
 }
 
@@ -137,9 +141,10 @@ type caller struct {
 }
 
 // authenticateCaller authenticates the caller of introspection or revocation: client
-// credentials (whose agent's allowed scopes count), or else a bearer token for this
-// server (whose scopes count). No authentication at all is a 401 challenging both.
-func (s *service) authenticateCaller(ctx context.Context, cc *clientCredentials, bearer string) (*caller, error) {
+// credentials (whose agent's allowed scopes count), or else the principal of an access
+// token for this server (Bearer or DPoP, already checked by httpserver.Authenticator; its
+// scopes count). No authentication at all is a 401 challenging every scheme.
+func (s *service) authenticateCaller(ctx context.Context, cc *clientCredentials, p *reqctx.Principal) (*caller, error) {
 	if cc != nil {
 		a, _, _, _, err := s.authenticateClient(ctx, cc)
 		if err != nil {
@@ -147,22 +152,12 @@ func (s *service) authenticateCaller(ctx context.Context, cc *clientCredentials,
 		}
 		return &caller{AgentID: a.ID, OrgID: a.OrgID, Via: policy.ViaClient, Scopes: a.AllowedScopes}, nil
 	}
-	if bearer != "" {
-		p, err := s.val.Verify(ctx, bearer)
-		if err != nil {
-			var it *invalidToken
-			if errors.As(err, &it) {
-				return nil, &oauthError{Status: http.StatusUnauthorized, Code: "invalid_token",
-					Description: "the access token is invalid, expired or revoked",
-					Challenge:   `Bearer ` + realm + `, error="invalid_token"`}
-			}
-			return nil, err
-		}
+	if p != nil {
 		return &caller{AgentID: p.AgentID, OrgID: p.OrgID, Via: policy.ViaBearer, Scopes: p.Scopes, Delegated: p.Delegated}, nil
 	}
 	return nil, &oauthError{Status: http.StatusUnauthorized, Code: "invalid_client",
 		Description: "authenticate with client credentials or a bearer access token",
-		Challenge:   "Basic " + realm + ", Bearer " + realm}
+		Challenge:   "Basic " + realm + ", " + strings.Join(httpserver.NoCredentialsChallenges(), ", ")}
 }
 
 // decide asks the policy whether c may call the route at path (POST), about target when

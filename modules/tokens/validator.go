@@ -2,7 +2,9 @@ package tokens
 
 import (
 	"context"
+	"crypto/sha256"
 	"crypto/x509"
+	"encoding/base64"
 	"errors"
 	"strings"
 	"time"
@@ -186,7 +188,7 @@ func (v *validator) parse(ctx context.Context, token string, now time.Time) (*ve
 		}
 		return nil, errMalformed
 	}
-	if (c.OrgID != "" && !isUUID(c.OrgID)) || (c.APIID != "" && !isUUID(c.APIID)) {
+	if (c.OrgID != "" && !isUUID(c.OrgID)) || (c.APIID != "" && !isUUID(c.APIID)) || (c.Cnf != nil && !isThumbprint(c.Cnf.JKT)) {
 		return nil, errMalformed
 	}
 	if c.Issuer != orgs.Issuer(v.issuer, c.org()) { // each org is its own issuer
@@ -204,7 +206,7 @@ func (v *validator) parse(ctx context.Context, token string, now time.Time) (*ve
 	}
 	return &verified{claims: c, kid: key.kid, principal: reqctx.Principal{
 		AgentID: c.Subject, OrgID: c.org(), ClientID: c.ClientID, Scopes: c.scopes(), TokenID: c.ID, CredentialID: c.CredentialID,
-		Delegated: c.Act != nil,
+		Delegated: c.Act != nil, JKT: c.jkt(),
 	}}, nil
 }
 
@@ -319,6 +321,13 @@ func isAccessTokenType(typ string) bool {
 		typ = typ[len("application/"):]
 	}
 	return strings.EqualFold(typ, tokenType)
+}
+
+// isThumbprint reports whether s is a SHA-256 thumbprint in unpadded base64url (43
+// characters), as cnf.jkt holds.
+func isThumbprint(s string) bool {
+	b, err := base64.RawURLEncoding.DecodeString(s)
+	return err == nil && len(b) == sha256.Size
 }
 
 // isUUID reports whether s is a UUID in its canonical 36-character form.

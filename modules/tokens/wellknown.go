@@ -11,6 +11,7 @@ import (
 
 	"github.com/agentidp/agentidp/modules/orgs"
 	"github.com/agentidp/agentidp/platform/config"
+	"github.com/agentidp/agentidp/platform/dpop"
 	"github.com/agentidp/agentidp/platform/httpserver"
 	"github.com/agentidp/agentidp/platform/jwks"
 	"github.com/agentidp/agentidp/platform/policy"
@@ -37,6 +38,7 @@ type metadata struct {
 	IntrospectionEndpointAuthAlgs     []string `json:"introspection_endpoint_auth_signing_alg_values_supported"`
 	RevocationEndpointAuthAlgs        []string `json:"revocation_endpoint_auth_signing_alg_values_supported"`
 	ScopesSupported                   []string `json:"scopes_supported"`
+	DPoPSigningAlgs                   []string `json:"dpop_signing_alg_values_supported"` // RFC 9449 §5.1
 
 	body []byte
 }
@@ -71,6 +73,7 @@ func newMetadata(cfg *config.Config, pol policy.Engine) (*metadata, error) {
 		IntrospectionEndpointAuthAlgs:     algs,
 		RevocationEndpointAuthAlgs:        algs,
 		ScopesSupported:                   pol.KnownScopes(),
+		DPoPSigningAlgs:                   dpop.Algs,
 	}
 	b, err := json.Marshal(m)
 	if err != nil {

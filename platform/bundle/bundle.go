@@ -9,6 +9,7 @@ import (
 	"github.com/agentidp/agentidp/platform/cache"
 	"github.com/agentidp/agentidp/platform/config"
 	"github.com/agentidp/agentidp/platform/database"
+	"github.com/agentidp/agentidp/platform/dpop"
 	"github.com/agentidp/agentidp/platform/health"
 	"github.com/agentidp/agentidp/platform/httpserver"
 	"github.com/agentidp/agentidp/platform/log"
@@ -24,6 +25,7 @@ var Core = fx.Options(
 	metrics.Module,
 	database.Module,
 	cache.Module,
+	dpop.Module,
 	vault.Module,
 	policy.Module,
 	fx.Provide(

@@ -55,6 +55,11 @@ type Config struct {
 	// new name is not; nothing else reads it. 0: not set.
 	AuthFailuresPerClient int `env:"AGENTIDP_AUTH_FAILURES_PER_CLIENT"`
 
+	// DPoP (RFC 9449, platform/dpop): further origins a proof's htu may name besides
+	// AGENTIDP_ISSUER's, and how old a proof may be.
+	DPoPOrigins []string      `env:"AGENTIDP_DPOP_ORIGINS" envSeparator:","`
+	DPoPMaxAge  time.Duration `env:"AGENTIDP_DPOP_MAX_AGE" envDefault:"60s"`
+
 	// Secretless client authentication (SPEC §11): the longest a private_key_jwt assertion
 	// may live, the longest a federated (workload) token may live, and whether the JWKS
 	// fetch may dial private and loopback addresses (development and tests only).

@@ -43,6 +43,8 @@ func (c *Config) validate() error {
 		{"AGENTIDP_AUTH_FAILURES_PER_CLIENT_IP", checkInt(c.AuthFailuresPerClientIP, 1, 1_000_000)},
 		{"AGENTIDP_AUTH_FAILURES_PER_IP", checkInt(c.AuthFailuresPerIP, 1, 1_000_000)},
 		{"AGENTIDP_AUTH_FAILURE_WINDOW", checkRange(c.AuthFailureWindow, time.Second, 24*time.Hour)},
+		{"AGENTIDP_DPOP_ORIGINS", checkDPoPOrigins(c.DPoPOrigins)},
+		{"AGENTIDP_DPOP_MAX_AGE", checkRange(c.DPoPMaxAge, time.Second, 10*time.Minute)},
 		{"AGENTIDP_CLIENT_ASSERTION_MAX_AGE", checkRange(c.ClientAssertionMaxAge, 10*time.Second, time.Hour)},
 		{"AGENTIDP_FEDERATED_MAX_LIFETIME", checkRange(c.FederatedMaxLifetime, time.Minute, 24*time.Hour)},
 		{"AGENTIDP_BOOTSTRAP_CLIENT_ID", checkUUID(c.BootstrapClientID)},
@@ -96,6 +98,19 @@ func checkOrigins(origins []string) error {
 		u, err := url.Parse(o)
 		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || (u.Path != "" && u.Path != "/") {
 			return fmt.Errorf("want origins like https://console.example.com, got %q", o)
+		}
+	}
+	return nil
+}
+
+// checkDPoPOrigins wants bare origins (scheme, host, optional port): a proof's htu is one
+// of them followed by the request's path.
+func checkDPoPOrigins(origins []string) error {
+	for _, o := range origins {
+		u, err := url.Parse(o)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.User != nil ||
+			(u.Path != "" && u.Path != "/") || u.RawQuery != "" || u.Fragment != "" {
+			return fmt.Errorf("want origins like https://idp.example.com, got %q", o)
 		}
 	}
 	return nil

@@ -16,10 +16,10 @@ import (
 // Verifier checks a bearer token presented to the API. The tokens module supplies the real
 // one; until then (and in a graph without it) every protected route answers 401.
 type Verifier interface {
-	// Verify returns the caller a valid token stands for. It returns an error wrapping
-	// ErrInvalidToken for a token that is malformed, expired, revoked, for another issuer or
-	// audience, or whose agent or credential is no longer active; any other error (a store
-	// outage) is answered 503.
+	// Verify returns the caller a valid token stands for (with its cnf.jkt when the token
+	// is DPoP-bound). It returns an error wrapping ErrInvalidToken for a token that is
+	// malformed, expired, revoked, for another issuer or audience, or whose agent or
+	// credential is no longer active; any other error (a store outage) is answered 503.
 	Verify(ctx context.Context, token string) (*reqctx.Principal, error)
 }
 
@@ -47,22 +47,20 @@ func BearerToken(r *http.Request) (string, bool) {
 // target, so it never does.
 var errNeverHidden = apperr.NotFound("not found")
 
-// protect wraps a protected route: bearer authentication (RFC 6750 errors), then the policy
-// decision for the route template.
-func protect(route Route, v Verifier, pol policy.Engine, log *zap.Logger) http.Handler {
+// protect wraps a protected route: authentication by a Bearer or DPoP access token
+// (Authenticator, RFC 6750 and RFC 9449 §7 errors), then the policy decision for the route
+// template.
+func protect(route Route, auth *Authenticator, pol policy.Engine, log *zap.Logger) http.Handler {
 	next := route.Handler
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		raw, ok := BearerToken(r)
-		if !ok {
-			w.Header().Set("WWW-Authenticate", `Bearer realm="agentidp"`)
-			WriteProblem(w, r, http.StatusUnauthorized, "unauthorized", "a bearer access token is required")
-			return
-		}
-		p, err := v.Verify(r.Context(), raw)
+		p, err := auth.Authenticate(r)
 		if err != nil {
-			if errors.Is(err, ErrInvalidToken) {
-				w.Header().Set("WWW-Authenticate", `Bearer realm="agentidp", error="invalid_token", error_description="the access token is invalid, expired or revoked"`)
-				WriteProblem(w, r, http.StatusUnauthorized, "invalid_token", "the access token is invalid, expired or revoked")
+			var ae *AuthError
+			if errors.As(err, &ae) {
+				for _, c := range ae.Challenges {
+					w.Header().Add("WWW-Authenticate", c)
+				}
+				WriteProblem(w, r, ae.Status, ae.Code, ae.Detail)
 				return
 			}
 			WriteError(w, r, log, err)
@@ -75,7 +73,7 @@ func protect(route Route, v Verifier, pol policy.Engine, log *zap.Logger) http.H
 			return
 		}
 		if err := d.Err(errNeverHidden); err != nil {
-			w.Header().Set("WWW-Authenticate", `Bearer realm="agentidp", error="insufficient_scope", scope="`+
+			w.Header().Set("WWW-Authenticate", scheme(p)+` realm="agentidp", error="insufficient_scope", scope="`+
 				strings.Join(d.MissingScopes, " ")+`"`)
 			WriteError(w, r, log, err)
 			return
@@ -85,4 +83,12 @@ func protect(route Route, v Verifier, pol policy.Engine, log *zap.Logger) http.H
 		ctx := reqctx.WithRoute(reqctx.WithPrincipal(r.Context(), p), reqctx.Route{Method: route.Method, Path: route.Path})
 		next.ServeHTTP(w, r.WithContext(ctx))
 	})
+}
+
+// scheme is the authentication scheme p's token is used with.
+func scheme(p *reqctx.Principal) string {
+	if p.JKT != "" {
+		return "DPoP"
+	}
+	return "Bearer"
 }

@@ -21,6 +21,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/agentidp/agentidp/platform/config"
+	"github.com/agentidp/agentidp/platform/dpop"
 	"github.com/agentidp/agentidp/platform/health"
 	"github.com/agentidp/agentidp/platform/metrics"
 	"github.com/agentidp/agentidp/platform/policy"
@@ -37,6 +38,7 @@ type Params struct {
 	Routes    []Route        `group:"routes"`
 	Checks    []health.Check `group:"readiness"`
 	Verifier  Verifier       `optional:"true"`
+	Proofs    *dpop.Verifier `optional:"true"`
 	Dashboard http.Handler   `name:"dashboard" optional:"true"`
 }
 
@@ -57,10 +59,7 @@ type Server struct {
 func New(p Params) (*Server, error) {
 	log := p.Log.Named("http")
 	m := newHTTPMetrics(p.Registry)
-	verifier := p.Verifier
-	if verifier == nil {
-		verifier = denyAll{}
-	}
+	auth := NewAuthenticator(p.Verifier, p.Proofs)
 	table := newRouteTable(
 		http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			WriteProblem(w, r, http.StatusNotFound, "not_found", "no such route")
@@ -87,7 +86,7 @@ func New(p Params) (*Server, error) {
 		}
 		h := rt.Handler
 		if rt.Auth == AuthBearer {
-			h = protect(rt, verifier, p.Policy, log)
+			h = protect(rt, auth, p.Policy, log)
 		}
 		if err := table.handle(rt.Method, rt.Path, labelled(rt.Path, h)); err != nil {
 			return nil, err
@@ -105,7 +104,7 @@ func New(p Params) (*Server, error) {
 		handler = cors.New(cors.Options{
 			AllowedOrigins:   p.Config.CORSOrigins,
 			AllowedMethods:   []string{http.MethodGet, http.MethodPost, http.MethodPatch, http.MethodDelete},
-			AllowedHeaders:   []string{"Authorization", "Content-Type", RequestIDHeader},
+			AllowedHeaders:   []string{"Authorization", "Content-Type", RequestIDHeader, dpop.HeaderName},
 			ExposedHeaders:   []string{RequestIDHeader, "Location", "Retry-After", "WWW-Authenticate"},
 			AllowCredentials: false,
 			MaxAge:           600,

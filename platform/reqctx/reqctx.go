@@ -24,6 +24,9 @@ type Principal struct {
 	TokenID      string // the token's jti
 	CredentialID string // the credential that minted the token, when known
 	Delegated    bool   // the token carries an act claim: it acts for another agent
+	// JKT is a DPoP-bound token's cnf.jkt (RFC 9449 §6): the thumbprint of the key whose
+	// proof must come with every use. "" for a bearer token.
+	JKT string
 }
 
 // HasScope reports whether the caller holds scope.

@@ -16,6 +16,7 @@ import (
 
 	"github.com/agentidp/agentidp/platform/cache"
 	"github.com/agentidp/agentidp/platform/config"
+	"github.com/agentidp/agentidp/platform/dpop"
 	"github.com/agentidp/agentidp/platform/health"
 	"github.com/agentidp/agentidp/platform/httpserver"
 	"github.com/agentidp/agentidp/platform/metrics"
@@ -95,6 +96,7 @@ func NewApp(t testing.TB, cfg *config.Config, b Backend, opts ...fx.Option) *App
 		metrics.Module,
 		vault.Module,
 		policy.Module,
+		dpop.Module,
 		httpserver.Module,
 		fx.Provide(health.AsCheck(func(c cache.Cache) health.Check { return health.Check{Name: "cache", Check: c.Ping} })),
 		fx.Options(opts...),

@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Runs every Go fuzz target (func FuzzX(f *testing.F) in a *_test.go file) of the server's
+# module and of the other Go modules in this repository, each for FUZZTIME (default 20s):
+# CI runs it bounded; `make fuzz FUZZTIME=10m` runs it longer. The seed corpora already run
+# as ordinary tests under `go test`; this adds generated inputs. A failing input is written
+# to the package's testdata/fuzz/ by `go test` and fails the run.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+fuzztime="${FUZZTIME:-20s}"
+
+# module_dir package_dir target, one line per target, for every go.mod in the repository.
+targets() {
+  while IFS= read -r mod; do
+    local dir; dir=$(dirname "$mod")
+    (cd "$dir" && grep -rl --include='*_test.go' -E '^func Fuzz[A-Za-z0-9_]*\(' . 2>/dev/null |
+      grep -v -e '/node_modules/' -e '/testdata/' || true) |
+      while IFS= read -r file; do
+        grep -oE '^func Fuzz[A-Za-z0-9_]*' "$dir/$file" | sed 's/^func //' |
+          while IFS= read -r name; do echo "$dir $(dirname "$file") $name"; done
+      done
+  done < <(find . -name go.mod -not -path '*/node_modules/*' | sort)
+}
+
+n=0
+while read -r dir pkg name; do
+  echo "== fuzz $name ($dir/$pkg, $fuzztime)"
+  (cd "$dir" && go test -run '^$' -fuzz "^${name}\$" -fuzztime "$fuzztime" "$pkg")
+  n=$((n + 1))
+done < <(targets)
+echo "== fuzz: $n targets, $fuzztime each"

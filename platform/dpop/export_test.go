@@ -1,0 +1,6 @@
+package dpop
+
+import "time"
+
+// SetClock sets v's clock (tests).
+func SetClock(v *Verifier, now func() time.Time) { v.now = now }
