@@ -201,7 +201,7 @@ var knownParams = map[string]bool{
 	"client_id": true, "client_secret": true, "token": true, "token_type_hint": true,
 	"subject_token": true, "subject_token_type": true, "actor_token": true, "actor_token_type": true,
 	"requested_token_type": true,
-	"client_assertion": true, "client_assertion_type": true,
+	"client_assertion":     true, "client_assertion_type": true,
 }
 
 // single returns the value of a parameter that may appear at most once (RFC 6749 §3.1).
