@@ -51,5 +51,21 @@ type Event struct {
 	UserAgent  string          `json:"user_agent"`
 	RequestID  string          `json:"request_id"`
 	Details    json.RawMessage `json:"details"`
-	Hash       string          `json:"hash"`
+	// PrevHash is the previous event's hash (64 zeros for seq 1), and HashVersion the
+	// canonical encoding Hash covers (README, "Hash chain"): with them a verifier
+	// recomputes Hash, and so the Merkle leaf, from the event alone.
+	PrevHash    string `json:"prev_hash"`
+	HashVersion int    `json:"hash_version"`
+	Hash        string `json:"hash"`
+}
+
+// Proofs answers what the CLI asks of the store directly: checkpoints, the verifier key and
+// consistency proofs (the same answers as the routes, for an operator on the server host).
+type Proofs interface {
+	// Checkpoint is the latest signed checkpoint (size 0) or the one of size leaves.
+	Checkpoint(ctx context.Context, size int64) (string, error)
+	// VerifierKey is the audit key's note verifier key.
+	VerifierKey() (string, error)
+	// Consistency proves that the tree of from leaves is a prefix of the tree of to.
+	Consistency(ctx context.Context, from, to int64) ([][]byte, error)
 }

@@ -24,6 +24,10 @@ func newRoutes(svc *service, _ *groupWriter, log *zap.Logger) []httpserver.Route
 		{Method: http.MethodGet, Path: "/api/v1/audit", Handler: http.HandlerFunc(h.list)},
 		{Method: http.MethodGet, Path: "/api/v1/audit/export", Handler: http.HandlerFunc(h.export)},
 		{Method: http.MethodGet, Path: "/api/v1/audit/verify", Handler: http.HandlerFunc(h.verify)},
+		{Method: http.MethodGet, Path: "/api/v1/audit/checkpoint", Handler: http.HandlerFunc(h.checkpoint)},
+		{Method: http.MethodGet, Path: "/api/v1/audit/checkpoint/key", Auth: httpserver.AuthNone, Handler: http.HandlerFunc(h.checkpointKey)},
+		{Method: http.MethodGet, Path: "/api/v1/audit/proof/inclusion", Handler: http.HandlerFunc(h.inclusion)},
+		{Method: http.MethodGet, Path: "/api/v1/audit/proof/consistency", Handler: http.HandlerFunc(h.consistency)},
 	}
 }
 
@@ -58,6 +62,7 @@ func (h *handler) export(w http.ResponseWriter, r *http.Request) {
 	}
 	rc := http.NewResponseController(w)
 	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false) // details as stored and hashed: <, >, & as themselves
 	started := false
 	err = h.svc.export(r.Context(), f, func(page []Event) error {
 		if !started {
@@ -96,4 +101,58 @@ func (h *handler) verify(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	httpserver.WriteJSON(w, http.StatusOK, rep)
+}
+
+// checkpoint serves the latest signed checkpoint, or the one of ?tree_size=N, as the
+// signed note's text.
+func (h *handler) checkpoint(w http.ResponseWriter, r *http.Request) {
+	size, err := parseCheckpointQuery(r.URL.Query())
+	if err == nil {
+		var text string
+		if text, err = h.svc.checkpoint(r.Context(), size); err == nil {
+			writeText(w, text)
+			return
+		}
+	}
+	httpserver.WriteError(w, r, h.log, err)
+}
+
+// checkpointKey serves the note verifier key of the audit key (public).
+func (h *handler) checkpointKey(w http.ResponseWriter, r *http.Request) {
+	vkey, err := h.svc.verifierKey()
+	if err != nil {
+		httpserver.WriteError(w, r, h.log, err)
+		return
+	}
+	writeText(w, vkey+"\n")
+}
+
+func (h *handler) inclusion(w http.ResponseWriter, r *http.Request) {
+	q, err := parseInclusion(r.URL.Query())
+	if err == nil {
+		var p InclusionProof
+		if p, err = h.svc.inclusion(r.Context(), q); err == nil {
+			httpserver.WriteJSON(w, http.StatusOK, p)
+			return
+		}
+	}
+	httpserver.WriteError(w, r, h.log, err)
+}
+
+func (h *handler) consistency(w http.ResponseWriter, r *http.Request) {
+	q, err := parseConsistency(r.URL.Query())
+	if err == nil {
+		var p ConsistencyProof
+		if p, err = h.svc.consistency(r.Context(), q); err == nil {
+			httpserver.WriteJSON(w, http.StatusOK, p)
+			return
+		}
+	}
+	httpserver.WriteError(w, r, h.log, err)
+}
+
+func writeText(w http.ResponseWriter, s string) {
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.WriteHeader(http.StatusOK)
+	_, _ = w.Write([]byte(s))
 }

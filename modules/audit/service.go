@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 
+	"github.com/uptrace/bun"
+
 	"github.com/agentidp/agentidp/platform/database"
 	"github.com/agentidp/agentidp/platform/policy"
 )
@@ -11,15 +13,18 @@ import (
 // exportPageSize is how many events the export holds at a time.
 const exportPageSize = 500
 
-// service answers the read side: the list, the export and the verify report.
+// service answers the read side: the list, the export, the verify report, checkpoints and
+// proofs.
 type service struct {
-	repo     *repository
-	verifier *verifier
-	policy   policy.Engine
+	db          *bun.DB
+	repo        *repository
+	verifier    *verifier
+	policy      policy.Engine
+	checkpoints *checkpointer
 }
 
-func newService(repo *repository, v *verifier, pol policy.Engine) *service {
-	return &service{repo: repo, verifier: v, policy: pol}
+func newService(db *bun.DB, repo *repository, v *verifier, pol policy.Engine, cp *checkpointer) *service {
+	return &service{db: db, repo: repo, verifier: v, policy: pol, checkpoints: cp}
 }
 
 // scope narrows f to the organizations the caller may read, as the policy decides
@@ -88,21 +93,23 @@ func toEvents(rows []eventRow) []Event {
 
 func toEvent(r *eventRow) Event {
 	return Event{
-		EventID:    r.EventID,
-		Seq:        r.Seq,
-		OccurredAt: database.Time(r.OccurredAt),
-		ActorID:    optional(r.ActorID),
-		AgentID:    optional(r.AgentID),
-		OrgID:      optional(r.OrgID),
-		Action:     r.Action,
-		TargetType: r.TargetType,
-		TargetID:   r.TargetID,
-		Outcome:    r.Outcome,
-		IP:         r.IP,
-		UserAgent:  r.UserAgent,
-		RequestID:  r.RequestID,
-		Details:    detailsJSON(r.Details),
-		Hash:       r.Hash,
+		EventID:     r.EventID,
+		Seq:         r.Seq,
+		OccurredAt:  database.Time(r.OccurredAt),
+		ActorID:     optional(r.ActorID),
+		AgentID:     optional(r.AgentID),
+		OrgID:       optional(r.OrgID),
+		Action:      r.Action,
+		TargetType:  r.TargetType,
+		TargetID:    r.TargetID,
+		Outcome:     r.Outcome,
+		IP:          r.IP,
+		UserAgent:   r.UserAgent,
+		RequestID:   r.RequestID,
+		Details:     detailsJSON(r.Details),
+		PrevHash:    r.PrevHash,
+		HashVersion: r.HashVersion,
+		Hash:        r.Hash,
 	}
 }
 

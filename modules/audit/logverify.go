@@ -1,0 +1,200 @@
+package audit
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+
+	"github.com/transparency-dev/formats/log"
+	"github.com/transparency-dev/merkle/compact"
+	"golang.org/x/mod/sumdb/note"
+
+	"github.com/agentidp/agentidp/platform/database"
+)
+
+// maxExportLine bounds one NDJSON line of an export the verifier reads (an event's details
+// are at most 64 KiB, its other fields a few KiB).
+const maxExportLine = 1 << 20
+
+// LogReport is the result of checking a log (an export, or the database's events) against a
+// signed checkpoint.
+type LogReport struct {
+	OK bool `json:"ok"`
+	// Origin and TreeSize are the checkpoint's.
+	Origin   string `json:"origin"`
+	TreeSize int64  `json:"tree_size"`
+	// Checked counts the events read, the first bad one included.
+	Checked int64 `json:"checked"`
+	// FirstBadSeq is the seq of the first event that breaks the log (0 when OK or when the
+	// log is short or its root differs).
+	FirstBadSeq int64 `json:"first_bad_seq,omitempty"`
+	// Reason says what is wrong; empty when OK.
+	Reason string `json:"reason"`
+}
+
+// ParseCheckpoint opens a signed checkpoint with the note verifier key vkey
+// (<name>+<hash>+<key>): its signature must verify under that key and its origin must be
+// the key's name. The verifier key is the audit key's, as GET /api/v1/audit/checkpoint/key
+// serves it.
+func ParseCheckpoint(checkpoint []byte, vkey string) (*log.Checkpoint, note.Verifier, error) {
+	v, err := note.NewVerifier(string(bytes.TrimSpace([]byte(vkey))))
+	if err != nil {
+		return nil, nil, fmt.Errorf("the verifier key does not parse: %w", err)
+	}
+	cp, _, _, err := log.ParseCheckpoint(checkpoint, v.Name(), v)
+	if err != nil {
+		return nil, nil, fmt.Errorf("the checkpoint does not verify under the key %s: %w", v.Name(), err)
+	}
+	return cp, v, nil
+}
+
+// logChecker recomputes each event's chain hash and link, and the Merkle tree over them,
+// comparing the root at the checkpoint's size with the checkpoint's. It holds the tree's
+// compact range only (a few dozen hashes): memory stays constant whatever the log's size.
+type logChecker struct {
+	cp   *log.Checkpoint
+	tree *compact.Range
+	prev string
+	rep  LogReport
+	done bool // the first failure was found
+}
+
+func newLogChecker(cp *log.Checkpoint) *logChecker {
+	return &logChecker{cp: cp, tree: emptyTree(), prev: genesisHash,
+		rep: LogReport{OK: true, Origin: cp.Origin, TreeSize: int64(cp.Size)}}
+}
+
+func (c *logChecker) fail(seq int64, format string, args ...any) {
+	c.rep.OK, c.rep.FirstBadSeq, c.rep.Reason, c.done = false, seq, fmt.Sprintf(format, args...), true
+}
+
+// add checks the next event; false once the log is found broken.
+func (c *logChecker) add(r *eventRow) bool {
+	if c.done {
+		return false
+	}
+	c.rep.Checked++
+	want := int64(c.tree.End()) + 1
+	switch {
+	case r.Seq != want:
+		c.fail(r.Seq, "deleted or reordered: seq %d where seq %d was expected", r.Seq, want)
+	case computeHash(r) != r.Hash || (r.HashVersion == hashV1 && r.OrgID != ""):
+		c.fail(r.Seq, "altered: the event's content does not match its hash")
+	case r.PrevHash != c.prev:
+		c.fail(r.Seq, "deleted or reordered: prev_hash is not the previous event's hash")
+	}
+	if c.done {
+		return false
+	}
+	leaf, err := leafHash(r.Hash)
+	if err == nil {
+		_, err = appendLeaf(c.tree, leaf, nil)
+	}
+	if err != nil {
+		c.fail(r.Seq, "altered: %v", err)
+		return false
+	}
+	c.prev = r.Hash
+	if c.tree.End() == c.cp.Size {
+		root, err := c.tree.GetRootHash(nil)
+		if err != nil || !bytes.Equal(root, c.cp.Hash) {
+			c.fail(0, "rewritten: the root of the first %d events differs from the checkpoint's", c.cp.Size)
+			return false
+		}
+	}
+	return true
+}
+
+// finish reports a log shorter than the checkpoint.
+func (c *logChecker) finish() LogReport {
+	if !c.done && c.tree.End() < c.cp.Size {
+		c.fail(0, "truncated: the log holds %d events, the checkpoint covers %d", c.tree.End(), c.cp.Size)
+	}
+	return c.rep
+}
+
+// VerifyExport checks an NDJSON export (GET /api/v1/audit/export?after_seq=0, every
+// organization: seq ascending from 1) against a signed checkpoint and the audit verifier
+// key, with no database: each event's hash is recomputed from its fields, each link checked,
+// and the Merkle root of the first tree-size events compared with the checkpoint's.
+func VerifyExport(export io.Reader, checkpoint []byte, vkey string) (LogReport, error) {
+	cp, _, err := ParseCheckpoint(checkpoint, vkey)
+	if err != nil {
+		return LogReport{}, err
+	}
+	c := newLogChecker(cp)
+	sc := bufio.NewScanner(export)
+	sc.Buffer(make([]byte, 64<<10), maxExportLine)
+	line := 0
+	for sc.Scan() {
+		line++
+		if len(bytes.TrimSpace(sc.Bytes())) == 0 {
+			continue
+		}
+		var e Event
+		if err := json.Unmarshal(sc.Bytes(), &e); err != nil {
+			return LogReport{}, fmt.Errorf("export line %d: not an audit event: %w", line, err)
+		}
+		if !c.add(fromEvent(&e)) {
+			break
+		}
+	}
+	if err := sc.Err(); err != nil {
+		return LogReport{}, fmt.Errorf("reading the export: %w", err)
+	}
+	return c.finish(), nil
+}
+
+// fromEvent is the row an exported event was read from.
+func fromEvent(e *Event) *eventRow {
+	deref := func(s *string) string {
+		if s == nil {
+			return ""
+		}
+		return *s
+	}
+	return &eventRow{
+		Seq: e.Seq, EventID: e.EventID, OccurredAt: e.OccurredAt,
+		ActorID: deref(e.ActorID), AgentID: deref(e.AgentID), OrgID: deref(e.OrgID),
+		Action: e.Action, TargetType: e.TargetType, TargetID: e.TargetID, Outcome: e.Outcome,
+		IP: e.IP, UserAgent: e.UserAgent, RequestID: e.RequestID, Details: string(e.Details),
+		PrevHash: e.PrevHash, Hash: e.Hash, HashVersion: e.HashVersion,
+	}
+}
+
+// LogVerifier checks the events in the database against a signed checkpoint, recomputing
+// the tree from the events themselves (not from the stored nodes, which a writer of the
+// database could have rewritten too).
+type LogVerifier interface {
+	VerifyLog(ctx context.Context, checkpoint []byte, vkey string) (LogReport, error)
+}
+
+// VerifyLog reads the events in seq order, a page at a time, through the checker.
+func (v *verifier) VerifyLog(ctx context.Context, checkpoint []byte, vkey string) (LogReport, error) {
+	cp, _, err := ParseCheckpoint(checkpoint, vkey)
+	if err != nil {
+		return LogReport{}, err
+	}
+	c := newLogChecker(cp)
+	after := int64(0)
+	for {
+		var rows []eventRow
+		err := v.db.NewSelect().Model(&rows).Where("seq > ?", after).
+			OrderExpr("seq ASC").Limit(v.pageSize).Scan(ctx)
+		if err != nil {
+			return LogReport{}, fmt.Errorf("audit: reading the log: %w", database.Translate(err))
+		}
+		for i := range rows {
+			if !c.add(&rows[i]) {
+				return c.finish(), nil
+			}
+			after = rows[i].Seq
+		}
+		if int64(len(rows)) < v.pageSize {
+			return c.finish(), nil
+		}
+	}
+}
