@@ -38,19 +38,25 @@ type env struct {
 
 func newEnv(t *testing.T, b testenv.Backend, opts ...fx.Option) *env {
 	t.Helper()
-	return newEnvCfg(t, b, testenv.Config(t), opts...)
+	return newEnvWith(t, b, testenv.Config(t), testenv.NewBearers(), opts...)
 }
 
-// newReplica is another replica of of's server: the same store and configuration (the
-// master key above all).
+// newReplica is another replica of of's server: the same store, configuration (the
+// master key above all) and bearer tokens.
 func newReplica(t *testing.T, of *env, opts ...fx.Option) *env {
 	t.Helper()
-	return newEnvCfg(t, of.b, of.cfg, opts...)
+	return newEnvWith(t, of.b, of.cfg, of.bearers, opts...)
 }
 
+// newEnvCfg is newEnv with cfg.
 func newEnvCfg(t *testing.T, b testenv.Backend, cfg *config.Config, opts ...fx.Option) *env {
 	t.Helper()
-	e := &env{b: b, cfg: cfg, bearers: testenv.NewBearers()}
+	return newEnvWith(t, b, cfg, testenv.NewBearers(), opts...)
+}
+
+func newEnvWith(t *testing.T, b testenv.Backend, cfg *config.Config, bearers *testenv.Bearers, opts ...fx.Option) *env {
+	t.Helper()
+	e := &env{b: b, cfg: cfg, bearers: bearers}
 	all := append([]fx.Option{audit.Module, e.bearers.Option(), fx.Populate(&e.rec, &e.verifier, &e.reg)}, opts...)
 	e.app = testenv.NewApp(t, cfg, b, all...)
 	return e
