@@ -51,11 +51,13 @@ func (h *handler) list(w http.ResponseWriter, r *http.Request) {
 	httpserver.WriteJSON(w, http.StatusOK, listPage{Items: items, NextCursor: optional(next)})
 }
 
-// export streams the matching events as NDJSON, one page at a time, flushing after each.
-// An error before the first byte is a problem document; after it, the connection is
-// aborted so the client sees a truncated stream rather than a complete-looking one.
+// export streams the matching events as NDJSON, flushing after each page (after each event
+// when following). An error before the first byte is a problem document; after it, the
+// connection is aborted so the client sees a truncated stream rather than a
+// complete-looking one. A follower ends when its client goes or the server stops; it
+// resumes with after_seq = the last seq it read.
 func (h *handler) export(w http.ResponseWriter, r *http.Request) {
-	f, err := parseExport(r.URL.Query())
+	q, err := parseExport(r.URL.Query())
 	if err != nil {
 		httpserver.WriteError(w, r, h.log, err)
 		return
@@ -64,7 +66,7 @@ func (h *handler) export(w http.ResponseWriter, r *http.Request) {
 	enc := json.NewEncoder(w)
 	enc.SetEscapeHTML(false) // details as stored and hashed: <, >, & as themselves
 	started := false
-	err = h.svc.export(r.Context(), f, func(page []Event) error {
+	emit := func(page []Event) error {
 		if !started {
 			started = true
 			h.exportHeaders(w)
@@ -73,12 +75,24 @@ func (h *handler) export(w http.ResponseWriter, r *http.Request) {
 			if err := enc.Encode(&page[i]); err != nil {
 				return err
 			}
+			if q.Follow {
+				if err := rc.Flush(); err != nil {
+					return err
+				}
+			}
 		}
 		return rc.Flush()
-	})
+	}
+	if q.InSeqOrder {
+		err = h.svc.exportAfter(r.Context(), q.filter, q.AfterSeq, q.Follow, emit)
+	} else {
+		err = h.svc.export(r.Context(), q.filter, emit)
+	}
 	switch {
 	case err != nil && !started:
 		httpserver.WriteError(w, r, h.log, err)
+	case err != nil && r.Context().Err() != nil:
+		// the client went away
 	case err != nil:
 		h.log.Warn("audit export aborted", zap.Error(err))
 		panic(http.ErrAbortHandler)

@@ -18,7 +18,7 @@ var Module = fx.Module("audit",
 	fx.Decorate(func(log *zap.Logger) *zap.Logger { return log.Named("audit") }),
 	fx.Provide(fx.Private,
 		newWriterMetrics, newGroupWriter, newRecorder,
-		newRepository, newVerifier, newService, newCheckpointer,
+		newRepository, newVerifier, newService, newCheckpointer, newFollowHub,
 	),
 	fx.Provide(health.AsCheck(checkpointCheck)),
 	fx.Provide(
@@ -29,4 +29,5 @@ var Module = fx.Module("audit",
 	),
 	fx.Provide(httpserver.AsRoutes(newRoutes)),
 	fx.Invoke(func(*groupWriter, *checkpointer) {}), // started even if nothing records yet
+	fx.Invoke(stopFollowersFirst),
 )

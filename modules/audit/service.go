@@ -21,10 +21,11 @@ type service struct {
 	verifier    *verifier
 	policy      policy.Engine
 	checkpoints *checkpointer
+	follow      *followHub
 }
 
-func newService(db *bun.DB, repo *repository, v *verifier, pol policy.Engine, cp *checkpointer) *service {
-	return &service{db: db, repo: repo, verifier: v, policy: pol, checkpoints: cp}
+func newService(db *bun.DB, repo *repository, v *verifier, pol policy.Engine, cp *checkpointer, follow *followHub) *service {
+	return &service{db: db, repo: repo, verifier: v, policy: pol, checkpoints: cp, follow: follow}
 }
 
 // scope narrows f to the organizations the caller may read, as the policy decides
@@ -78,6 +79,38 @@ func (s *service) export(ctx context.Context, f filter, emit func([]Event) error
 			after = &position{At: last.OccurredAt, Seq: last.Seq}
 		}
 		if len(rows) < exportPageSize {
+			return nil
+		}
+	}
+}
+
+// exportAfter calls emit with the events matching f with seq > afterSeq, in seq order, a
+// page at a time (memory bounded by one page); with follow it then waits for new events
+// and emits them as they commit, until ctx ends or the server stops.
+func (s *service) exportAfter(ctx context.Context, f filter, afterSeq int64, follow bool, emit func([]Event) error) error {
+	if err := s.scope(ctx, &f); err != nil {
+		return err
+	}
+	if follow { // the headers at once: a follower may wait long for its first event
+		if err := emit(nil); err != nil {
+			return err
+		}
+	}
+	for {
+		rows, err := s.repo.pageAfter(ctx, f, afterSeq, exportPageSize)
+		if err != nil {
+			return err
+		}
+		if len(rows) > 0 {
+			if err := emit(toEvents(rows)); err != nil {
+				return err
+			}
+			afterSeq = rows[len(rows)-1].Seq
+		}
+		if len(rows) == exportPageSize {
+			continue
+		}
+		if !follow || !s.follow.wait(ctx) {
 			return nil
 		}
 	}
