@@ -23,7 +23,7 @@ func auditCmd() *cobra.Command {
 		Use:   "audit",
 		Short: "Operate on the audit log",
 	}
-	cmd.AddCommand(auditVerifyCmd(), auditConsistencyCmd())
+	cmd.AddCommand(auditVerifyCmd(), auditConsistencyCmd(), auditCheckpointCmd(), auditExportCmd())
 	return cmd
 }
 

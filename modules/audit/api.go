@@ -68,4 +68,9 @@ type Proofs interface {
 	VerifierKey() (string, error)
 	// Consistency proves that the tree of from leaves is a prefix of the tree of to.
 	Consistency(ctx context.Context, from, to int64) ([][]byte, error)
+	// SignCheckpoint signs a checkpoint now if the log grew since the last one, and
+	// returns the latest.
+	SignCheckpoint(ctx context.Context) (string, error)
+	// ExportAfter calls emit with the events after afterSeq in seq order, a page at a time.
+	ExportAfter(ctx context.Context, afterSeq int64, emit func([]Event) error) error
 }
