@@ -179,3 +179,20 @@ func (s *keyStore) open(ctx context.Context, row *auditKeyRow) (*auditKey, error
 	}
 	return &auditKey{origin: row.Origin, verifierKey: row.VerifierKey, signer: signer, verifier: verifier}, nil
 }
+
+// newEphemeralKey is a fresh key named origin that is stored nowhere (tests, fuzz seeds).
+func newEphemeralKey(origin string) (*auditKey, error) {
+	skey, vkey, err := note.GenerateKey(rand.Reader, origin)
+	if err != nil {
+		return nil, err
+	}
+	signer, err := note.NewSigner(skey)
+	if err != nil {
+		return nil, err
+	}
+	verifier, err := note.NewVerifier(vkey)
+	if err != nil {
+		return nil, err
+	}
+	return &auditKey{origin: origin, verifierKey: vkey, signer: signer, verifier: verifier}, nil
+}

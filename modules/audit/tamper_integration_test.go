@@ -201,11 +201,14 @@ func TestVerifyExportRefusesAForeignCheckpoint(t *testing.T) {
 		other := newTestCheckpointer(t, testenv.SQLiteBackend(t).DB).currentKey().verifierKey
 		forged := bytes.Replace(note, []byte("\n3\n"), []byte("\n2\n"), 1)
 		for name, try := range map[string]func() error{
-			"other key":       func() error { _, err := VerifyExport(bytes.NewReader(export), note, other); return err },
-			"edited body":     func() error { _, err := VerifyExport(bytes.NewReader(export), forged, vkey); return err },
-			"not a key":       func() error { _, err := VerifyExport(bytes.NewReader(export), note, "nonsense"); return err },
-			"not an export":   func() error { _, err := VerifyExport(strings.NewReader("{oops\n"), note, vkey); return err },
-			"not a signature": func() error { _, err := VerifyExport(bytes.NewReader(export), []byte("x\n3\nAAAA\n"), vkey); return err },
+			"other key":     func() error { _, err := VerifyExport(bytes.NewReader(export), note, other); return err },
+			"edited body":   func() error { _, err := VerifyExport(bytes.NewReader(export), forged, vkey); return err },
+			"not a key":     func() error { _, err := VerifyExport(bytes.NewReader(export), note, "nonsense"); return err },
+			"not an export": func() error { _, err := VerifyExport(strings.NewReader("{oops\n"), note, vkey); return err },
+			"not a signature": func() error {
+				_, err := VerifyExport(bytes.NewReader(export), []byte("x\n3\nAAAA\n"), vkey)
+				return err
+			},
 		} {
 			if err := try(); err == nil {
 				t.Errorf("%s: accepted", name)
