@@ -23,13 +23,13 @@ func auditCmd() *cobra.Command {
 		Use:   "audit",
 		Short: "Operate on the audit log",
 	}
-	cmd.AddCommand(auditVerifyCmd(), auditConsistencyCmd(), auditCheckpointCmd(), auditExportCmd())
+	cmd.AddCommand(auditVerifyCmd(), auditConsistencyCmd(), auditCheckpointCmd(), auditExportCmd(), auditArchiveCmd())
 	return cmd
 }
 
 func auditVerifyCmd() *cobra.Command {
 	var asJSON bool
-	var exportFile, checkpointFile, keyArg string
+	var exportFile, checkpointFile, keyArg, frontierFile string
 	verify := &cobra.Command{
 		Use:   "verify",
 		Short: "Verify the audit log: its hash chain, or against a signed checkpoint",
@@ -45,13 +45,15 @@ hash is recomputed, every link checked, and the Merkle root of the first tree-si
 compared with the checkpoint's. This catches what the chain alone cannot: the newest rows
 removed, or the whole table rewritten with recomputed hashes. The events are read from the
 database, or, with --export FILE, from an NDJSON export (GET /api/v1/audit/export?after_seq=0
-as root's admin) with no database at all.
+as root's admin) with no database at all. After an archive, give --frontier DIR/frontier.json
+with the archive's events.ndjson and checkpoint.txt, or with an export of the events after
+it.
 
 Exits 1 when the log is broken.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if exportFile != "" || checkpointFile != "" || keyArg != "" {
-				return verifyCheckpoint(cmd, exportFile, checkpointFile, keyArg, asJSON)
+				return verifyCheckpoint(cmd, exportFile, checkpointFile, keyArg, frontierFile, asJSON)
 			}
 			if err := refuseWithoutStore(cmd); err != nil {
 				return err
@@ -79,11 +81,12 @@ Exits 1 when the log is broken.`,
 	verify.Flags().StringVar(&exportFile, "export", "", "NDJSON export to check instead of the database")
 	verify.Flags().StringVar(&checkpointFile, "checkpoint", "", "signed checkpoint to check the log against")
 	verify.Flags().StringVar(&keyArg, "key", "", "audit verifier key: a file holding it, or the key itself")
+	verify.Flags().StringVar(&frontierFile, "frontier", "", "with --export: an archive's frontier.json, for an export that starts after seq 1 (the archive's own events, or those left after it)")
 	return verify
 }
 
 // verifyCheckpoint checks the log (the export, or the database) against a checkpoint.
-func verifyCheckpoint(cmd *cobra.Command, exportFile, checkpointFile, keyArg string, asJSON bool) error {
+func verifyCheckpoint(cmd *cobra.Command, exportFile, checkpointFile, keyArg, frontierFile string, asJSON bool) error {
 	if checkpointFile == "" || keyArg == "" {
 		return errors.New("--checkpoint and --key go together (and --export needs both)")
 	}
@@ -102,7 +105,18 @@ func verifyCheckpoint(cmd *cobra.Command, exportFile, checkpointFile, keyArg str
 			return fmt.Errorf("--export: %w", err)
 		}
 		defer f.Close()
-		if rep, err = audit.VerifyExport(f, checkpoint, vkey); err != nil {
+		var fr *audit.Frontier
+		if frontierFile != "" {
+			raw, err := os.ReadFile(frontierFile)
+			if err != nil {
+				return fmt.Errorf("--frontier: %w", err)
+			}
+			fr = new(audit.Frontier)
+			if err := json.Unmarshal(raw, fr); err != nil {
+				return fmt.Errorf("--frontier: not an archive's frontier.json: %w", err)
+			}
+		}
+		if rep, err = audit.VerifyExport(f, checkpoint, vkey, fr); err != nil {
 			return err
 		}
 	} else {

@@ -54,6 +54,9 @@ type checkpointer struct {
 
 // start loads (at first start: creates) the audit key; an error fails the start.
 func (c *checkpointer) start(ctx context.Context) error {
+	if err := ensurePartitions(ctx, c.db); err != nil {
+		return err
+	}
 	key, err := c.keys.current(ctx)
 	if err != nil {
 		return err
@@ -78,8 +81,12 @@ func (c *checkpointer) healthy(context.Context) error {
 	return c.halted
 }
 
-// run is the worker's tick: sign a checkpoint if the tree grew, then publish.
+// run is the worker's tick: partitions ahead of the head, a checkpoint if the tree grew,
+// then its publication.
 func (c *checkpointer) run(ctx context.Context) error {
+	if err := ensurePartitions(ctx, c.db); err != nil {
+		return err
+	}
 	cp, err := c.sign(ctx)
 	if cp != nil {
 		c.pub.offer(cp)

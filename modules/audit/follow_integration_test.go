@@ -119,7 +119,7 @@ func TestIntegrationExportFollowResumes(t *testing.T) {
 		_, key := get(t, a, "/api/v1/audit/checkpoint/key", "")
 		_, note := latestCheckpoint(t, a, admin, strings.TrimSpace(string(key)), 10)
 		_, export := get(t, c, "/api/v1/audit/export?after_seq=0", admin)
-		rep, err := audit.VerifyExport(bytes.NewReader(export), []byte(note), string(key))
+		rep, err := audit.VerifyExport(bytes.NewReader(export), []byte(note), string(key), nil)
 		if err != nil || !rep.OK || rep.Checked != 10 {
 			t.Fatalf("offline verification of the export: %+v %v", rep, err)
 		}

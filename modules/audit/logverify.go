@@ -54,16 +54,24 @@ func ParseCheckpoint(checkpoint []byte, vkey string) (*log.Checkpoint, note.Veri
 // logChecker recomputes each event's chain hash and link, and the Merkle tree over them,
 // comparing the root at the checkpoint's size with the checkpoint's. It holds the tree's
 // compact range only (a few dozen hashes): memory stays constant whatever the log's size.
+// With a Frontier (a log cut by an archive) it starts, at the first event, either after the
+// archived events (the log that remains) or at the archive's first event (the archive
+// itself, whose tree it completes with the frontier's right part).
 type logChecker struct {
-	cp   *log.Checkpoint
-	tree *compact.Range
-	prev string
-	rep  LogReport
-	done bool // the first failure was found
+	cp      *log.Checkpoint
+	fr      *Frontier
+	tree    *compact.Range
+	prev    string
+	started bool
+	// completing: the events are an archive's own, which the frontier's right part
+	// completes at its last event.
+	completing bool
+	rep        LogReport
+	done       bool // the first failure was found
 }
 
-func newLogChecker(cp *log.Checkpoint) *logChecker {
-	return &logChecker{cp: cp, tree: emptyTree(), prev: genesisHash,
+func newLogChecker(cp *log.Checkpoint, fr *Frontier) *logChecker {
+	return &logChecker{cp: cp, fr: fr, tree: emptyTree(), prev: genesisHash,
 		rep: LogReport{OK: true, Origin: cp.Origin, TreeSize: int64(cp.Size)}}
 }
 
@@ -71,10 +79,64 @@ func (c *logChecker) fail(seq int64, format string, args ...any) {
 	c.rep.OK, c.rep.FirstBadSeq, c.rep.Reason, c.done = false, seq, fmt.Sprintf(format, args...), true
 }
 
+// start places the tree before the first event read, from the frontier.
+func (c *logChecker) start(first int64) {
+	c.started = true
+	if c.fr == nil {
+		return
+	}
+	var err error
+	switch first {
+	case c.fr.ThroughSeq + 1:
+		c.tree, err = ranges.NewRange(0, uint64(c.fr.ThroughSeq), c.fr.Left)
+		c.prev = c.fr.LastHash
+	case c.fr.FirstSeq:
+		c.tree, err = ranges.NewRange(0, uint64(c.fr.FirstSeq-1), c.fr.Before)
+		c.prev, c.completing = c.fr.PrevHash, true
+	}
+	if err != nil {
+		c.fail(first, "the frontier does not parse: %v", err)
+	}
+}
+
+// completeArchive, at the archive's last event, checks the tree against the frontier and
+// adds the frontier's right part, so that the checkpoint's root can be compared.
+func (c *logChecker) completeArchive() {
+	if !c.completing || c.tree.End() != uint64(c.fr.ThroughSeq) || c.cp.Size <= c.tree.End() {
+		return
+	}
+	left, err := ranges.NewRange(0, uint64(c.fr.ThroughSeq), c.fr.Left)
+	if err != nil || !c.tree.Equal(left) {
+		c.fail(0, "rewritten: the archived events do not give the frontier's tree")
+		return
+	}
+	right, err := ranges.NewRange(uint64(c.fr.ThroughSeq), uint64(c.fr.TreeSize), c.fr.Right)
+	if err == nil {
+		err = c.tree.AppendRange(right, nil)
+	}
+	if err != nil || c.tree.End() != c.cp.Size {
+		c.fail(0, "the frontier does not reach the checkpoint's size %d", c.cp.Size)
+		return
+	}
+	c.checkRoot()
+}
+
+func (c *logChecker) checkRoot() {
+	root, err := c.tree.GetRootHash(nil)
+	if err != nil || !bytes.Equal(root, c.cp.Hash) {
+		c.fail(0, "rewritten: the root of the first %d events differs from the checkpoint's", c.cp.Size)
+	}
+}
+
 // add checks the next event; false once the log is found broken.
 func (c *logChecker) add(r *eventRow) bool {
 	if c.done {
 		return false
+	}
+	if !c.started {
+		if c.start(r.Seq); c.done {
+			return false
+		}
 	}
 	c.rep.Checked++
 	want := int64(c.tree.End()) + 1
@@ -99,13 +161,10 @@ func (c *logChecker) add(r *eventRow) bool {
 	}
 	c.prev = r.Hash
 	if c.tree.End() == c.cp.Size {
-		root, err := c.tree.GetRootHash(nil)
-		if err != nil || !bytes.Equal(root, c.cp.Hash) {
-			c.fail(0, "rewritten: the root of the first %d events differs from the checkpoint's", c.cp.Size)
-			return false
-		}
+		c.checkRoot()
 	}
-	return true
+	c.completeArchive()
+	return !c.done
 }
 
 // finish reports a log shorter than the checkpoint.
@@ -120,12 +179,15 @@ func (c *logChecker) finish() LogReport {
 // organization: seq ascending from 1) against a signed checkpoint and the audit verifier
 // key, with no database: each event's hash is recomputed from its fields, each link checked,
 // and the Merkle root of the first tree-size events compared with the checkpoint's.
-func VerifyExport(export io.Reader, checkpoint []byte, vkey string) (LogReport, error) {
+//
+// An export that does not start at seq 1 needs the frontier of the archive before it (fr):
+// either the events after the archive, or the archive's own events (its events.ndjson).
+func VerifyExport(export io.Reader, checkpoint []byte, vkey string, fr *Frontier) (LogReport, error) {
 	cp, _, err := ParseCheckpoint(checkpoint, vkey)
 	if err != nil {
 		return LogReport{}, err
 	}
-	c := newLogChecker(cp)
+	c := newLogChecker(cp, fr)
 	sc := bufio.NewScanner(export)
 	sc.Buffer(make([]byte, 64<<10), maxExportLine)
 	line := 0
@@ -172,14 +234,28 @@ type LogVerifier interface {
 	VerifyLog(ctx context.Context, checkpoint []byte, vkey string) (LogReport, error)
 }
 
-// VerifyLog reads the events in seq order, a page at a time, through the checker.
+// VerifyLog reads the events in seq order, a page at a time, through the checker; after
+// an archive, from the archived frontier. A checkpoint no larger than the archived prefix
+// cannot be checked against the events left (the archive's own files verify it).
 func (v *verifier) VerifyLog(ctx context.Context, checkpoint []byte, vkey string) (LogReport, error) {
 	cp, _, err := ParseCheckpoint(checkpoint, vkey)
 	if err != nil {
 		return LogReport{}, err
 	}
-	c := newLogChecker(cp)
+	arch, err := lastArchive(ctx, v.db)
+	if err != nil {
+		return LogReport{}, err
+	}
+	var fr *Frontier
 	after := int64(0)
+	if arch != nil {
+		if uint64(arch.ThroughSeq) >= cp.Size {
+			return LogReport{}, fmt.Errorf("audit: the checkpoint covers %d events, all archived (through seq %d): verify it against the archive's files", cp.Size, arch.ThroughSeq)
+		}
+		fr = &Frontier{ThroughSeq: arch.ThroughSeq, LastHash: arch.LastHash, Left: splitHashes(arch.Frontier), FirstSeq: 1}
+		after = arch.ThroughSeq
+	}
+	c := newLogChecker(cp, fr)
 	for {
 		var rows []eventRow
 		err := v.db.NewSelect().Model(&rows).Where("seq > ?", after).

@@ -38,7 +38,7 @@ func FuzzVerifyExport(f *testing.F) {
 	f.Add(export, []byte("fuzz.example/audit\n1\nAAAA\n\n— fuzz.example/audit AAAA\n"))
 	f.Add([]byte(`{"seq":1,"hash":"zz"}`), note)
 	f.Fuzz(func(t *testing.T, export, checkpoint []byte) {
-		rep, err := VerifyExport(bytes.NewReader(export), checkpoint, vkey)
+		rep, err := VerifyExport(bytes.NewReader(export), checkpoint, vkey, nil)
 		if err == nil && rep.OK && rep.TreeSize > 0 && !bytes.Equal(checkpoint, note) && rep.Checked == 0 {
 			t.Fatalf("an empty export matched a checkpoint: %+v", rep)
 		}

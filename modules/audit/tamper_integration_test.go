@@ -169,7 +169,7 @@ func TestIntegrationTamperingIsCaughtByTheCheckpoint(t *testing.T) {
 				if rep, err := v.VerifyLog(ctx, note, vkey); err != nil || !rep.OK || rep.Checked != 12 {
 					t.Fatalf("before tampering: %+v %v", rep, err)
 				}
-				if rep, err := VerifyExport(bytes.NewReader(exportOf(t, b.DB)), note, vkey); err != nil || !rep.OK {
+				if rep, err := VerifyExport(bytes.NewReader(exportOf(t, b.DB)), note, vkey, nil); err != nil || !rep.OK {
 					t.Fatalf("export before tampering: %+v %v", rep, err)
 				}
 
@@ -183,7 +183,7 @@ func TestIntegrationTamperingIsCaughtByTheCheckpoint(t *testing.T) {
 				if err != nil || rep.OK || !strings.HasPrefix(rep.Reason, tc.reason) {
 					t.Fatalf("against the checkpoint: %+v %v, want %q", rep, err, tc.reason)
 				}
-				rep, err = VerifyExport(bytes.NewReader(exportOf(t, b.DB)), note, vkey)
+				rep, err = VerifyExport(bytes.NewReader(exportOf(t, b.DB)), note, vkey, nil)
 				if err != nil || rep.OK || !strings.HasPrefix(rep.Reason, tc.reason) {
 					t.Fatalf("the export against the checkpoint: %+v %v, want %q", rep, err, tc.reason)
 				}
@@ -201,12 +201,12 @@ func TestVerifyExportRefusesAForeignCheckpoint(t *testing.T) {
 		other := newTestCheckpointer(t, testenv.SQLiteBackend(t).DB).currentKey().verifierKey
 		forged := bytes.Replace(note, []byte("\n3\n"), []byte("\n2\n"), 1)
 		for name, try := range map[string]func() error{
-			"other key":     func() error { _, err := VerifyExport(bytes.NewReader(export), note, other); return err },
-			"edited body":   func() error { _, err := VerifyExport(bytes.NewReader(export), forged, vkey); return err },
-			"not a key":     func() error { _, err := VerifyExport(bytes.NewReader(export), note, "nonsense"); return err },
-			"not an export": func() error { _, err := VerifyExport(strings.NewReader("{oops\n"), note, vkey); return err },
+			"other key":     func() error { _, err := VerifyExport(bytes.NewReader(export), note, other, nil); return err },
+			"edited body":   func() error { _, err := VerifyExport(bytes.NewReader(export), forged, vkey, nil); return err },
+			"not a key":     func() error { _, err := VerifyExport(bytes.NewReader(export), note, "nonsense", nil); return err },
+			"not an export": func() error { _, err := VerifyExport(strings.NewReader("{oops\n"), note, vkey, nil); return err },
 			"not a signature": func() error {
-				_, err := VerifyExport(bytes.NewReader(export), []byte("x\n3\nAAAA\n"), vkey)
+				_, err := VerifyExport(bytes.NewReader(export), []byte("x\n3\nAAAA\n"), vkey, nil)
 				return err
 			},
 		} {
