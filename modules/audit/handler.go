@@ -118,13 +118,14 @@ func (h *handler) verify(w http.ResponseWriter, r *http.Request) {
 }
 
 // checkpoint serves the latest signed checkpoint, or the one of ?tree_size=N, as the
-// signed note's text.
+// signed note's text; Last-Modified is when it was signed.
 func (h *handler) checkpoint(w http.ResponseWriter, r *http.Request) {
 	size, err := parseCheckpointQuery(r.URL.Query())
 	if err == nil {
-		var text string
-		if text, err = h.svc.checkpoint(r.Context(), size); err == nil {
-			writeText(w, text)
+		var cp *checkpointRow
+		if cp, err = h.svc.checkpointRow(r.Context(), size); err == nil {
+			w.Header().Set("Last-Modified", cp.CreatedAt.UTC().Format(http.TimeFormat))
+			writeText(w, cp.Note)
 			return
 		}
 	}

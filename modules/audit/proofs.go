@@ -49,9 +49,18 @@ func (s *service) latestSize(ctx context.Context) (int64, error) {
 
 // checkpoint is the latest checkpoint's note, or the one of exactly size leaves.
 func (s *service) checkpoint(ctx context.Context, size int64) (string, error) {
+	cp, err := s.checkpointRow(ctx, size)
+	if err != nil {
+		return "", err
+	}
+	return cp.Note, nil
+}
+
+// checkpointRow is the latest checkpoint, or the one of exactly size leaves.
+func (s *service) checkpointRow(ctx context.Context, size int64) (*checkpointRow, error) {
 	key := s.checkpoints.currentKey()
 	if key == nil {
-		return "", errNoCheckpointYet
+		return nil, errNoCheckpointYet
 	}
 	var cp *checkpointRow
 	var err error
@@ -61,12 +70,9 @@ func (s *service) checkpoint(ctx context.Context, size int64) (string, error) {
 		cp, err = checkpointOfSize(ctx, s.db, key.origin, size)
 	}
 	if errors.Is(err, ErrNoCheckpoint) {
-		return "", apperr.NotFound("no audit checkpoint of this tree size")
+		return nil, apperr.NotFound("no audit checkpoint of this tree size")
 	}
-	if err != nil {
-		return "", err
-	}
-	return cp.Note, nil
+	return cp, err
 }
 
 // verifierKey is the note verifier key of the current audit key.
