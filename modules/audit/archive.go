@@ -130,6 +130,13 @@ func (a *archiver) Archive(ctx context.Context, before time.Time, dir string) (A
 	row := &archiveRow{ThroughSeq: cut, LastHash: fr.LastHash, Frontier: joinHashes(fr.Left),
 		Before: before.UTC(), ArchivedAt: time.Now().UTC()}
 	err = a.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+		// The chain lock first: dropping a partition locks audit_events whole, and a writer
+		// holding the chain lock while it waits for that would deadlock with our RecordTx.
+		if database.IsPostgres(tx) {
+			if _, err := tx.ExecContext(ctx, "SELECT pg_advisory_xact_lock(?)", chainLockKey); err != nil {
+				return fmt.Errorf("audit: locking the chain: %w", database.Translate(err))
+			}
+		}
 		if err := removeEvents(ctx, tx, cut, parts); err != nil {
 			return err
 		}
