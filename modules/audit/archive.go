@@ -27,36 +27,6 @@ const (
 // ErrNothingToArchive: no whole prefix of the log lies before the date.
 var ErrNothingToArchive = errors.New("audit: no events to archive before that date (on PostgreSQL whole partitions go, and never the one holding the newest event)")
 
-// Frontier is what lets a log cut by an archive verify: written to the archive directory
-// (frontier.json) and kept in audit_archives. The tree hashes are compact ranges, left to
-// right: Before covers leaves [0, FirstSeq-1), Left [0, ThroughSeq), Right [ThroughSeq,
-// TreeSize) (TreeSize: the archive's checkpoint's size).
-type Frontier struct {
-	Origin     string   `json:"origin"`
-	FirstSeq   int64    `json:"first_seq"`
-	ThroughSeq int64    `json:"through_seq"`
-	PrevHash   string   `json:"prev_hash"` // the prev_hash of event FirstSeq
-	LastHash   string   `json:"last_hash"` // the hash of event ThroughSeq
-	TreeSize   int64    `json:"tree_size"`
-	Before     [][]byte `json:"before"`
-	Left       [][]byte `json:"left"`
-	Right      [][]byte `json:"right"`
-}
-
-// ArchiveReport says what an archive took.
-type ArchiveReport struct {
-	FirstSeq   int64  `json:"first_seq"`
-	ThroughSeq int64  `json:"through_seq"`
-	Events     int64  `json:"events"`
-	TreeSize   int64  `json:"checkpoint_tree_size"`
-	Dir        string `json:"dir"`
-}
-
-// Archiver retires old events (agentidp audit archive).
-type Archiver interface {
-	Archive(ctx context.Context, before time.Time, dir string) (ArchiveReport, error)
-}
-
 // archiveRow is one row of audit_archives.
 type archiveRow struct {
 	bun.BaseModel `bun:"table:audit_archives"`

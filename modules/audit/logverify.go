@@ -19,27 +19,11 @@ import (
 // are at most 64 KiB, its other fields a few KiB).
 const maxExportLine = 1 << 20
 
-// LogReport is the result of checking a log (an export, or the database's events) against a
-// signed checkpoint.
-type LogReport struct {
-	OK bool `json:"ok"`
-	// Origin and TreeSize are the checkpoint's.
-	Origin   string `json:"origin"`
-	TreeSize int64  `json:"tree_size"`
-	// Checked counts the events read, the first bad one included.
-	Checked int64 `json:"checked"`
-	// FirstBadSeq is the seq of the first event that breaks the log (0 when OK or when the
-	// log is short or its root differs).
-	FirstBadSeq int64 `json:"first_bad_seq,omitempty"`
-	// Reason says what is wrong; empty when OK.
-	Reason string `json:"reason"`
-}
-
-// ParseCheckpoint opens a signed checkpoint with the note verifier key vkey
+// parseCheckpointImpl is ParseCheckpoint: it opens a signed checkpoint with the note verifier key vkey
 // (<name>+<hash>+<key>): its signature must verify under that key and its origin must be
 // the key's name. The verifier key is the audit key's, as GET /api/v1/audit/checkpoint/key
 // serves it.
-func ParseCheckpoint(checkpoint []byte, vkey string) (*log.Checkpoint, note.Verifier, error) {
+func parseCheckpointImpl(checkpoint []byte, vkey string) (*log.Checkpoint, note.Verifier, error) {
 	v, err := note.NewVerifier(string(bytes.TrimSpace([]byte(vkey))))
 	if err != nil {
 		return nil, nil, fmt.Errorf("the verifier key does not parse: %w", err)
@@ -175,14 +159,8 @@ func (c *logChecker) finish() LogReport {
 	return c.rep
 }
 
-// VerifyExport checks an NDJSON export (GET /api/v1/audit/export?after_seq=0, every
-// organization: seq ascending from 1) against a signed checkpoint and the audit verifier
-// key, with no database: each event's hash is recomputed from its fields, each link checked,
-// and the Merkle root of the first tree-size events compared with the checkpoint's.
-//
-// An export that does not start at seq 1 needs the frontier of the archive before it (fr):
-// either the events after the archive, or the archive's own events (its events.ndjson).
-func VerifyExport(export io.Reader, checkpoint []byte, vkey string, fr *Frontier) (LogReport, error) {
+// verifyExport is VerifyExport.
+func verifyExport(export io.Reader, checkpoint []byte, vkey string, fr *Frontier) (LogReport, error) {
 	cp, _, err := ParseCheckpoint(checkpoint, vkey)
 	if err != nil {
 		return LogReport{}, err
@@ -225,13 +203,6 @@ func fromEvent(e *Event) *eventRow {
 		IP: e.IP, UserAgent: e.UserAgent, RequestID: e.RequestID, Details: string(e.Details),
 		PrevHash: e.PrevHash, Hash: e.Hash, HashVersion: e.HashVersion,
 	}
-}
-
-// LogVerifier checks the events in the database against a signed checkpoint, recomputing
-// the tree from the events themselves (not from the stored nodes, which a writer of the
-// database could have rewritten too).
-type LogVerifier interface {
-	VerifyLog(ctx context.Context, checkpoint []byte, vkey string) (LogReport, error)
 }
 
 // VerifyLog reads the events in seq order, a page at a time, through the checker; after

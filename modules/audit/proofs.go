@@ -12,18 +12,6 @@ import (
 	"github.com/agentidp/agentidp/platform/policy"
 )
 
-// InclusionProof is the answer of GET /api/v1/audit/proof/inclusion (hashes base64).
-type InclusionProof struct {
-	LeafIndex int64    `json:"leaf_index"`
-	TreeSize  int64    `json:"tree_size"`
-	Hashes    [][]byte `json:"hashes"`
-}
-
-// ConsistencyProof is the answer of GET /api/v1/audit/proof/consistency (hashes base64).
-type ConsistencyProof struct {
-	Hashes [][]byte `json:"hashes"`
-}
-
 // errNoEvent answers an inclusion proof of an event the caller cannot see: another
 // organization's, exactly as a missing one.
 var errNoEvent = apperr.NotFound("no audit event has this seq")
