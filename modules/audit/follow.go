@@ -5,8 +5,6 @@ import (
 	"sync"
 	"time"
 
-	"go.uber.org/fx"
-
 	"github.com/agentidp/agentidp/platform/httpserver"
 )
 
@@ -15,18 +13,14 @@ import (
 // it within this time; the group-commit writer of its own replica wakes it at once.
 const followPoll = time.Second
 
-// followHub wakes the export followers of this replica when events commit, and ends them
-// when the server stops.
+// followHub wakes the export followers of this replica when events commit. Followers end
+// when their client goes or the HTTP server begins to stop (httpserver.Stopping).
 type followHub struct {
-	mu      sync.Mutex
-	wake    chan struct{}
-	stopped chan struct{}
-	once    sync.Once
+	mu   sync.Mutex
+	wake chan struct{}
 }
 
-func newFollowHub() *followHub {
-	return &followHub{wake: make(chan struct{}), stopped: make(chan struct{})}
-}
+func newFollowHub() *followHub { return &followHub{wake: make(chan struct{})} }
 
 // notify wakes every follower waiting now.
 func (h *followHub) notify() {
@@ -49,26 +43,8 @@ func (h *followHub) wait(ctx context.Context) bool {
 	case <-t.C:
 	case <-ctx.Done():
 		return false
-	case <-h.stopped:
+	case <-httpserver.Stopping(ctx):
 		return false
 	}
 	return true
 }
-
-// stop ends every follower (idempotent).
-func (h *followHub) stop(context.Context) error {
-	h.once.Do(func() { close(h.stopped) })
-	return nil
-}
-
-// followStopParams orders the followers' stop before the HTTP server's: the hook is
-// appended after the server is built, so it runs before the server drains its requests
-// (which would otherwise wait for every follower until the shutdown timeout).
-type followStopParams struct {
-	fx.In
-	LC     fx.Lifecycle
-	Hub    *followHub
-	Server *httpserver.Server `optional:"true"`
-}
-
-func stopFollowersFirst(p followStopParams) { p.LC.Append(fx.StopHook(p.Hub.stop)) }

@@ -30,5 +30,4 @@ var Module = fx.Module("audit",
 	),
 	fx.Provide(httpserver.AsRoutes(newRoutes)),
 	fx.Invoke(func(*groupWriter, *checkpointer) {}), // started even if nothing records yet
-	fx.Invoke(stopFollowersFirst),
 )
