@@ -556,6 +556,14 @@ test_audit_verify_needs_orgs_admin if {
 	authz.allow with input as {"method": "GET", "path": "/api/v1/audit/verify", "scopes": ["audit:read", "orgs:admin"], "org_id": root}
 }
 
+# Checkpoints and proofs want audit:read (an org member's inclusion proofs are narrowed to
+# its own org's events through the list decision below).
+test_audit_checkpoint_and_proofs_need_audit_read if {
+	some path in ["/api/v1/audit/checkpoint", "/api/v1/audit/proof/inclusion", "/api/v1/audit/proof/consistency"]
+	authz.missing_scopes == {"audit:read"} with input as {"method": "GET", "path": path, "scopes": ["agents:read"], "org_id": "o1"}
+	count(authz.missing_scopes) == 0 with input as {"method": "GET", "path": path, "scopes": ["audit:read"], "org_id": "o1"}
+}
+
 # The audit list over every organization is an orgs:admin's; another org's events are hidden.
 audit_list(path, scopes, org, target_org) := {"method": "GET", "path": path, "scopes": scopes,
 	"agent_id": "a1", "org_id": org, "via": "bearer", "target": {"org_id": target_org}}

@@ -304,6 +304,22 @@ async function main() {
     await page.getByText(/"event_id":/).first().waitFor();
   });
 
+  await step('audit-inclusion', async () => {
+    // The checkpoint signs within a second (AGENTIDP_AUDIT_CHECKPOINT_INTERVAL, server.mjs):
+    // retry until the opened event is in one, verified in the browser.
+    await page.getByTestId('audit-checkpoint').waitFor();
+    for (let i = 0; i < 30; i++) {
+      await page.getByRole('button', { name: 'Verify inclusion' }).first().click();
+      const result = page.getByTestId('inclusion-result').first();
+      await result.waitFor();
+      const text = (await result.textContent()) ?? '';
+      if (text.startsWith('Included in the checkpoint')) return;
+      assert(!text.includes('does not match'), `inclusion proof refused: ${text}`);
+      await page.waitForTimeout(1000);
+    }
+    throw new Error('the event never showed as included in a checkpoint');
+  });
+
   await step('audit-export', async () => {
     const [download] = await Promise.all([page.waitForEvent('download'), page.getByRole('button', { name: 'Export NDJSON' }).click()]);
     const file = path.join(ARTIFACTS, 'audit-export.ndjson');

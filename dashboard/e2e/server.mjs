@@ -71,6 +71,7 @@ export async function startServer({ bin, workDir, port, base, admin, logFile }) 
     AGENTIDP_DATA_DIR: dataDir,
     AGENTIDP_HTTP_ADDR: `127.0.0.1:${port}`,
     AGENTIDP_ISSUER: base,
+    AGENTIDP_AUDIT_CHECKPOINT_INTERVAL: '1s',
     AGENTIDP_BOOTSTRAP_CLIENT_ID: admin.id,
     AGENTIDP_BOOTSTRAP_CLIENT_SECRET: admin.secret,
   });

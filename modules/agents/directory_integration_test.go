@@ -1,6 +1,7 @@
 package agents
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"net/http"
@@ -15,6 +16,7 @@ import (
 	"go.uber.org/zap/zaptest"
 
 	"github.com/agentidp/agentidp/platform/cache"
+	"github.com/agentidp/agentidp/platform/config"
 	"github.com/agentidp/agentidp/platform/database"
 	"github.com/agentidp/agentidp/platform/testenv"
 )
@@ -124,8 +126,10 @@ func TestIntegrationDirectoryAcrossReplicas(t *testing.T) {
 		return testenv.Backend{Name: "postgres", DB: db, Cache: c}
 	}
 	b1, b2 := replica(client1), replica(client2)
-	one := newEnv(t, b1, nil)
-	two := newEnv(t, b2, nil, lookupsLive(time.Hour))
+	// Replicas share the master key (the audit module's key is sealed under it).
+	sameMasterKey := func(c *config.Config) { c.MasterKey = bytes.Repeat([]byte{3}, 32) }
+	one := newEnv(t, b1, sameMasterKey)
+	two := newEnv(t, b2, sameMasterKey, lookupsLive(time.Hour))
 	ctx := t.Context()
 
 	a := one.create(map[string]any{"name": "shared"})

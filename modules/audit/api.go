@@ -7,7 +7,11 @@ package audit
 import (
 	"context"
 	"encoding/json"
+	"io"
 	"time"
+
+	"github.com/transparency-dev/formats/log"
+	"golang.org/x/mod/sumdb/note"
 )
 
 // Report is the result of walking the hash chain.
@@ -51,5 +55,109 @@ type Event struct {
 	UserAgent  string          `json:"user_agent"`
 	RequestID  string          `json:"request_id"`
 	Details    json.RawMessage `json:"details"`
-	Hash       string          `json:"hash"`
+	// PrevHash is the previous event's hash (64 zeros for seq 1), and HashVersion the
+	// canonical encoding Hash covers (README, "Hash chain"): with them a verifier
+	// recomputes Hash, and so the Merkle leaf, from the event alone.
+	PrevHash    string `json:"prev_hash"`
+	HashVersion int    `json:"hash_version"`
+	Hash        string `json:"hash"`
+}
+
+// Proofs answers what the CLI asks of the store directly: checkpoints, the verifier key and
+// consistency proofs (the same answers as the routes, for an operator on the server host).
+type Proofs interface {
+	// Checkpoint is the latest signed checkpoint (size 0) or the one of size leaves.
+	Checkpoint(ctx context.Context, size int64) (string, error)
+	// VerifierKey is the audit key's note verifier key.
+	VerifierKey() (string, error)
+	// Consistency proves that the tree of from leaves is a prefix of the tree of to.
+	Consistency(ctx context.Context, from, to int64) ([][]byte, error)
+	// SignCheckpoint signs a checkpoint now if the log grew since the last one, and
+	// returns the latest.
+	SignCheckpoint(ctx context.Context) (string, error)
+	// ExportAfter calls emit with the events after afterSeq in seq order, a page at a time.
+	ExportAfter(ctx context.Context, afterSeq int64, emit func([]Event) error) error
+}
+
+// LogReport is the result of checking a log (an export, or the database's events) against a
+// signed checkpoint.
+type LogReport struct {
+	OK bool `json:"ok"`
+	// Origin and TreeSize are the checkpoint's.
+	Origin   string `json:"origin"`
+	TreeSize int64  `json:"tree_size"`
+	// Checked counts the events read, the first bad one included.
+	Checked int64 `json:"checked"`
+	// FirstBadSeq is the seq of the first event that breaks the log (0 when OK or when the
+	// log is short or its root differs).
+	FirstBadSeq int64 `json:"first_bad_seq,omitempty"`
+	// Reason says what is wrong; empty when OK.
+	Reason string `json:"reason"`
+}
+
+// ParseCheckpoint opens a signed checkpoint with the note verifier key vkey
+// (<name>+<hash>+<key>): its signature must verify under that key and its origin must be
+// the key's name (GET /api/v1/audit/checkpoint/key serves the key).
+func ParseCheckpoint(checkpoint []byte, vkey string) (*log.Checkpoint, note.Verifier, error) {
+	return parseCheckpointImpl(checkpoint, vkey)
+}
+
+// VerifyExport checks an NDJSON export (GET /api/v1/audit/export?after_seq=0, every
+// organization: seq ascending from 1) against a signed checkpoint and the audit verifier
+// key, with no database: each event's hash is recomputed from its fields, each link checked,
+// and the Merkle root of the first tree-size events compared with the checkpoint's.
+//
+// An export that does not start at seq 1 needs the frontier of the archive before it (fr):
+// either the events after the archive, or the archive's own events (its events.ndjson).
+func VerifyExport(export io.Reader, checkpoint []byte, vkey string, fr *Frontier) (LogReport, error) {
+	return verifyExport(export, checkpoint, vkey, fr)
+}
+
+// LogVerifier checks the events in the database against a signed checkpoint, recomputing
+// the tree from the events themselves (not from the stored nodes, which a writer of the
+// database could have rewritten too).
+type LogVerifier interface {
+	VerifyLog(ctx context.Context, checkpoint []byte, vkey string) (LogReport, error)
+}
+
+// Frontier is what lets a log cut by an archive verify: written to the archive directory
+// (frontier.json) and kept in audit_archives. The tree hashes are compact ranges, left to
+// right: Before covers leaves [0, FirstSeq-1), Left [0, ThroughSeq), Right [ThroughSeq,
+// TreeSize) (TreeSize: the archive's checkpoint's size).
+type Frontier struct {
+	Origin     string   `json:"origin"`
+	FirstSeq   int64    `json:"first_seq"`
+	ThroughSeq int64    `json:"through_seq"`
+	PrevHash   string   `json:"prev_hash"` // the prev_hash of event FirstSeq
+	LastHash   string   `json:"last_hash"` // the hash of event ThroughSeq
+	TreeSize   int64    `json:"tree_size"`
+	Before     [][]byte `json:"before"`
+	Left       [][]byte `json:"left"`
+	Right      [][]byte `json:"right"`
+}
+
+// ArchiveReport says what an archive took.
+type ArchiveReport struct {
+	FirstSeq   int64  `json:"first_seq"`
+	ThroughSeq int64  `json:"through_seq"`
+	Events     int64  `json:"events"`
+	TreeSize   int64  `json:"checkpoint_tree_size"`
+	Dir        string `json:"dir"`
+}
+
+// Archiver retires old events (agentidp audit archive).
+type Archiver interface {
+	Archive(ctx context.Context, before time.Time, dir string) (ArchiveReport, error)
+}
+
+// InclusionProof is the answer of GET /api/v1/audit/proof/inclusion (hashes base64).
+type InclusionProof struct {
+	LeafIndex int64    `json:"leaf_index"`
+	TreeSize  int64    `json:"tree_size"`
+	Hashes    [][]byte `json:"hashes"`
+}
+
+// ConsistencyProof is the answer of GET /api/v1/audit/proof/consistency (hashes base64).
+type ConsistencyProof struct {
+	Hashes [][]byte `json:"hashes"`
 }

@@ -39,6 +39,7 @@ type groupWriter struct {
 	db      *bun.DB
 	log     *zap.Logger
 	metrics *writerMetrics
+	follow  *followHub // woken after each committed batch
 
 	maxBatch     int
 	batchTimeout time.Duration
@@ -61,9 +62,9 @@ type groupWriter struct {
 // the queue and ending only once it has written every event accepted before, whereas a
 // worker's loop is cancelled and abandons what it was doing. Its stop honours the OnStop
 // context the same way.
-func newGroupWriter(lc fx.Lifecycle, db *bun.DB, log *zap.Logger, m *writerMetrics) *groupWriter {
+func newGroupWriter(lc fx.Lifecycle, db *bun.DB, log *zap.Logger, m *writerMetrics, follow *followHub) *groupWriter {
 	w := &groupWriter{
-		db: db, log: log, metrics: m,
+		db: db, log: log, metrics: m, follow: follow,
 		maxBatch: defaultMaxBatch, batchTimeout: defaultBatchTimeout,
 		queue: make(chan *request, defaultQueueSize), stopped: make(chan struct{}),
 	}
@@ -175,6 +176,8 @@ func (w *groupWriter) flush(batch []*request) {
 	w.metrics.batchSize.Observe(float64(len(rows)))
 	if err != nil {
 		w.log.Error("audit batch not written; its callers get the error", zap.Int("events", len(rows)), zap.Error(err))
+	} else {
+		w.follow.notify()
 	}
 	for _, r := range live {
 		w.answer(r, err)

@@ -79,7 +79,8 @@ func TestIntegrationGroupCommitConcurrentCallers(t *testing.T) {
 // transaction holding the lock (RecordTx) is never refused because of it.
 func TestIntegrationReplicasShareOneChain(t *testing.T) {
 	testenv.ForEachBackend(t, func(t *testing.T, b testenv.Backend) {
-		a, c := newEnv(t, b), newEnv(t, b)
+		a := newEnv(t, b)
+		c := newReplica(t, a)
 		ctx := ctxT(t)
 		record := func(e *env, id string) error {
 			return e.rec.Record(ctx, audittrail.Event{Action: "token.issued", AgentID: agentA,

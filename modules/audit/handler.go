@@ -24,6 +24,10 @@ func newRoutes(svc *service, _ *groupWriter, log *zap.Logger) []httpserver.Route
 		{Method: http.MethodGet, Path: "/api/v1/audit", Handler: http.HandlerFunc(h.list)},
 		{Method: http.MethodGet, Path: "/api/v1/audit/export", Handler: http.HandlerFunc(h.export)},
 		{Method: http.MethodGet, Path: "/api/v1/audit/verify", Handler: http.HandlerFunc(h.verify)},
+		{Method: http.MethodGet, Path: "/api/v1/audit/checkpoint", Handler: http.HandlerFunc(h.checkpoint)},
+		{Method: http.MethodGet, Path: "/api/v1/audit/checkpoint/key", Auth: httpserver.AuthNone, Handler: http.HandlerFunc(h.checkpointKey)},
+		{Method: http.MethodGet, Path: "/api/v1/audit/proof/inclusion", Handler: http.HandlerFunc(h.inclusion)},
+		{Method: http.MethodGet, Path: "/api/v1/audit/proof/consistency", Handler: http.HandlerFunc(h.consistency)},
 	}
 }
 
@@ -47,19 +51,22 @@ func (h *handler) list(w http.ResponseWriter, r *http.Request) {
 	httpserver.WriteJSON(w, http.StatusOK, listPage{Items: items, NextCursor: optional(next)})
 }
 
-// export streams the matching events as NDJSON, one page at a time, flushing after each.
-// An error before the first byte is a problem document; after it, the connection is
-// aborted so the client sees a truncated stream rather than a complete-looking one.
+// export streams the matching events as NDJSON, flushing after each page (after each event
+// when following). An error before the first byte is a problem document; after it, the
+// connection is aborted so the client sees a truncated stream rather than a
+// complete-looking one. A follower ends when its client goes or the server stops; it
+// resumes with after_seq = the last seq it read.
 func (h *handler) export(w http.ResponseWriter, r *http.Request) {
-	f, err := parseExport(r.URL.Query())
+	q, err := parseExport(r.URL.Query())
 	if err != nil {
 		httpserver.WriteError(w, r, h.log, err)
 		return
 	}
 	rc := http.NewResponseController(w)
 	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false) // details as stored and hashed: <, >, & as themselves
 	started := false
-	err = h.svc.export(r.Context(), f, func(page []Event) error {
+	emit := func(page []Event) error {
 		if !started {
 			started = true
 			h.exportHeaders(w)
@@ -68,12 +75,24 @@ func (h *handler) export(w http.ResponseWriter, r *http.Request) {
 			if err := enc.Encode(&page[i]); err != nil {
 				return err
 			}
+			if q.Follow {
+				if err := rc.Flush(); err != nil {
+					return err
+				}
+			}
 		}
 		return rc.Flush()
-	})
+	}
+	if q.InSeqOrder {
+		err = h.svc.exportAfter(r.Context(), q.filter, q.AfterSeq, q.Follow, emit)
+	} else {
+		err = h.svc.export(r.Context(), q.filter, emit)
+	}
 	switch {
 	case err != nil && !started:
 		httpserver.WriteError(w, r, h.log, err)
+	case err != nil && r.Context().Err() != nil:
+		// the client went away
 	case err != nil:
 		h.log.Warn("audit export aborted", zap.Error(err))
 		panic(http.ErrAbortHandler)
@@ -96,4 +115,59 @@ func (h *handler) verify(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	httpserver.WriteJSON(w, http.StatusOK, rep)
+}
+
+// checkpoint serves the latest signed checkpoint, or the one of ?tree_size=N, as the
+// signed note's text; Last-Modified is when it was signed.
+func (h *handler) checkpoint(w http.ResponseWriter, r *http.Request) {
+	size, err := parseCheckpointQuery(r.URL.Query())
+	if err == nil {
+		var cp *checkpointRow
+		if cp, err = h.svc.checkpointRow(r.Context(), size); err == nil {
+			w.Header().Set("Last-Modified", cp.CreatedAt.UTC().Format(http.TimeFormat))
+			writeText(w, cp.Note)
+			return
+		}
+	}
+	httpserver.WriteError(w, r, h.log, err)
+}
+
+// checkpointKey serves the note verifier key of the audit key (public).
+func (h *handler) checkpointKey(w http.ResponseWriter, r *http.Request) {
+	vkey, err := h.svc.verifierKey()
+	if err != nil {
+		httpserver.WriteError(w, r, h.log, err)
+		return
+	}
+	writeText(w, vkey+"\n")
+}
+
+func (h *handler) inclusion(w http.ResponseWriter, r *http.Request) {
+	q, err := parseInclusion(r.URL.Query())
+	if err == nil {
+		var p InclusionProof
+		if p, err = h.svc.inclusion(r.Context(), q); err == nil {
+			httpserver.WriteJSON(w, http.StatusOK, p)
+			return
+		}
+	}
+	httpserver.WriteError(w, r, h.log, err)
+}
+
+func (h *handler) consistency(w http.ResponseWriter, r *http.Request) {
+	q, err := parseConsistency(r.URL.Query())
+	if err == nil {
+		var p ConsistencyProof
+		if p, err = h.svc.consistency(r.Context(), q); err == nil {
+			httpserver.WriteJSON(w, http.StatusOK, p)
+			return
+		}
+	}
+	httpserver.WriteError(w, r, h.log, err)
+}
+
+func writeText(w http.ResponseWriter, s string) {
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.WriteHeader(http.StatusOK)
+	_, _ = w.Write([]byte(s))
 }

@@ -16,6 +16,7 @@ import (
 
 	"github.com/agentidp/agentidp/modules/audit"
 	"github.com/agentidp/agentidp/platform/audittrail"
+	"github.com/agentidp/agentidp/platform/config"
 	"github.com/agentidp/agentidp/platform/testenv"
 )
 
@@ -27,6 +28,7 @@ const (
 // env is the audit module running in a small fxtest app on one backend.
 type env struct {
 	b        testenv.Backend
+	cfg      *config.Config
 	app      *testenv.App
 	rec      audittrail.Recorder
 	verifier audit.ChainVerifier
@@ -36,9 +38,27 @@ type env struct {
 
 func newEnv(t *testing.T, b testenv.Backend, opts ...fx.Option) *env {
 	t.Helper()
-	e := &env{b: b, bearers: testenv.NewBearers()}
+	return newEnvWith(t, b, testenv.Config(t), testenv.NewBearers(), opts...)
+}
+
+// newReplica is another replica of of's server: the same store, configuration (the
+// master key above all) and bearer tokens.
+func newReplica(t *testing.T, of *env, opts ...fx.Option) *env {
+	t.Helper()
+	return newEnvWith(t, of.b, of.cfg, of.bearers, opts...)
+}
+
+// newEnvCfg is newEnv with cfg.
+func newEnvCfg(t *testing.T, b testenv.Backend, cfg *config.Config, opts ...fx.Option) *env {
+	t.Helper()
+	return newEnvWith(t, b, cfg, testenv.NewBearers(), opts...)
+}
+
+func newEnvWith(t *testing.T, b testenv.Backend, cfg *config.Config, bearers *testenv.Bearers, opts ...fx.Option) *env {
+	t.Helper()
+	e := &env{b: b, cfg: cfg, bearers: bearers}
 	all := append([]fx.Option{audit.Module, e.bearers.Option(), fx.Populate(&e.rec, &e.verifier, &e.reg)}, opts...)
-	e.app = testenv.NewApp(t, testenv.Config(t), b, all...)
+	e.app = testenv.NewApp(t, cfg, b, all...)
 	return e
 }
 

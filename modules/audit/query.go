@@ -121,11 +121,37 @@ func parseList(q url.Values) (listQuery, error) {
 	return lq, bad.Err()
 }
 
-// parseExport reads a GET /api/v1/audit/export query: the filters only.
-func parseExport(q url.Values) (filter, error) {
+// exportQuery is a parsed GET /api/v1/audit/export.
+type exportQuery struct {
+	filter
+	// InSeqOrder: the events with seq > AfterSeq in the chain's order (after_seq or
+	// follow given); else every match, newest first.
+	InSeqOrder bool
+	AfterSeq   int64
+	// Follow: after the existing events, stream new ones as they commit.
+	Follow bool
+}
+
+// parseExport reads a GET /api/v1/audit/export query: the filters, after_seq (≥ 0) and
+// follow (true or false).
+func parseExport(q url.Values) (exportQuery, error) {
 	var bad apperr.Fields
-	f := parseFilter(q, &bad)
-	return f, bad.Err()
+	eq := exportQuery{filter: parseFilter(q, &bad, "after_seq", "follow")}
+	if v, ok := q["after_seq"]; ok {
+		n, err := strconv.ParseInt(v[0], 10, 64)
+		if err != nil || n < 0 {
+			bad.Add("after_seq", "must be a whole number of at least 0 (the last seq read)")
+		}
+		eq.InSeqOrder, eq.AfterSeq = true, n
+	}
+	switch q.Get("follow") {
+	case "", "false":
+	case "true":
+		eq.InSeqOrder, eq.Follow = true, true
+	default:
+		bad.Add("follow", "must be true or false")
+	}
+	return eq, bad.Err()
 }
 
 // encodeCursor makes the opaque cursor after p (occurred_at and seq, platform/cursor).

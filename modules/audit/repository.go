@@ -19,7 +19,30 @@ func newRepository(db *bun.DB) *repository { return &repository{db: db} }
 // keyset position after (nil: from the newest). Every value is a bound parameter.
 func (r *repository) page(ctx context.Context, f filter, after *position, limit int) ([]eventRow, error) {
 	var rows []eventRow
-	q := r.db.NewSelect().Model(&rows)
+	q := r.filtered(r.db.NewSelect().Model(&rows), f)
+	if after != nil {
+		q = q.Where("(occurred_at, seq) < (?, ?)", after.At, after.Seq)
+	}
+	err := q.OrderExpr("occurred_at DESC, seq DESC").Limit(int64(limit)).Scan(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("audit: listing events: %w", database.Translate(err))
+	}
+	return rows, nil
+}
+
+// pageAfter returns up to limit events matching f with seq > afterSeq, in seq order (the
+// chain's order: the export a verifier or a SIEM reads).
+func (r *repository) pageAfter(ctx context.Context, f filter, afterSeq int64, limit int) ([]eventRow, error) {
+	var rows []eventRow
+	q := r.filtered(r.db.NewSelect().Model(&rows), f).Where("seq > ?", afterSeq)
+	if err := q.OrderExpr("seq ASC").Limit(int64(limit)).Scan(ctx); err != nil {
+		return nil, fmt.Errorf("audit: reading events: %w", database.Translate(err))
+	}
+	return rows, nil
+}
+
+// filtered adds f's conditions to q; every value is a bound parameter.
+func (r *repository) filtered(q *bun.SelectQuery, f filter) *bun.SelectQuery {
 	switch f.OrgID {
 	case "":
 	case orgs.RootID: // with the events written before organizations, all of root's
@@ -42,12 +65,5 @@ func (r *repository) page(ctx context.Context, f filter, after *position, limit 
 	if f.To != nil {
 		q = q.Where("occurred_at < ?", *f.To)
 	}
-	if after != nil {
-		q = q.Where("(occurred_at, seq) < (?, ?)", after.At, after.Seq)
-	}
-	err := q.OrderExpr("occurred_at DESC, seq DESC").Limit(int64(limit)).Scan(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("audit: listing events: %w", database.Translate(err))
-	}
-	return rows, nil
+	return q
 }

@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 
+	"github.com/uptrace/bun"
+
 	"github.com/agentidp/agentidp/platform/database"
 	"github.com/agentidp/agentidp/platform/policy"
 )
@@ -11,15 +13,19 @@ import (
 // exportPageSize is how many events the export holds at a time.
 const exportPageSize = 500
 
-// service answers the read side: the list, the export and the verify report.
+// service answers the read side: the list, the export, the verify report, checkpoints and
+// proofs.
 type service struct {
-	repo     *repository
-	verifier *verifier
-	policy   policy.Engine
+	db          *bun.DB
+	repo        *repository
+	verifier    *verifier
+	policy      policy.Engine
+	checkpoints *checkpointer
+	follow      *followHub
 }
 
-func newService(repo *repository, v *verifier, pol policy.Engine) *service {
-	return &service{repo: repo, verifier: v, policy: pol}
+func newService(db *bun.DB, repo *repository, v *verifier, pol policy.Engine, cp *checkpointer, follow *followHub) *service {
+	return &service{db: db, repo: repo, verifier: v, policy: pol, checkpoints: cp, follow: follow}
 }
 
 // scope narrows f to the organizations the caller may read, as the policy decides
@@ -78,6 +84,38 @@ func (s *service) export(ctx context.Context, f filter, emit func([]Event) error
 	}
 }
 
+// exportAfter calls emit with the events matching f with seq > afterSeq, in seq order, a
+// page at a time (memory bounded by one page); with follow it then waits for new events
+// and emits them as they commit, until ctx ends or the server stops.
+func (s *service) exportAfter(ctx context.Context, f filter, afterSeq int64, follow bool, emit func([]Event) error) error {
+	if err := s.scope(ctx, &f); err != nil {
+		return err
+	}
+	if follow { // the headers at once: a follower may wait long for its first event
+		if err := emit(nil); err != nil {
+			return err
+		}
+	}
+	for {
+		rows, err := s.repo.pageAfter(ctx, f, afterSeq, exportPageSize)
+		if err != nil {
+			return err
+		}
+		if len(rows) > 0 {
+			if err := emit(toEvents(rows)); err != nil {
+				return err
+			}
+			afterSeq = rows[len(rows)-1].Seq
+		}
+		if len(rows) == exportPageSize {
+			continue
+		}
+		if !follow || !s.follow.wait(ctx) {
+			return nil
+		}
+	}
+}
+
 func toEvents(rows []eventRow) []Event {
 	out := make([]Event, len(rows))
 	for i := range rows {
@@ -88,21 +126,23 @@ func toEvents(rows []eventRow) []Event {
 
 func toEvent(r *eventRow) Event {
 	return Event{
-		EventID:    r.EventID,
-		Seq:        r.Seq,
-		OccurredAt: database.Time(r.OccurredAt),
-		ActorID:    optional(r.ActorID),
-		AgentID:    optional(r.AgentID),
-		OrgID:      optional(r.OrgID),
-		Action:     r.Action,
-		TargetType: r.TargetType,
-		TargetID:   r.TargetID,
-		Outcome:    r.Outcome,
-		IP:         r.IP,
-		UserAgent:  r.UserAgent,
-		RequestID:  r.RequestID,
-		Details:    detailsJSON(r.Details),
-		Hash:       r.Hash,
+		EventID:     r.EventID,
+		Seq:         r.Seq,
+		OccurredAt:  database.Time(r.OccurredAt),
+		ActorID:     optional(r.ActorID),
+		AgentID:     optional(r.AgentID),
+		OrgID:       optional(r.OrgID),
+		Action:      r.Action,
+		TargetType:  r.TargetType,
+		TargetID:    r.TargetID,
+		Outcome:     r.Outcome,
+		IP:          r.IP,
+		UserAgent:   r.UserAgent,
+		RequestID:   r.RequestID,
+		Details:     detailsJSON(r.Details),
+		PrevHash:    r.PrevHash,
+		HashVersion: r.HashVersion,
+		Hash:        r.Hash,
 	}
 }
 

@@ -1,6 +1,7 @@
 package audit
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"testing"
@@ -32,13 +33,15 @@ func TestIntegrationUpgradeKeepsVersion1Events(t *testing.T) {
 				t.Fatal(err)
 			}
 			// Three events as version 1 wrote them: the columns of version 1, its encoding.
-			var h head
-			h.hash = genesisHash
+			h := head{hash: genesisHash, tree: emptyTree()}
 			for i := range 3 {
 				r := &eventRow{EventID: uuid.NewString(), OccurredAt: database.Time(time.Now()),
 					AgentID: "0191f0a4-1c2d-7e3f-8a4b-5c6d7e8f9a0b", Action: "agent.created", TargetType: "agent",
 					TargetID: fmt.Sprint(i), Outcome: "success", Details: `{"i":` + fmt.Sprint(i) + `}`, HashVersion: hashV1}
-				h = link([]*eventRow{r}, h)
+				var err error
+				if h, _, err = link([]*eventRow{r}, h); err != nil {
+					t.Fatal(err)
+				}
 				if _, err := db.NewInsert().Model(r).
 					ExcludeColumn("org_id", "hash_version").Exec(ctx); err != nil {
 					t.Fatal(err)
@@ -74,6 +77,10 @@ func TestIntegrationUpgradeKeepsVersion1Events(t *testing.T) {
 			rep, err := v.VerifyChain(ctx)
 			if err != nil || !rep.OK || rep.Checked != 5 {
 				t.Fatalf("after the upgrade: %+v %v", rep, err)
+			}
+			// The first append after the upgrade built the tree over the old events too.
+			if got, want := mustRoot(t, db, 5), independentRoot(t, all); !bytes.Equal(got, want) {
+				t.Fatalf("tree root after the upgrade %x, want %x", got, want)
 			}
 
 			repo := newRepository(db)

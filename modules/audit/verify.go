@@ -30,9 +30,19 @@ func newVerifier(db *bun.DB) *verifier { return &verifier{db: db, pageSize: veri
 // written before organizations carries an org_id). Rows appended while it runs
 // are checked too, up to the moment it reads the last page. Deleting rows at the tail
 // leaves a valid, shorter chain: compare HeadSeq/HeadHash with a copy kept elsewhere.
+//
+// After an archive, the walk starts after the last archived event, from its hash.
 func (v *verifier) VerifyChain(ctx context.Context) (Report, error) {
 	rep := Report{OK: true, HeadHash: genesisHash}
 	prevSeq, prevHash := int64(0), genesisHash
+	arch, err := lastArchive(ctx, v.db)
+	if err != nil {
+		return Report{}, err
+	}
+	if arch != nil {
+		prevSeq, prevHash = arch.ThroughSeq, arch.LastHash
+		rep.HeadSeq, rep.HeadHash = prevSeq, prevHash
+	}
 	for {
 		var rows []eventRow
 		err := v.db.NewSelect().Model(&rows).Where("seq > ?", prevSeq).

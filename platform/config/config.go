@@ -43,6 +43,11 @@ type Config struct {
 	// (its nested act claims, SPEC §13).
 	MaxDelegationDepth int `env:"AGENTIDP_MAX_DELEGATION_DEPTH" envDefault:"4"`
 
+	// The audit log's signed checkpoints (modules/audit): how often at most one is signed
+	// when the log grew, and where each new one is also POSTed ("" = nowhere).
+	AuditCheckpointInterval time.Duration `env:"AGENTIDP_AUDIT_CHECKPOINT_INTERVAL" envDefault:"10s"`
+	AuditCheckpointURL      string        `env:"AGENTIDP_AUDIT_CHECKPOINT_URL"`
+
 	FreeTierMaxAgents     int     `env:"AGENTIDP_FREE_TIER_MAX_AGENTS" envDefault:"100"`
 	FreeTierMonthlyTokens int64   `env:"AGENTIDP_FREE_TIER_MONTHLY_TOKENS" envDefault:"10000"`
 	TokenRateLimit        float64 `env:"AGENTIDP_TOKEN_RATE_LIMIT" envDefault:"100"`

@@ -36,6 +36,8 @@ func (c *Config) validate() error {
 		{"AGENTIDP_SIGNING_ALG", checkOneOf(c.SigningAlg, "RS256", "ES256", "EdDSA")},
 		{"AGENTIDP_KEY_PUBLISH_DELAY", checkRange(c.KeyPublishDelay, 0, time.Hour)},
 		{"AGENTIDP_MAX_DELEGATION_DEPTH", checkInt(c.MaxDelegationDepth, 1, 16)},
+		{"AGENTIDP_AUDIT_CHECKPOINT_INTERVAL", checkRange(c.AuditCheckpointInterval, time.Second, 24*time.Hour)},
+		{"AGENTIDP_AUDIT_CHECKPOINT_URL", checkOptionalHTTPURL(c.AuditCheckpointURL)},
 		{"AGENTIDP_FREE_TIER_MAX_AGENTS", checkInt(c.FreeTierMaxAgents, 1, 1_000_000)},
 		{"AGENTIDP_FREE_TIER_MONTHLY_TOKENS", checkInt(int(c.FreeTierMonthlyTokens), 1, 1<<40)},
 		{"AGENTIDP_TOKEN_RATE_LIMIT", checkPositive(c.TokenRateLimit)},
@@ -196,6 +198,18 @@ func checkVault(addr, token string) error {
 	}
 	if token == "" {
 		return fmt.Errorf("VAULT_TOKEN must be set when VAULT_ADDR is")
+	}
+	return nil
+}
+
+// checkOptionalHTTPURL accepts "" or an absolute http(s) URL.
+func checkOptionalHTTPURL(v string) error {
+	if v == "" {
+		return nil
+	}
+	u, err := url.Parse(v)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return fmt.Errorf("want an http(s) URL, got %q", v)
 	}
 	return nil
 }

@@ -53,6 +53,9 @@ type Server struct {
 
 	mu   sync.Mutex
 	addr net.Addr
+
+	stopping     chan struct{} // closed when stop begins (Stopping)
+	stoppingOnce sync.Once
 }
 
 // New builds the handler and registers the listener: net.Listen runs in OnStart, so a
@@ -119,9 +122,10 @@ func New(p Params) (*Server, error) {
 	handler = &frontDoor{next: handler, log: log, metrics: m,
 		proxies: ParsePrefixes(p.Config.TrustedProxies), hsts: p.Config.TLS()}
 
-	s := &Server{handler: handler, cfg: p.Config, log: log, protected: protected, mounted: mounted}
+	s := &Server{handler: handler, cfg: p.Config, log: log, protected: protected, mounted: mounted, stopping: make(chan struct{})}
 	s.srv = &http.Server{
 		Handler:           handler,
+		BaseContext:       s.baseContext,
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       30 * time.Second,
 		IdleTimeout:       120 * time.Second,
@@ -187,6 +191,7 @@ func (s *Server) stop(ctx context.Context) error {
 	ctx, cancel := context.WithTimeout(ctx, s.cfg.ShutdownTimeout)
 	defer cancel()
 	s.log.Info("draining in-flight requests")
+	s.stoppingOnce.Do(func() { close(s.stopping) })
 	return s.srv.Shutdown(ctx)
 }
 

@@ -13,6 +13,8 @@ import type {
   AuditFilters,
   AuditListParams,
   AuditVerifyResult,
+  AuditCheckpoint,
+  AuditInclusionProof,
   Credential,
   CredentialIssue,
   GlobalUsage,
@@ -227,6 +229,20 @@ export class ApiClient {
       if (err instanceof ApiError && err.status === 404) return null;
       throw err;
     }
+  }
+
+  /** The latest signed checkpoint; null before the first one (404). */
+  async auditCheckpoint(signal?: AbortSignal): Promise<AuditCheckpoint | null> {
+    try {
+      const res = await this.send('GET', '/api/v1/audit/checkpoint', { signal }, 'text/plain');
+      return { note: await res.text(), signedAt: res.headers.get('Last-Modified') };
+    } catch (err) {
+      if (err instanceof ApiError && err.status === 404) return null;
+      throw err;
+    }
+  }
+  auditInclusionProof(seq: number, treeSize: number, signal?: AbortSignal): Promise<AuditInclusionProof> {
+    return this.json('GET', '/api/v1/audit/proof/inclusion', { query: { seq, tree_size: treeSize }, signal });
   }
 
   // ---- usage ----

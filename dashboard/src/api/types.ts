@@ -160,6 +160,23 @@ export interface AuditEvent {
   user_agent: string | null;
   request_id: string | null;
   details: unknown;
+  /** The event's chain hash (hex): also its leaf in the audit log's Merkle tree. */
+  hash?: string;
+  prev_hash?: string;
+  hash_version?: number;
+}
+
+/** The latest signed checkpoint of the audit log: the note's text and when it was signed. */
+export interface AuditCheckpoint {
+  note: string;
+  signedAt: string | null;
+}
+
+/** GET /api/v1/audit/proof/inclusion (hashes base64). */
+export interface AuditInclusionProof {
+  leaf_index: number;
+  tree_size: number;
+  hashes: string[];
 }
 
 export interface AuditFilters {

@@ -5,6 +5,7 @@ import { Link } from 'react-router';
 import type { AuditEvent } from '../api';
 import { formatDateTime, shortId } from '../lib/format';
 import { OutcomeBadge } from './Badges';
+import { InclusionCheck } from './InclusionCheck';
 
 function Mono({ children, title }: { children: React.ReactNode; title?: string }) {
   return (
@@ -123,6 +124,7 @@ export function AuditTable({
                           2,
                         )}
                       </Code>
+                      {e.hash && <InclusionCheck event={e} />}
                     </Table.Td>
                   </Table.Tr>
                 )}

@@ -10,7 +10,8 @@ import { AuditTable } from '../components/AuditTable';
 import { ErrorAlert } from '../components/ErrorAlert';
 import { Loading } from '../components/Loading';
 import { PageHeader } from '../components/PageHeader';
-import { formatNumber, localInputToRfc3339 } from '../lib/format';
+import { formatDateTime, formatNumber, localInputToRfc3339 } from '../lib/format';
+import { parseCheckpoint } from '../lib/merkle';
 import { ALL_ORGS } from '../lib/orgs';
 import { useOrgScope } from '../org/OrgScope';
 
@@ -90,6 +91,41 @@ function VerifyPanel() {
   );
 }
 
+/** The latest signed checkpoint of the audit log: its tree size and when it was signed. */
+function CheckpointPanel() {
+  const api = useApi();
+  const cp = useQuery({
+    queryKey: ['audit-checkpoint'],
+    queryFn: ({ signal }) => api.auditCheckpoint(signal),
+    retry: false,
+    staleTime: 10000,
+  });
+  if (!cp.isSuccess) return null;
+  if (cp.data === null) {
+    return (
+      <Text size="sm" c="dimmed" mb="md" data-testid="audit-checkpoint">
+        No signed checkpoint of the audit log yet.
+      </Text>
+    );
+  }
+  let size = '';
+  let origin = '';
+  try {
+    const c = parseCheckpoint(cp.data.note);
+    size = formatNumber(c.size);
+    origin = c.origin;
+  } catch {
+    return null;
+  }
+  return (
+    <Text size="sm" c="dimmed" mb="md" data-testid="audit-checkpoint">
+      Latest signed checkpoint ({origin}): {size} events
+      {cp.data.signedAt ? `, signed ${formatDateTime(new Date(cp.data.signedAt).toISOString())}` : ''}. Open an event to verify its
+      inclusion in it, in this browser.
+    </Text>
+  );
+}
+
 export function AuditPage() {
   const api = useApi();
   const scope = useOrgScope();
@@ -165,6 +201,7 @@ export function AuditPage() {
       />
       {/* Checking the chain reads every organization's events: it needs orgs:admin. */}
       {scope.operator && <VerifyPanel />}
+      <CheckpointPanel />
       <Card withBorder radius="md" mb="md" padding="sm">
         <form onSubmit={apply} aria-label="Filter audit events">
           <SimpleGrid cols={{ base: 1, sm: 2, lg: 5 }} spacing="sm">

@@ -1,0 +1,93 @@
+package main
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// A command that reads the audit log from the store, run with no configuration at all,
+// refuses instead of creating an empty ./data and reporting an empty log as OK.
+func TestAuditCommandsRefuseWithoutAStore(t *testing.T) {
+	cliEnv(t, "sqlite")
+	t.Setenv("AGENTIDP_DATA_DIR", "")
+	dir := t.TempDir()
+	t.Chdir(dir)
+	for _, f := range []string{"cp", "key"} {
+		if err := os.WriteFile(f, []byte("x"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, args := range [][]string{
+		{"audit", "verify"}, {"audit", "checkpoint"}, {"audit", "dump"},
+		{"audit", "verify", "--checkpoint", "cp", "--key", "key"},
+	} {
+		out, err := runCLI(t, args...)
+		if !errors.Is(err, errNoStore) || strings.Contains(out, "OK") {
+			t.Errorf("%v: %q, %v; want a refusal", args, out, err)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(dir, "data")); !os.IsNotExist(err) {
+		t.Fatalf("./data was created: %v", err)
+	}
+}
+
+// Checkpoints taken by the CLI prove the log later: verify against one from the store and
+// from an export with no database, consistency between two; an edited export is caught.
+func TestAuditCheckpointVerifyAndConsistency(t *testing.T) {
+	for _, backend := range []string{"sqlite", "postgres"} {
+		t.Run(backend, func(t *testing.T) {
+			cliEnv(t, backend)
+			dir := t.TempDir()
+			save := func(name string, args ...string) string {
+				t.Helper()
+				out, err := runCLI(t, args...)
+				if err != nil {
+					t.Fatalf("%v: %q %v", args, out, err)
+				}
+				path := filepath.Join(dir, name)
+				if err := os.WriteFile(path, []byte(out), 0o600); err != nil {
+					t.Fatal(err)
+				}
+				return path
+			}
+			save("boot", "bootstrap")
+			cp1 := save("cp1", "audit", "checkpoint")
+			key := save("key", "audit", "checkpoint", "--key")
+			save("rotate", "keys", "rotate")
+			cp2 := save("cp2", "audit", "checkpoint")
+
+			if out, err := runCLI(t, "audit", "consistency", cp1, cp2, "--key", key); err != nil || !strings.HasPrefix(out, "consistent") {
+				t.Fatalf("consistency: %q %v", out, err)
+			}
+			if out, err := runCLI(t, "audit", "consistency", cp2, cp1, "--key", key); err == nil {
+				t.Fatalf("consistency NEW OLD: %q, want a refusal", out)
+			}
+			if out, err := runCLI(t, "audit", "verify", "--checkpoint", cp2, "--key", key); err != nil || !strings.HasPrefix(out, "audit log OK") {
+				t.Fatalf("verify against the store: %q %v", out, err)
+			}
+			export := save("export", "audit", "dump")
+
+			// No database from here on: an unreachable one, an empty data dir.
+			t.Setenv("AGENTIDP_DATABASE_URL", "postgres://nobody@127.0.0.1:1/none")
+			t.Setenv("AGENTIDP_DATA_DIR", t.TempDir())
+			if out, err := runCLI(t, "audit", "verify", "--export", export, "--checkpoint", cp1, "--key", key); err != nil || !strings.HasPrefix(out, "audit log OK") {
+				t.Fatalf("verify the export: %q %v", out, err)
+			}
+			raw, _ := os.ReadFile(export)
+			edited := filepath.Join(dir, "edited")
+			_ = os.WriteFile(edited, []byte(strings.Replace(string(raw), `"outcome":"success"`, `"outcome":"failure"`, 1)), 0o600)
+			if out, err := runCLI(t, "audit", "verify", "--export", edited, "--checkpoint", cp1, "--key", key); !errors.Is(err, errLogBroken) || !strings.Contains(out, "BROKEN") {
+				t.Fatalf("verify an edited export: %q %v", out, err)
+			}
+			lines := strings.SplitAfter(strings.TrimSpace(string(raw)), "\n")
+			short := filepath.Join(dir, "short")
+			_ = os.WriteFile(short, []byte(strings.Join(lines[:len(lines)-1], "")), 0o600)
+			if out, err := runCLI(t, "audit", "verify", "--export", short, "--checkpoint", cp2, "--key", key); !errors.Is(err, errLogBroken) || !strings.Contains(out, "truncated") {
+				t.Fatalf("verify a short export: %q %v", out, err)
+			}
+		})
+	}
+}
