@@ -146,6 +146,15 @@ manages_agent if {
 	input.target
 }
 
+# Deleting a trusted issuer revokes every federated credential bound to it: the service
+# asks about each of their agents (a target with agent_id), and the caller must hold each
+# one's whole authority. The decision about the issuer itself (its organization only) is
+# isolation alone.
+manages_agent if {
+	route_key == "DELETE /api/v1/trusted-issuers/{trusted_issuer_id}"
+	input.target.agent_id != ""
+}
+
 authority_missing contains s if {
 	manages_agent
 	some s in input.target.authority
@@ -162,9 +171,9 @@ authority_known if is_array(input.target.authority)
 
 # --- Delegated tokens manage nothing -------------------------------------------------------
 
-managed_prefixes := ["/api/v1/orgs", "/api/v1/agents", "/api/v1/apis", "/api/v1/keys"]
+managed_prefixes := ["/api/v1/orgs", "/api/v1/agents", "/api/v1/apis", "/api/v1/keys", "/api/v1/trusted-issuers"]
 
-refused contains "a delegated token (one with an act claim) cannot change organizations, agents, credentials, grants, APIs or keys" if {
+refused contains "a delegated token (one with an act claim) cannot change organizations, agents, credentials, trusted issuers, grants, APIs or keys" if {
 	input.delegated == true
 	input.method != "GET"
 	some p in managed_prefixes
@@ -218,6 +227,21 @@ lockout contains role if {
 
 conflict contains sprintf("the agent is the last active holder of %s in its organization; it cannot be suspended, decommissioned, lose those scopes or its last active credential", [concat(" and ", data.scopes.guardians[role].scopes)]) if {
 	some role in lockout
+}
+
+# Deleting a trusted issuer revokes the federated credentials bound to it: asked about each
+# agent, with the agent's active credentials left after it.
+lockout contains role if {
+	route_key == "DELETE /api/v1/trusted-issuers/{trusted_issuer_id}"
+	input.target.agent_id != ""
+	input.target.credentials_left == 0
+	some role in last_holder_of
+}
+
+refused contains "the organization's lock-out facts are unknown" if {
+	route_key == "DELETE /api/v1/trusted-issuers/{trusted_issuer_id}"
+	input.target.agent_id != ""
+	not holders_known
 }
 
 # Fail closed: a change that could lock an organization out, decided without the counts.

@@ -280,6 +280,40 @@ test_managing_without_the_targets_authority_fails_closed if {
 	authz.refused == {"the target agent's authority is unknown"} with input as inp
 }
 
+# Deleting a trusted issuer: its organization alone decides about the issuer; each agent whose
+# federated credential it revokes needs the caller to hold its whole authority.
+test_trusted_issuer_delete_needs_authority_over_each_bound_agent if {
+	path := "/api/v1/trusted-issuers/{trusted_issuer_id}"
+	authz.allow with input as call("DELETE", path, ["credentials:write"], "o1", {"org_id": "o1"}, null)
+	authz.allow with input as call("DELETE", path, ["credentials:write"], "o1", {"agent_id": "", "org_id": "o1"}, null)
+	not authz.allow with input as call("DELETE", path, ["credentials:write"], "o1", {"org_id": "o2"}, null)
+	authz.allow with input as call("DELETE", path, ["credentials:write", "audit:read"], "o1",
+		object.union(agent_in_o1(["audit:read"]), {"credentials_left": 0}), null)
+	inp := call("DELETE", path, ["credentials:write"], "o1", agent_in_o1(["credentials:write", "keys:admin"]), null)
+	not authz.allow with input as inp
+	authz.authority_missing == {"keys:admin"} with input as inp
+	not authz.allow with input as call("DELETE", path, ["credentials:write"], "o1", {"agent_id": "x", "org_id": "o1"}, null)
+}
+
+# ... and cannot take an organization's last lock-out role holder's last active credential.
+test_trusted_issuer_delete_cannot_lock_the_organization_out if {
+	path := "/api/v1/trusted-issuers/{trusted_issuer_id}"
+	last := {"agent_id": "x", "org_id": "o1", "authority": org_admin_scopes, "status": "active",
+		"scopes": org_admin_scopes, "other_holders": holders(0), "credentials_left": 0}
+	inp := call("DELETE", path, org_admin_scopes, "o1", last, null)
+	not authz.allow with input as inp
+	count(authz.conflict) == 1 with input as inp
+	authz.allow with input as call("DELETE", path, org_admin_scopes, "o1", object.union(last, {"credentials_left": 1}), null)
+	not authz.allow with input as call("DELETE", path, org_admin_scopes, "o1", object.remove(last, ["other_holders"]), null)
+}
+
+test_trusted_issuers_need_credentials_scopes if {
+	not authz.allow with input as call("POST", "/api/v1/trusted-issuers", ["credentials:read"], "o1", {"org_id": "o1"}, null)
+	authz.allow with input as call("POST", "/api/v1/trusted-issuers", ["credentials:write"], "o1", {"org_id": "o1"}, null)
+	authz.allow with input as call("GET", "/api/v1/trusted-issuers", ["credentials:read"], "o1", {"org_id": "o1"}, null)
+	not authz.allow with input as call("GET", "/api/v1/trusted-issuers/{trusted_issuer_id}", ["agents:read"], "o1", {"org_id": "o1"}, null)
+}
+
 test_route_level_decision_of_a_manage_route_waits_for_the_target if {
 	authz.allow with input as {"method": "POST", "path": "/api/v1/agents/{agent_id}/suspend", "scopes": ["agents:write"], "org_id": "o1"}
 }

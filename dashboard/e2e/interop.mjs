@@ -159,6 +159,43 @@ async function scenario(base, admin) {
     assert.equal(after.status, 401);
   });
 
+  await check('private_key_jwt: a key credential through the API, then client_credentials and introspection with openid-client PrivateKeyJwt', async () => {
+    for (const k of ['token', 'introspection', 'revocation']) {
+      assert.ok(as[`${k}_endpoint_auth_methods_supported`].includes('private_key_jwt'), k);
+      assert.ok(as[`${k}_endpoint_auth_signing_alg_values_supported`].includes('ES256'), k);
+    }
+    const kp = await crypto.subtle.generateKey({ name: 'ECDSA', namedCurve: 'P-256' }, true, ['sign', 'verify']);
+    const jwk = await crypto.subtle.exportKey('jwk', kp.publicKey);
+    const created = await api(base, adminToken, 'POST', '/api/v1/agents', {
+      name: 'interop-key-agent', allowed_scopes: ['agents:read', 'tokens:introspect'],
+    });
+    assert.equal(created.status, 201, JSON.stringify(created.body));
+    const id = created.body.agent_id;
+    const cred = await api(base, adminToken, 'POST', `/api/v1/agents/${id}/credentials`, {
+      type: 'private_key_jwt', jwks: { keys: [{ kty: jwk.kty, crv: jwk.crv, x: jwk.x, y: jwk.y, kid: 'interop-1' }] },
+    });
+    assert.equal(cred.status, 201, JSON.stringify(cred.body));
+    assert.equal(cred.body.type, 'private_key_jwt');
+    assert.equal(cred.body.client_secret, undefined);
+    assert.deepEqual(cred.body.kids, ['interop-1']);
+
+    const keyConfig = await client.discovery(new URL(base), id, undefined,
+      client.PrivateKeyJwt({ key: kp.privateKey, kid: 'interop-1' }), insecure);
+    const res = await client.clientCredentialsGrant(keyConfig, { scope: 'agents:read' });
+    assert.equal(res.scope, 'agents:read');
+    const claims = JSON.parse(Buffer.from(res.access_token.split('.')[1], 'base64url').toString());
+    assert.equal(claims.sub, id);
+    assert.equal(claims.cid, cred.body.credential_id);
+    const info = await client.tokenIntrospection(keyConfig, res.access_token);
+    assert.equal(info.active, true);
+    assert.equal(info.sub, id);
+    // Another key, even under the registered kid, is the wrong secret's answer.
+    const other = await crypto.subtle.generateKey({ name: 'ECDSA', namedCurve: 'P-256' }, false, ['sign', 'verify']);
+    const wrongKey = await client.discovery(new URL(base), id, undefined,
+      client.PrivateKeyJwt({ key: other.privateKey, kid: 'interop-1' }), insecure);
+    assert.equal(await oauthError(client.clientCredentialsGrant(wrongKey)), 'basic invalid_client');
+  });
+
   await check('suspending the agent stops its tokens and its client', async () => {
     const fresh = (await client.clientCredentialsGrant(config)).access_token;
     assert.equal((await api(base, adminToken, 'POST', `/api/v1/agents/${agent}/suspend`)).status, 200);
@@ -288,6 +325,27 @@ async function orgScenario(base, admin) {
     assert.equal(await oauthError(client.clientCredentialsGrant(cfg, { resource: identifier, scope: 'ledger:write' })), 'invalid_scope');
     // The server's own API refuses a token for another API.
     assert.equal((await api(base, res.access_token, 'GET', `/api/v1/orgs/${org.org_id}`)).status, 401);
+  });
+
+  await check("private_key_jwt through the organization's issuer: the assertion's aud is the organization's issuer", async () => {
+    // P-384 (ES384). Not Ed25519: oauth4webapi signs Ed25519 keys with the fully-specified
+    // alg "Ed25519" (RFC 9864), which the server's JOSE library does not know; it accepts
+    // "EdDSA" (docs/api.md, "Client assertions").
+    const kp = await crypto.subtle.generateKey({ name: 'ECDSA', namedCurve: 'P-384' }, true, ['sign', 'verify']);
+    const jwk = await crypto.subtle.exportKey('jwk', kp.publicKey);
+    const agent = await api(base, orgToken, 'POST', '/api/v1/agents', { name: 'org-key-agent', allowed_scopes: ['agents:read'] });
+    assert.equal(agent.status, 201, JSON.stringify(agent.body));
+    const cred = await api(base, orgToken, 'POST', `/api/v1/agents/${agent.body.agent_id}/credentials`, {
+      type: 'private_key_jwt', jwks: { keys: [{ kty: jwk.kty, crv: jwk.crv, x: jwk.x, y: jwk.y }] },
+    });
+    assert.equal(cred.status, 201, JSON.stringify(cred.body));
+    const [kid] = cred.body.kids; // the RFC 7638 thumbprint: the key was sent without kid
+    const cfg = await client.discovery(new URL(orgIssuer), agent.body.agent_id, undefined,
+      client.PrivateKeyJwt({ key: kp.privateKey, kid }), { ...insecure, algorithm: 'oauth2' });
+    const res = await client.clientCredentialsGrant(cfg);
+    const claims = JSON.parse(Buffer.from(res.access_token.split('.')[1], 'base64url').toString());
+    assert.equal(claims.iss, orgIssuer);
+    assert.equal(claims.sub, agent.body.agent_id);
   });
 
   await check("introspection of the organization's token names its organization and issuer", async () => {

@@ -6,6 +6,7 @@ package credentials
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
@@ -24,10 +25,23 @@ const (
 // revoked or expired credential: callers cannot tell them apart (and neither can timing).
 var ErrInvalidClient = errors.New("invalid_client")
 
-// Verified is what a good client_id/client_secret pair authenticates.
+// Type is a credential's kind (SPEC §11).
+type Type string
+
+const (
+	// TypeSecret is a client secret (the default; version 1's only kind).
+	TypeSecret Type = "secret"
+	// TypePrivateKeyJWT is a public key set: the agent signs client assertions (RFC 7523).
+	TypePrivateKeyJWT Type = "private_key_jwt"
+	// TypeFederated accepts a token of a trusted issuer for one subject (workload identity).
+	TypeFederated Type = "federated"
+)
+
+// Verified is what a good client_id/client_secret pair or client assertion authenticates.
 type Verified struct {
 	AgentID      string
 	CredentialID string
+	Type         Type
 }
 
 // Verifier authenticates clients on the token, introspection and revocation endpoints.
@@ -37,6 +51,40 @@ type Verifier interface {
 	// It costs microseconds for a credential verified recently (cached, invalidated across
 	// replicas on rotate/revoke); it does not check the agent's status.
 	Verify(ctx context.Context, clientID, secret string) (Verified, error)
+}
+
+// The client assertion types (RFC 7523 §2.2; draft-ietf-oauth-spiffe-client-auth).
+const (
+	AssertionJWTBearer = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
+	AssertionSPIFFE    = "urn:ietf:params:oauth:client-assertion-type:jwt-spiffe"
+)
+
+// Assertion is a client assertion as a request carries it.
+type Assertion struct {
+	Type     string // client_assertion_type
+	JWT      string // client_assertion
+	ClientID string // the client_id parameter; "" when not sent
+}
+
+// AssertionVerifier authenticates clients by assertion on the token, introspection and
+// revocation endpoints: a private_key_jwt credential's signed assertion, or a trusted
+// issuer's token for a federated credential.
+type AssertionVerifier interface {
+	// VerifyAssertion returns the agent and credential the assertion authenticates,
+	// ErrInvalidClient for every refusal (whatever the reason), or an error wrapping an
+	// unavailable store (the replay cache, the database) which callers answer 503. It
+	// does not check the agent's status.
+	VerifyAssertion(ctx context.Context, a Assertion) (Verified, error)
+}
+
+// AssertionClient is the client an assertion claims to be, unverified, for what must know
+// it before verification (the brute-force guard, the denial's audit event): the client_id
+// parameter when sent, else the assertion's iss, else "".
+func AssertionClient(a Assertion) string {
+	if a.ClientID != "" {
+		return a.ClientID
+	}
+	return unverifiedIssuer(a.JWT)
 }
 
 // State is what token validation needs to know about the credential that minted a token.
@@ -77,24 +125,42 @@ var ErrNotFound = errors.New("credential not found")
 
 // Credential is a credential as the API lists it: never its secret nor its hash.
 type Credential struct {
-	ID           string     `json:"credential_id"`
-	AgentID      string     `json:"agent_id"`
-	Status       Status     `json:"status"`
-	SecretPrefix string     `json:"secret_prefix"`
-	RotatedFrom  *string    `json:"rotated_from"`
-	CreatedAt    time.Time  `json:"created_at"`
-	ExpiresAt    *time.Time `json:"expires_at"`
+	ID           string `json:"credential_id"`
+	AgentID      string `json:"agent_id"`
+	Type         Type   `json:"type"`
+	Status       Status `json:"status"`
+	SecretPrefix string `json:"secret_prefix"`
+	// KeyIDs are a private_key_jwt credential's kids (given, or RFC 7638 thumbprints).
+	KeyIDs []string `json:"kids,omitempty"`
+	// TrustedIssuerID and Subject are a federated credential's external identity.
+	TrustedIssuerID *string    `json:"trusted_issuer_id,omitempty"`
+	Subject         string     `json:"subject,omitempty"`
+	RotatedFrom     *string    `json:"rotated_from"`
+	CreatedAt       time.Time  `json:"created_at"`
+	ExpiresAt       *time.Time `json:"expires_at"`
 	// RevokedAt is when the credential is or was revoked. During a rotation's grace period
 	// it lies in the future and Status is still active.
 	RevokedAt  *time.Time `json:"revoked_at"`
 	LastUsedAt *time.Time `json:"last_used_at"`
 }
 
-// Issued is a new credential with its secret, returned once (create, rotate, bootstrap).
+// Issued is a new credential with its secret, returned once (create, rotate, bootstrap);
+// a private_key_jwt or federated credential has no secret.
 type Issued struct {
 	Credential
 	ClientID     string `json:"client_id"` // the agent id
-	ClientSecret string `json:"client_secret"`
+	ClientSecret string `json:"client_secret,omitempty"`
+}
+
+// TrustedIssuer is an external token issuer an organization trusts for its agents'
+// federated credentials: its keys by value (JWKS) or by address (JWKSURI). Immutable.
+type TrustedIssuer struct {
+	ID        string          `json:"trusted_issuer_id"`
+	OrgID     string          `json:"org_id"`
+	Issuer    string          `json:"issuer"`
+	JWKSURI   string          `json:"jwks_uri,omitempty"`
+	JWKS      json.RawMessage `json:"jwks,omitempty"`
+	CreatedAt time.Time       `json:"created_at"`
 }
 
 // SecretFromEnv is printed instead of a secret the operator supplied.

@@ -3,6 +3,7 @@ package credentials
 import (
 	"context"
 	"errors"
+	"slices"
 
 	"github.com/uptrace/bun"
 
@@ -78,4 +79,27 @@ func (s *service) authorizeRevokeInTx(ctx context.Context, tx bun.Tx, t *policy.
 		}
 	}
 	return policy.Authorize(ctx, s.policy, *t, nil, errNoAgent)
+}
+
+// authorizeBulkRevokeInTx lets the caller revoke the credentials credIDs of the agent t
+// together (a trusted issuer's deletion), inside that transaction: no managing up, and the
+// organization's last holder of a lock-out role keeps an active credential.
+func (s *service) authorizeBulkRevokeInTx(ctx context.Context, tx bun.Tx, t *policy.Target, credIDs []string) error {
+	if err := s.authority.LockoutFactsInTx(ctx, tx, t); err != nil {
+		if errors.Is(err, agents.ErrNotFound) {
+			return errNoAgent
+		}
+		return err
+	}
+	live, err := s.repo.live(ctx, tx, t.AgentID, s.now(), 0)
+	if err != nil {
+		return err
+	}
+	t.CredentialsLeft = 0
+	for _, r := range live {
+		if !slices.Contains(credIDs, r.ID) {
+			t.CredentialsLeft++
+		}
+	}
+	return policy.Authorize(ctx, s.policy, *t, nil, errNoIssuer)
 }

@@ -2,11 +2,13 @@ package credentials
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"sync"
 	"sync/atomic"
 	"time"
 
+	"github.com/go-jose/go-jose/v4"
 	"github.com/google/uuid"
 	"github.com/hashicorp/golang-lru/v2/expirable"
 	"github.com/uptrace/bun"
@@ -74,8 +76,12 @@ func (c *caches) drop(id uuid.UUID) {
 // liveCred is what verification needs of one usable credential row, decoded once at load.
 type liveCred struct {
 	id        string
-	hash      parsedHash
+	typ       Type
+	hash      parsedHash // secrets only; the zero value (no kind) never matches
 	vaultPath string
+	keys      jose.JSONWebKeySet // private_key_jwt
+	issuerID  string             // federated
+	subject   string             // federated
 	// until is when the credential stops working: the earlier of its expiry and a scheduled
 	// revocation (a rotation's grace period); zero when neither is set.
 	until time.Time
@@ -172,10 +178,17 @@ func newAgentEntry(agentID string, rows []credentialRow) *agentEntry {
 	e := &agentEntry{agentID: agentID, creds: make([]liveCred, 0, len(rows))}
 	for i := range rows {
 		r := &rows[i]
-		c := liveCred{id: r.ID, vaultPath: r.VaultPath}
-		if r.VaultPath == "" {
+		c := liveCred{id: r.ID, typ: r.typ(), vaultPath: r.VaultPath, subject: r.Subject}
+		switch {
+		case c.typ == TypePrivateKeyJWT:
+			// Stored as validated at creation; a row that no longer decodes has no key.
+			_ = json.Unmarshal([]byte(r.JWKS), &c.keys)
+		case c.typ == TypeFederated:
+			c.issuerID = derefString(r.IssuerID)
+		case c.typ != TypeSecret:
+		case r.VaultPath == "":
 			c.hash = parseHash(r.SecretHash)
-		} else {
+		default:
 			c.hash.kind = kindVault
 		}
 		if r.ExpiresAt != nil {

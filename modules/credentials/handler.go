@@ -2,6 +2,7 @@ package credentials
 
 import (
 	"bytes"
+	"encoding/json"
 	"errors"
 	"io"
 	"net/http"
@@ -19,6 +20,8 @@ const (
 	pathCredentials = "/api/v1/agents/{agent_id}/credentials"
 	pathCredential  = "/api/v1/agents/{agent_id}/credentials/{credential_id}"
 	pathRotate      = "/api/v1/agents/{agent_id}/credentials/{credential_id}/rotate"
+	pathIssuers     = "/api/v1/trusted-issuers"
+	pathIssuer      = "/api/v1/trusted-issuers/{trusted_issuer_id}"
 )
 
 // handler decodes requests, calls the service and encodes answers or problems.
@@ -35,11 +38,20 @@ func newRoutes(svc *service, log *zap.Logger) []httpserver.Route {
 		{Method: http.MethodGet, Path: pathCredentials, Handler: http.HandlerFunc(h.list)},
 		{Method: http.MethodPost, Path: pathRotate, Handler: http.HandlerFunc(h.rotate)},
 		{Method: http.MethodDelete, Path: pathCredential, Handler: http.HandlerFunc(h.revoke)},
+		{Method: http.MethodPost, Path: pathIssuers, Handler: http.HandlerFunc(h.createIssuer)},
+		{Method: http.MethodGet, Path: pathIssuers, Handler: http.HandlerFunc(h.listIssuers)},
+		{Method: http.MethodGet, Path: pathIssuer, Handler: http.HandlerFunc(h.getIssuer)},
+		{Method: http.MethodDelete, Path: pathIssuer, Handler: http.HandlerFunc(h.deleteIssuer)},
 	}
 }
 
 type issueRequest struct {
-	ExpiresAt *string `json:"expires_at"`
+	Type            string          `json:"type"`
+	ExpiresAt       *string         `json:"expires_at"`
+	JWKS            json.RawMessage `json:"jwks"`
+	TrustedIssuerID string          `json:"trusted_issuer_id"`
+	Issuer          string          `json:"issuer"`
+	Subject         string          `json:"subject"`
 }
 
 type rotateRequest struct {
@@ -51,23 +63,28 @@ type listResponse struct {
 	NextCursor *string      `json:"next_cursor"`
 }
 
-// issue: POST …/credentials, body optional; 201 with the secret, shown once.
+// issue: POST …/credentials, body optional; 201 with the secret, shown once (a key or
+// federated credential has none).
 func (h *handler) issue(w http.ResponseWriter, r *http.Request) {
 	var req issueRequest
 	if err := decodeOptional(r, &req); err != nil {
 		h.fail(w, r, err)
 		return
 	}
-	var expiresAt *time.Time
+	in := IssueInput{Type: Type(req.Type), JWKS: req.JWKS, TrustedIssuerID: req.TrustedIssuerID,
+		Issuer: req.Issuer, Subject: req.Subject}
 	if req.ExpiresAt != nil {
 		t, err := time.Parse(time.RFC3339, *req.ExpiresAt)
 		if err != nil {
 			h.fail(w, r, apperr.Validation(apperr.FieldError{Field: "expires_at", Message: "must be an RFC 3339 date-time"}))
 			return
 		}
-		expiresAt = &t
+		in.ExpiresAt = &t
 	}
-	out, err := h.svc.Issue(r.Context(), mux.Vars(r)["agent_id"], expiresAt)
+	if string(req.JWKS) == "null" {
+		in.JWKS = nil
+	}
+	out, err := h.svc.Issue(r.Context(), mux.Vars(r)["agent_id"], in)
 	if err != nil {
 		h.fail(w, r, err)
 		return

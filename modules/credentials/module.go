@@ -15,15 +15,18 @@ import (
 	"github.com/agentidp/agentidp/platform/cache"
 	"github.com/agentidp/agentidp/platform/config"
 	"github.com/agentidp/agentidp/platform/httpserver"
+	"github.com/agentidp/agentidp/platform/jwks"
 	"github.com/agentidp/agentidp/platform/vault"
 	"github.com/agentidp/agentidp/platform/worker"
 )
 
 // Module is the credentials bounded context, in three parts:
 //
-//   - the verifier on the token path: Verifier (token, introspection and revocation
-//     endpoints) and Directory (token validation), answered from its caches;
-//   - the admin service: the routes (issue, list, rotate, revoke), the Bootstrapper, an
+//   - the verifier on the token path: Verifier (secrets) and AssertionVerifier
+//     (private_key_jwt and federated assertions) at the token, introspection and
+//     revocation endpoints, and Directory (token validation), answered from its caches
+//     (trusted issuers' fetched key sets from the JWKS fetcher's);
+//   - the admin service: the routes (issue, list, rotate, revoke; trusted issuers), the Bootstrapper, an
 //     organization's first admin (orgs.AdminProvisioner), and the agents lifecycle hooks
 //     (a decommission revokes every credential in its transaction; the caches drop them
 //     once it has committed);
@@ -36,6 +39,10 @@ var Module = fx.Module("credentials",
 	fx.Decorate(func(log *zap.Logger) *zap.Logger { return log.Named("credentials") }),
 	fx.Provide(fx.Private,
 		newRepository,
+		newIssuerRepository,
+		newIssuerCache,
+		newModuleFetcher,
+		newAssertions,
 		newModuleHasher,
 		newCaches,
 		newModuleUsage,
@@ -44,12 +51,22 @@ var Module = fx.Module("credentials",
 	),
 	fx.Provide(
 		fx.Annotate(newVerifier, fx.As(new(Verifier)), fx.As(new(Directory))),
+		func(a *assertions) AssertionVerifier { return a },
 		func(s *service) Bootstrapper { return s },
 		func(s *service) orgs.AdminProvisioner { return s },
 	),
 	fx.Provide(httpserver.AsRoutes(newRoutes)),
 	fx.Invoke(subscribeToAgents, startJanitor),
 )
+
+// newModuleFetcher builds the fetcher of trusted issuers' jwks_uri key sets
+// (AGENTIDP_JWKS_ALLOW_PRIVATE lets it dial private addresses); its idle connections close
+// on stop.
+func newModuleFetcher(lc fx.Lifecycle, cfg *config.Config) *jwks.Fetcher {
+	f := jwks.NewFetcher(cfg.JWKSAllowPrivate)
+	lc.Append(fx.StopHook(f.Close))
+	return f
+}
 
 func newModuleHasher(cfg *config.Config) (*hasher, error) { return newHasher(cfg.SecretPepper) }
 

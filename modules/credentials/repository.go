@@ -2,13 +2,16 @@ package credentials
 
 import (
 	"context"
+	"encoding/json"
 	"sort"
 	"strings"
 	"time"
 
+	"github.com/go-jose/go-jose/v4"
 	"github.com/uptrace/bun"
 
 	"github.com/agentidp/agentidp/platform/database"
+	"github.com/agentidp/agentidp/platform/jwks"
 )
 
 // credentialRow is one row of the credentials table (this module's only table).
@@ -17,6 +20,10 @@ type credentialRow struct {
 
 	ID           string     `bun:"credential_id,pk"`
 	AgentID      string     `bun:"agent_id"`
+	Type         Type       `bun:"credential_type"`
+	JWKS         string     `bun:"jwks"`              // private_key_jwt: the validated public key set
+	IssuerID     *string    `bun:"trusted_issuer_id"` // federated: the trusted issuer's id
+	Subject      string     `bun:"subject"`           // federated: the accepted sub
 	SecretHash   string     `bun:"secret_hash"`
 	VaultPath    string     `bun:"vault_path"`
 	SecretPrefix string     `bun:"secret_prefix"`
@@ -25,6 +32,23 @@ type credentialRow struct {
 	ExpiresAt    *time.Time `bun:"expires_at"`
 	RevokedAt    *time.Time `bun:"revoked_at"`
 	LastUsedAt   *time.Time `bun:"last_used_at"`
+}
+
+// typ is the row's type; rows written before types existed are secrets.
+func (r *credentialRow) typ() Type {
+	if r.Type == "" {
+		return TypeSecret
+	}
+	return r.Type
+}
+
+// keyIDs are the kids of a private_key_jwt row's key set (nil when it has none).
+func (r *credentialRow) keyIDs() []string {
+	var set jose.JSONWebKeySet
+	if r.JWKS == "" || json.Unmarshal([]byte(r.JWKS), &set) != nil {
+		return nil
+	}
+	return jwks.KeyIDs(set)
 }
 
 // revoked reports whether the row's revocation has taken effect at now.
@@ -65,6 +89,9 @@ type repository interface {
 	// revokeAgent sets revoked_at = now on every row of the agent that is unrevoked or only
 	// scheduled for revocation later.
 	revokeAgent(ctx context.Context, db bun.IDB, agentID string, now time.Time) error
+	// boundTo returns the credentials bound to trusted issuer issuerID that are not revoked
+	// at now (expired ones too: a revocation is still recorded for them).
+	boundTo(ctx context.Context, db bun.IDB, issuerID string, now time.Time) ([]credentialRow, error)
 	// touch sets last_used_at for many rows in one statement.
 	touch(ctx context.Context, used map[string]time.Time) error
 	// vaultGarbage lists rows whose Vault entry can go: revoked or expired at now.
@@ -151,6 +178,16 @@ func (r *bunRepository) setRevokedAt(ctx context.Context, db bun.IDB, id string,
 	_, err := db.NewUpdate().Model((*credentialRow)(nil)).
 		Set("revoked_at = ?", at).Where("credential_id = ?", id).Exec(ctx)
 	return database.Translate(err)
+}
+
+func (r *bunRepository) boundTo(ctx context.Context, db bun.IDB, issuerID string, now time.Time) ([]credentialRow, error) {
+	var rows []credentialRow
+	err := db.NewSelect().Model(&rows).Where("trusted_issuer_id = ?", issuerID).
+		Where("(revoked_at IS NULL OR revoked_at > ?)", now).OrderExpr("credential_id").Scan(ctx)
+	if err != nil {
+		return nil, database.Translate(err)
+	}
+	return rows, nil
 }
 
 func (r *bunRepository) revokeAgent(ctx context.Context, db bun.IDB, agentID string, now time.Time) error {

@@ -2,10 +2,13 @@ package credentials
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
+	"github.com/go-jose/go-jose/v4"
 	"github.com/google/uuid"
 	"github.com/uptrace/bun"
 	"go.uber.org/fx"
@@ -18,6 +21,7 @@ import (
 	"github.com/agentidp/agentidp/platform/cursor"
 	"github.com/agentidp/agentidp/platform/database"
 	"github.com/agentidp/agentidp/platform/ident"
+	"github.com/agentidp/agentidp/platform/jwks"
 	"github.com/agentidp/agentidp/platform/policy"
 	"github.com/agentidp/agentidp/platform/vault"
 )
@@ -48,6 +52,8 @@ type service struct {
 	cfg         *config.Config
 	db          *bun.DB
 	repo        repository
+	issuers     issuerRepository
+	issuerCache *issuerCache
 	agents      agents.Directory
 	authority   agents.Authority
 	provisioner agents.Provisioner
@@ -67,6 +73,8 @@ type serviceParams struct {
 	Config      *config.Config
 	DB          *bun.DB
 	Repo        repository
+	Issuers     issuerRepository
+	IssuerCache *issuerCache
 	Hasher      *hasher
 	Invalidator *invalidator
 	KV          vault.KV
@@ -80,7 +88,7 @@ type serviceParams struct {
 
 func newService(p serviceParams) *service {
 	return &service{
-		cfg: p.Config, db: p.DB, repo: p.Repo,
+		cfg: p.Config, db: p.DB, repo: p.Repo, issuers: p.Issuers, issuerCache: p.IssuerCache,
 		agents: p.Agents, authority: p.Authority, provisioner: p.Provisioner, audit: p.Audit, policy: p.Policy,
 		kv: p.KV, vaultOn: vault.Enabled(p.KV), hasher: p.Hasher, inval: p.Invalidator,
 		log: p.Log, now: time.Now,
@@ -119,7 +127,7 @@ func (s *service) prepare(ctx context.Context, agentID, secret string, expiresAt
 		return nil, "", err
 	}
 	row := &credentialRow{
-		ID: id.String(), AgentID: agentID, SecretPrefix: displayPrefix(secret),
+		ID: id.String(), AgentID: agentID, Type: TypeSecret, SecretPrefix: displayPrefix(secret),
 		RotatedFrom: rotatedFrom, CreatedAt: database.Time(s.now()),
 	}
 	if expiresAt != nil {
@@ -171,11 +179,24 @@ func (s *service) dropVault(ctx context.Context, row *credentialRow) {
 
 func (s *service) toCredential(r *credentialRow, now time.Time) Credential {
 	c := Credential{
-		ID: r.ID, AgentID: r.AgentID, Status: r.status(now), SecretPrefix: r.SecretPrefix,
+		ID: r.ID, AgentID: r.AgentID, Type: r.typ(), Status: r.status(now), SecretPrefix: r.SecretPrefix,
 		RotatedFrom: r.RotatedFrom, CreatedAt: r.CreatedAt.UTC(),
 		ExpiresAt: utcPtr(r.ExpiresAt), RevokedAt: utcPtr(r.RevokedAt), LastUsedAt: utcPtr(r.LastUsedAt),
 	}
+	switch c.Type {
+	case TypePrivateKeyJWT:
+		c.KeyIDs = r.keyIDs()
+	case TypeFederated:
+		c.TrustedIssuerID, c.Subject = r.IssuerID, r.Subject
+	}
 	return c
+}
+
+func derefString(p *string) string {
+	if p == nil {
+		return ""
+	}
+	return *p
 }
 
 func utcPtr(t *time.Time) *time.Time {
@@ -192,12 +213,57 @@ func (s *service) issued(r *credentialRow, secret string) *Issued {
 
 // ---- operations ----
 
-// Issue creates a credential for the agent. expiresAt, when set, must be in the future.
-func (s *service) Issue(ctx context.Context, agentID string, expiresAt *time.Time) (*Issued, error) {
+// IssueInput is what a new credential is made of: its type (secret when empty), an
+// optional expiry in the future, and the type's own fields.
+type IssueInput struct {
+	Type      Type
+	ExpiresAt *time.Time
+	JWKS      []byte // private_key_jwt: the public key set
+	// federated: the trusted issuer, by id or by its issuer string in the agent's
+	// organization, and the subject it vouches for.
+	TrustedIssuerID string
+	Issuer          string
+	Subject         string
+}
+
+// maxSubjectLen bounds a federated credential's subject.
+const maxSubjectLen = 1024
+
+// Issue creates a credential for the agent: a secret (returned once), a private_key_jwt
+// key set, or a federated identity.
+func (s *service) Issue(ctx context.Context, agentID string, in IssueInput) (*Issued, error) {
 	var f apperr.Fields
 	agentID = uuidField(&f, "agent_id", agentID)
-	if expiresAt != nil && !expiresAt.After(s.now()) {
+	if in.ExpiresAt != nil && !in.ExpiresAt.After(s.now()) {
 		f.Add("expires_at", "must be in the future")
+	}
+	if in.Type == "" {
+		in.Type = TypeSecret
+	}
+	var keys jose.JSONWebKeySet
+	switch in.Type {
+	case TypeSecret:
+	case TypePrivateKeyJWT:
+		var err error
+		if len(in.JWKS) == 0 {
+			f.Add("jwks", "is required for a private_key_jwt credential")
+		} else if keys, err = jwks.ParsePublic(in.JWKS); err != nil {
+			f.Add("jwks", "%s", strings.TrimPrefix(err.Error(), jwks.ErrInvalid.Error()+": "))
+		}
+	case TypeFederated:
+		switch {
+		case in.TrustedIssuerID != "" && in.Issuer != "":
+			f.Add("trusted_issuer_id", "give the trusted issuer's id or its issuer, not both")
+		case in.TrustedIssuerID != "":
+			in.TrustedIssuerID = uuidField(&f, "trusted_issuer_id", in.TrustedIssuerID)
+		case in.Issuer == "":
+			f.Add("issuer", "is required for a federated credential (or trusted_issuer_id)")
+		}
+		if in.Subject == "" || len(in.Subject) > maxSubjectLen {
+			f.Add("subject", "is required, at most %d characters", maxSubjectLen)
+		}
+	default:
+		f.Add("type", "must be secret, private_key_jwt or federated")
 	}
 	if err := f.Err(); err != nil {
 		return nil, err
@@ -206,11 +272,23 @@ func (s *service) Issue(ctx context.Context, agentID string, expiresAt *time.Tim
 	if err != nil {
 		return nil, err
 	}
-	row, secret, err := s.prepare(ctx, agentID, "", expiresAt, nil)
-	if err != nil {
+	var row *credentialRow
+	secret := ""
+	if in.Type == TypeSecret {
+		if row, secret, err = s.prepare(ctx, agentID, "", in.ExpiresAt, nil); err != nil {
+			return nil, err
+		}
+	} else if row, err = s.prepareKeyless(agentID, in, keys); err != nil {
 		return nil, err
 	}
 	err = s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+		if in.Type == TypeFederated {
+			ti, err := s.boundIssuer(ctx, tx, t.OrgID, in)
+			if err != nil {
+				return err
+			}
+			row.IssuerID = &ti.ID
+		}
 		if err := s.repo.insert(ctx, tx, row); err != nil {
 			return err
 		}
@@ -228,10 +306,63 @@ func (s *service) Issue(ctx context.Context, agentID string, expiresAt *time.Tim
 	return s.issued(row, secret), nil
 }
 
+// prepareKeyless makes the row of a private_key_jwt or federated credential: no secret.
+func (s *service) prepareKeyless(agentID string, in IssueInput, keys jose.JSONWebKeySet) (*credentialRow, error) {
+	id, err := uuid.NewV7()
+	if err != nil {
+		return nil, err
+	}
+	row := &credentialRow{ID: id.String(), AgentID: agentID, Type: in.Type, CreatedAt: database.Time(s.now())}
+	if in.ExpiresAt != nil {
+		t := database.Time(*in.ExpiresAt)
+		row.ExpiresAt = &t
+	}
+	switch in.Type {
+	case TypePrivateKeyJWT:
+		raw, err := json.Marshal(keys)
+		if err != nil {
+			return nil, fmt.Errorf("credentials: encoding a key set: %w", err)
+		}
+		row.JWKS = string(raw)
+	case TypeFederated:
+		row.Subject = in.Subject
+	}
+	return row, nil
+}
+
+// boundIssuer resolves a federated credential's trusted issuer in the agent's
+// organization (in tx): by id or by issuer string, live. Another organization's issuer
+// answers as a missing one.
+func (s *service) boundIssuer(ctx context.Context, tx bun.Tx, org string, in IssueInput) (*issuerRow, error) {
+	var ti *issuerRow
+	var err error
+	field := "issuer"
+	if in.TrustedIssuerID != "" {
+		field = "trusted_issuer_id"
+		ti, err = s.issuers.get(ctx, tx, in.TrustedIssuerID, false)
+	} else {
+		ti, err = s.issuers.live(ctx, tx, org, in.Issuer)
+	}
+	if errors.Is(err, database.ErrNotFound) || (err == nil && (ti.OrgID != org || ti.DeletedAt != nil)) {
+		return nil, apperr.Validation(apperr.FieldError{Field: field,
+			Message: "names no trusted issuer of the agent's organization (register it at /api/v1/trusted-issuers first)"})
+	}
+	return ti, err
+}
+
 func createdDetails(row *credentialRow, bootstrap bool) map[string]any {
-	d := map[string]any{"storage": "hash"}
-	if row.VaultPath != "" {
-		d["storage"] = "vault"
+	d := map[string]any{"type": string(row.typ())}
+	switch row.typ() {
+	case TypeSecret:
+		d["storage"] = "hash"
+		if row.VaultPath != "" {
+			d["storage"] = "vault"
+		}
+	case TypePrivateKeyJWT:
+		d["kids"] = row.keyIDs()
+	case TypeFederated:
+		d["trusted_issuer_id"] = derefString(row.IssuerID)
+		d["subject"] = row.Subject
 	}
 	if row.ExpiresAt != nil {
 		d["expires_at"] = row.ExpiresAt.UTC().Format(time.RFC3339)
@@ -353,6 +484,9 @@ func rotatable(old *credentialRow, err error, agentID string, now time.Time) err
 		return err
 	}
 	switch {
+	case old.typ() != TypeSecret:
+		return apperr.Validation(apperr.FieldError{Field: "credential_id", Message: "is a " + string(old.typ()) +
+			" credential: only secrets rotate; add a new credential, then revoke this one"})
 	case old.revoked(now) || old.expired(now):
 		return apperr.Conflict("the credential is " + string(old.status(now)) + "; issue a new one instead")
 	case old.RevokedAt != nil:

@@ -169,7 +169,7 @@ func TestIntegrationDiscovery(t *testing.T) {
 				t.Fatalf("%s: endpoints %+v", path, m)
 			}
 			if strings.Join(m.Grants, ",") != "client_credentials" ||
-				strings.Join(m.TokenAuth, ",") != "client_secret_basic,client_secret_post" ||
+				strings.Join(m.TokenAuth, ",") != "client_secret_basic,client_secret_post,private_key_jwt" ||
 				len(m.IntrospectionAuth) == 0 || len(m.RevocationAuth) == 0 || m.ResponseTypesSupported == nil {
 				t.Fatalf("%s: capabilities %+v", path, m)
 			}

@@ -57,7 +57,7 @@ func (s *service) Issue(ctx context.Context, req tokenRequest) (issuedToken, err
 			Description: "only the client_credentials grant is supported"})
 	}
 	if req.Client == nil {
-		return s.refuse(denyInvalidClient, invalidClient("client authentication is required (client_secret_basic or client_secret_post)"))
+		return s.refuse(denyInvalidClient, invalidClient("client authentication is required (client_secret_basic, client_secret_post or private_key_jwt)"))
 	}
 	agent, org, v, reason, err := s.authenticateClient(ctx, req.Client)
 	if err != nil {

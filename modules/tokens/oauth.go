@@ -15,6 +15,7 @@ import (
 
 	"go.uber.org/zap"
 
+	"github.com/agentidp/agentidp/modules/credentials"
 	"github.com/agentidp/agentidp/modules/metering"
 	"github.com/agentidp/agentidp/platform/apperr"
 	"github.com/agentidp/agentidp/platform/cache"
@@ -198,6 +199,7 @@ func jsonParams(body []byte) (url.Values, error) {
 var knownParams = map[string]bool{
 	"grant_type": true, "scope": true, "resource": true, "audience": true,
 	"client_id": true, "client_secret": true, "token": true, "token_type_hint": true,
+	"client_assertion": true, "client_assertion_type": true,
 }
 
 // single returns the value of a parameter that may appear at most once (RFC 6749 §3.1).
@@ -214,13 +216,20 @@ func single(v url.Values, name string) (string, bool, error) {
 
 // clientCredentials is how a client authenticated on an OAuth endpoint.
 type clientCredentials struct {
-	ID     string
+	ID     string // for an assertion: the client it claims to be (credentials.AssertionClient)
 	Secret string
-	Method string // client_secret_basic or client_secret_post
+	Method string // client_secret_basic, client_secret_post or private_key_jwt
+	// Assertion is the client assertion (private_key_jwt, federated); nil for a secret.
+	Assertion *credentials.Assertion
 }
 
+// methodPrivateKeyJWT names authentication by client assertion (RFC 7523 §2.2), for
+// private_key_jwt and federated credentials alike.
+const methodPrivateKeyJWT = "private_key_jwt"
+
 // readClientCredentials extracts client_secret_basic (the Basic user and password are
-// form-urlencoded, RFC 6749 §2.3.1) or client_secret_post. Using both at once is an
+// form-urlencoded, RFC 6749 §2.3.1), client_secret_post or a client assertion
+// (client_assertion_type and client_assertion, RFC 7521 §4.2). Using two at once is an
 // invalid_request; none is reported as (nil, nil).
 func readClientCredentials(r *http.Request, v url.Values) (*clientCredentials, error) {
 	postID, hasPostID, err := single(v, "client_id")
@@ -232,6 +241,9 @@ func readClientCredentials(r *http.Request, v url.Values) (*clientCredentials, e
 		return nil, err
 	}
 	auth := r.Header.Get("Authorization")
+	if cc, err := readAssertion(v, postID, hasPostSecret, auth); cc != nil || err != nil {
+		return cc, err
+	}
 	if scheme, rest, _ := strings.Cut(auth, " "); strings.EqualFold(scheme, "Basic") {
 		if hasPostSecret {
 			return nil, invalidRequest("use one client authentication method: client_secret_basic or client_secret_post, not both")
@@ -261,4 +273,28 @@ func readClientCredentials(r *http.Request, v url.Values) (*clientCredentials, e
 		return &clientCredentials{ID: postID, Secret: postSecret, Method: "client_secret_post"}, nil
 	}
 	return nil, nil
+}
+
+// readAssertion reads a client assertion: nil, nil when the request carries none.
+func readAssertion(v url.Values, clientID string, hasSecret bool, auth string) (*clientCredentials, error) {
+	typ, hasType, err := single(v, "client_assertion_type")
+	if err != nil {
+		return nil, err
+	}
+	jwt, hasJWT, err := single(v, "client_assertion")
+	if err != nil {
+		return nil, err
+	}
+	if !hasType && !hasJWT {
+		return nil, nil
+	}
+	scheme, _, _ := strings.Cut(auth, " ")
+	if hasSecret || strings.EqualFold(scheme, "Basic") {
+		return nil, invalidRequest("use one client authentication method: a client assertion or a client secret, not both")
+	}
+	if !hasType || !hasJWT {
+		return nil, invalidRequest("client_assertion and client_assertion_type go together")
+	}
+	a := &credentials.Assertion{Type: typ, JWT: jwt, ClientID: clientID}
+	return &clientCredentials{ID: credentials.AssertionClient(*a), Method: methodPrivateKeyJWT, Assertion: a}, nil
 }

@@ -36,6 +36,7 @@ type service struct {
 	revs     *revocationList
 	agents   agents.Directory
 	verifier credentials.Verifier
+	asserts  credentials.AssertionVerifier
 	meter    metering.Meter
 	rec      audittrail.Recorder
 	metrics  *tokenMetrics
@@ -59,6 +60,7 @@ type serviceParams struct {
 	Revs      *revocationList
 	Agents    agents.Directory
 	Verifier  credentials.Verifier
+	Asserts   credentials.AssertionVerifier
 	Meter     metering.Meter
 	Recorder  audittrail.Recorder
 	Metrics   *tokenMetrics
@@ -73,7 +75,7 @@ type serviceParams struct {
 func newService(p serviceParams) *service {
 	return &service{
 		issuer: p.Config.Issuer, ttl: p.Config.TokenTTL, db: p.DB, repo: p.Repo, ring: p.Ring,
-		val: p.Validator, revs: p.Revs, agents: p.Agents, verifier: p.Verifier, meter: p.Meter,
+		val: p.Validator, revs: p.Revs, agents: p.Agents, verifier: p.Verifier, asserts: p.Asserts, meter: p.Meter,
 		rec: p.Recorder, metrics: p.Metrics, log: p.Log, now: time.Now,
 		sampler: newIntrospectionSampler(introspectionAuditEvery), policy: p.Policy, orgs: p.Orgs,
 		apis: p.APIs, grants: p.Grants, proofs: p.Proofs,
@@ -84,7 +86,8 @@ func newService(p serviceParams) *service {
 // brute-force guard (before any secret is looked at; it locks the pair (client_id, source
 // address) and slows the source address, never a client_id alone), the secret check (only a
 // failure counts against the guard), then the agent and its organization, which must be
-// active. The source address is the one the HTTP server worked out (the peer, or the
+// active. A client assertion is verified by credentials.AssertionVerifier; every refusal
+// is the wrong secret's answer. The source address is the one the HTTP server worked out (the peer, or the
 // X-Forwarded-For hop that AGENTIDP_TRUSTED_PROXIES vouches for). On failure it returns the
 // OAuth error to answer and the denial reason; the caller decides what to audit.
 func (s *service) authenticateClient(ctx context.Context, cc *clientCredentials) (*agents.Agent, *orgs.Org, credentials.Verified, string, error) {
@@ -92,7 +95,13 @@ func (s *service) authenticateClient(ctx context.Context, cc *clientCredentials)
 	if err := s.meter.CheckAuthFailures(ctx, cc.ID, ip); err != nil {
 		return nil, nil, credentials.Verified{}, denyRateLimited, err
 	}
-	v, err := s.verifier.Verify(ctx, cc.ID, cc.Secret)
+	var v credentials.Verified
+	var err error
+	if cc.Assertion != nil {
+		v, err = s.asserts.VerifyAssertion(ctx, *cc.Assertion)
+	} else {
+		v, err = s.verifier.Verify(ctx, cc.ID, cc.Secret)
+	}
 	if errors.Is(err, credentials.ErrInvalidClient) {
 		s.meter.RecordAuthFailure(ctx, cc.ID, ip)
 		return nil, nil, v, denyInvalidClient, errClientAuthFailed

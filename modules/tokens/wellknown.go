@@ -13,6 +13,7 @@ import (
 	"github.com/agentidp/agentidp/platform/config"
 	"github.com/agentidp/agentidp/platform/dpop"
 	"github.com/agentidp/agentidp/platform/httpserver"
+	"github.com/agentidp/agentidp/platform/jwks"
 	"github.com/agentidp/agentidp/platform/policy"
 )
 
@@ -33,6 +34,9 @@ type metadata struct {
 	TokenEndpointAuthMethodsSupported []string `json:"token_endpoint_auth_methods_supported"`
 	IntrospectionEndpointAuthMethods  []string `json:"introspection_endpoint_auth_methods_supported"`
 	RevocationEndpointAuthMethods     []string `json:"revocation_endpoint_auth_methods_supported"`
+	TokenEndpointAuthSigningAlgs      []string `json:"token_endpoint_auth_signing_alg_values_supported"`
+	IntrospectionEndpointAuthAlgs     []string `json:"introspection_endpoint_auth_signing_alg_values_supported"`
+	RevocationEndpointAuthAlgs        []string `json:"revocation_endpoint_auth_signing_alg_values_supported"`
 	ScopesSupported                   []string `json:"scopes_supported"`
 	DPoPSigningAlgs                   []string `json:"dpop_signing_alg_values_supported"` // RFC 9449 §5.1
 
@@ -49,7 +53,11 @@ func (m *metadata) forOrg(issuer string) ([]byte, error) {
 }
 
 func newMetadata(cfg *config.Config, pol policy.Engine) (*metadata, error) {
-	auth := []string{"client_secret_basic", "client_secret_post"}
+	auth := []string{"client_secret_basic", "client_secret_post", methodPrivateKeyJWT}
+	algs := make([]string, len(jwks.Algs))
+	for i, a := range jwks.Algs {
+		algs[i] = string(a)
+	}
 	m := &metadata{
 		Issuer:                            cfg.Issuer,
 		TokenEndpoint:                     cfg.Issuer + PathToken,
@@ -61,6 +69,9 @@ func newMetadata(cfg *config.Config, pol policy.Engine) (*metadata, error) {
 		TokenEndpointAuthMethodsSupported: auth,
 		IntrospectionEndpointAuthMethods:  auth,
 		RevocationEndpointAuthMethods:     auth,
+		TokenEndpointAuthSigningAlgs:      algs,
+		IntrospectionEndpointAuthAlgs:     algs,
+		RevocationEndpointAuthAlgs:        algs,
 		ScopesSupported:                   pol.KnownScopes(),
 		DPoPSigningAlgs:                   dpop.Algs,
 	}

@@ -24,6 +24,7 @@ const (
 	TargetKey        = "key"
 	TargetAPI        = "api"
 	TargetOrg        = "org"
+	TargetIssuer     = "trusted_issuer"
 )
 
 // Event is one audit event to record. ActorID, IP, UserAgent and RequestID are taken from

@@ -60,6 +60,13 @@ type Config struct {
 	DPoPOrigins []string      `env:"AGENTIDP_DPOP_ORIGINS" envSeparator:","`
 	DPoPMaxAge  time.Duration `env:"AGENTIDP_DPOP_MAX_AGE" envDefault:"60s"`
 
+	// Secretless client authentication (SPEC §11): the longest a private_key_jwt assertion
+	// may live, the longest a federated (workload) token may live, and whether the JWKS
+	// fetch may dial private and loopback addresses (development and tests only).
+	ClientAssertionMaxAge time.Duration `env:"AGENTIDP_CLIENT_ASSERTION_MAX_AGE" envDefault:"300s"`
+	FederatedMaxLifetime  time.Duration `env:"AGENTIDP_FEDERATED_MAX_LIFETIME" envDefault:"1h"`
+	JWKSAllowPrivate      bool          `env:"AGENTIDP_JWKS_ALLOW_PRIVATE" envDefault:"false"`
+
 	BootstrapClientID     string `env:"AGENTIDP_BOOTSTRAP_CLIENT_ID"`
 	BootstrapClientSecret string `env:"AGENTIDP_BOOTSTRAP_CLIENT_SECRET"`
 

@@ -22,7 +22,8 @@ func TestDefaults(t *testing.T) {
 	if cfg.HTTPAddr != ":8080" || cfg.Issuer != "http://localhost:8080" || cfg.TokenTTL != time.Hour ||
 		cfg.SigningAlg != "RS256" || cfg.KeyPublishDelay != 10*time.Second || cfg.FreeTierMaxAgents != 100 ||
 		cfg.FreeTierMonthlyTokens != 10000 || cfg.VaultMount != "secret" || !cfg.AutoMigrate || !cfg.Embedded() ||
-		cfg.AuthFailuresPerClientIP != 10 || cfg.AuthFailuresPerIP != 100 || cfg.AuthFailureWindow != time.Minute {
+		cfg.AuthFailuresPerClientIP != 10 || cfg.AuthFailuresPerIP != 100 || cfg.AuthFailureWindow != time.Minute ||
+		cfg.ClientAssertionMaxAge != 300*time.Second || cfg.FederatedMaxLifetime != time.Hour || cfg.JWKSAllowPrivate {
 		t.Fatalf("unexpected defaults: %+v", cfg)
 	}
 }
@@ -86,6 +87,9 @@ func TestBadValuesNameTheVariable(t *testing.T) {
 		"AGENTIDP_BOOTSTRAP_CLIENT_ID":      "nope",
 		"AGENTIDP_BOOTSTRAP_CLIENT_SECRET":  "hunter2",
 		"AGENTIDP_AUTO_MIGRATE":             "perhaps",
+		"AGENTIDP_CLIENT_ASSERTION_MAX_AGE": "2h",
+		"AGENTIDP_FEDERATED_MAX_LIFETIME":   "1s",
+		"AGENTIDP_JWKS_ALLOW_PRIVATE":       "maybe",
 		// The brute-force guard: the pair's budget, its version-1 name, the per-IP bucket.
 		"AGENTIDP_AUTH_FAILURES_PER_CLIENT_IP": "0",
 		"AGENTIDP_AUTH_FAILURES_PER_CLIENT":    "0",

@@ -45,6 +45,8 @@ func (c *Config) validate() error {
 		{"AGENTIDP_AUTH_FAILURE_WINDOW", checkRange(c.AuthFailureWindow, time.Second, 24*time.Hour)},
 		{"AGENTIDP_DPOP_ORIGINS", checkDPoPOrigins(c.DPoPOrigins)},
 		{"AGENTIDP_DPOP_MAX_AGE", checkRange(c.DPoPMaxAge, time.Second, 10*time.Minute)},
+		{"AGENTIDP_CLIENT_ASSERTION_MAX_AGE", checkRange(c.ClientAssertionMaxAge, 10*time.Second, time.Hour)},
+		{"AGENTIDP_FEDERATED_MAX_LIFETIME", checkRange(c.FederatedMaxLifetime, time.Minute, 24*time.Hour)},
 		{"AGENTIDP_BOOTSTRAP_CLIENT_ID", checkUUID(c.BootstrapClientID)},
 		{"AGENTIDP_BOOTSTRAP_CLIENT_SECRET", checkBootstrapSecret(c.BootstrapClientSecret)},
 		{"AGENTIDP_LOG_LEVEL", checkLevel(c.LogLevel)},

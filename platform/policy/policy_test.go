@@ -173,7 +173,7 @@ func TestRoutesUseKnownScopes(t *testing.T) {
 			}
 		}
 	}
-	if got, want := len(b.catalog.Routes), 32; got != want {
+	if got, want := len(b.catalog.Routes), 36; got != want {
 		t.Errorf("%d routes, want %d", got, want)
 	}
 }
