@@ -308,13 +308,13 @@ function CredentialsCard({ agent }: { agent: Agent }) {
         <EmptyState size="sm" title="No credentials" description="Issue one to let the agent get tokens." />
       )}
       {items.length > 0 && (
-        <Table.ScrollContainer minWidth={1040}>
+        <Table.ScrollContainer minWidth={1100}>
           <Table verticalSpacing="xs" fz="sm" aria-label="Credentials" style={{ whiteSpace: 'nowrap' }}>
             <Table.Thead>
               <Table.Tr>
-                <Table.Th>Credential</Table.Th>
-                <Table.Th>Type</Table.Th>
-                <Table.Th>Status</Table.Th>
+                <Table.Th miw={280}>Credential</Table.Th>
+                <Table.Th miw={110}>Type</Table.Th>
+                <Table.Th miw={100}>Status</Table.Th>
                 <Table.Th>Created</Table.Th>
                 <Table.Th>Expires</Table.Th>
                 <Table.Th>Last used</Table.Th>
@@ -327,7 +327,7 @@ function CredentialsCard({ agent }: { agent: Agent }) {
             <Table.Tbody>
               {items.map((c) => (
                 <Table.Tr key={c.credential_id} data-credential-id={c.credential_id}>
-                  <Table.Td>
+                  <Table.Td style={{ whiteSpace: 'normal', wordBreak: 'break-all' }}>
                     <CredentialIdentity c={c} issuers={issuerById} />
                     <Text ff="monospace" size="xs" c="dimmed">
                       {c.credential_id}
