@@ -16,7 +16,7 @@
 //
 // Screenshots of every step go to e2e/artifacts/ (gitignored), with the
 // server's log and the audit export.
-import { randomBytes } from 'node:crypto';
+import { generateKeyPairSync, randomBytes, randomUUID, sign } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, unlinkSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -89,6 +89,33 @@ async function tokenRequest(base, clientId, secret, params = {}) {
       Authorization: 'Basic ' + Buffer.from(`${encodeURIComponent(clientId)}:${encodeURIComponent(secret)}`).toString('base64'),
     },
     body: new URLSearchParams({ grant_type: 'client_credentials', ...params }).toString(),
+  });
+  return { status: res.status, body: await res.json().catch(() => null) };
+}
+
+/**
+ * A private_key_jwt client assertion (RFC 7523) signed with an EC P-256 key: iss = sub =
+ * the agent, aud = the server's issuer. Made here with node:crypto so that the key the
+ * console registered is shown to authenticate.
+ */
+function clientAssertion(privateKey, kid, agentId, aud) {
+  const b64 = (o) => Buffer.from(JSON.stringify(o)).toString('base64url');
+  const now = Math.floor(Date.now() / 1000);
+  const input = `${b64({ alg: 'ES256', typ: 'JWT', kid })}.${b64({ iss: agentId, sub: agentId, aud, iat: now, exp: now + 120, jti: randomUUID() })}`;
+  const sig = sign('sha256', Buffer.from(input), { key: privateKey, dsaEncoding: 'ieee-p1363' });
+  return `${input}.${sig.toString('base64url')}`;
+}
+
+/** A token request authenticated by a client assertion: {status, body}. */
+async function assertionTokenRequest(base, assertion) {
+  const res = await fetch(`${base}/api/v1/token`, {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams({
+      grant_type: 'client_credentials',
+      client_assertion_type: 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer',
+      client_assertion: assertion,
+    }).toString(),
   });
   return { status: res.status, body: await res.json().catch(() => null) };
 }
@@ -278,6 +305,131 @@ async function main() {
     await page.getByText(`${rotatedSecret.slice(0, 12)}…`).waitFor();
     assert((await tokenStatus(base, agentId, rotatedSecret)) === 200, 'the rotated secret gets a token');
     assert((await tokenStatus(base, agentId, firstSecret)) === 200, 'the old secret works during the grace period');
+  });
+
+  // ---- secretless credentials (SPEC §11) and require_dpop (§12), on the root agent ----
+  const tiSuffix = randomBytes(3).toString('hex');
+  const tiIssuer = `https://k8s-${tiSuffix}.e2e.test`;
+  const tiSubject = `system:serviceaccount:e2e:${agentName}`;
+  const keyPair = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+  const publicJwk = { ...keyPair.publicKey.export({ format: 'jwk' }), kid: `e2e-key-${tiSuffix}`, use: 'sig', alg: 'ES256' };
+  const privateJwk = { ...keyPair.privateKey.export({ format: 'jwk' }), kid: publicJwk.kid };
+  const mainNav = () => page.getByRole('navigation', { name: 'Main' });
+  const credRow = (text) => page.getByRole('table', { name: 'Credentials' }).getByRole('row').filter({ hasText: text });
+  const adminToken = async () => (await tokenRequest(base, adminId, adminSecret)).body.access_token;
+  let tiId = '';
+  let fedCredId = '';
+
+  await step('trusted-issuer-registered', async () => {
+    await mainNav().getByRole('link', { name: 'Trusted issuers' }).click();
+    await page.getByRole('heading', { name: 'Trusted issuers', level: 2 }).waitFor();
+    await page.getByRole('button', { name: 'Register issuer' }).click();
+    const d = dialog();
+    await d.getByRole('textbox', { name: /^Issuer/ }).fill(tiIssuer);
+    await d.getByRole('textbox', { name: /^JWKS URI/ }).fill(`${tiIssuer}/openid/v1/jwks`);
+    await d.getByRole('button', { name: 'Register issuer' }).click();
+    await page.waitForURL(/\/dashboard\/trusted-issuers\/[0-9a-f-]{36}$/);
+    tiId = page.url().split('/').pop();
+    await page.getByRole('heading', { name: tiIssuer, level: 2 }).waitFor();
+    await page.getByText(`${tiIssuer}/openid/v1/jwks`).waitFor();
+  });
+
+  await step('trusted-issuer-duplicate-409', async () => {
+    await mainNav().getByRole('link', { name: 'Trusted issuers' }).click();
+    await page.getByRole('table', { name: 'Trusted issuers' }).getByRole('link', { name: tiIssuer }).waitFor();
+    await page.getByRole('button', { name: 'Register issuer' }).click();
+    const d = dialog();
+    await d.getByRole('textbox', { name: /^Issuer/ }).fill(tiIssuer);
+    await d.getByText('Pasted (JWKS)').click();
+    await d.getByLabel(/^JWKS/).fill(JSON.stringify({ keys: [publicJwk] }));
+    await d.getByText(publicJwk.kid, { exact: true }).waitFor();
+    await d.getByRole('button', { name: 'Register issuer' }).click();
+    await d.getByRole('alert').filter({ hasText: 'already trusts this issuer' }).waitFor();
+    await d.getByRole('button', { name: 'Cancel' }).click();
+    await dialog().waitFor({ state: 'detached' });
+  });
+
+  await step('key-credential-private-key-refused', async () => {
+    await mainNav().getByRole('link', { name: 'Agents' }).click();
+    await page.getByRole('link', { name: agentName }).click();
+    await page.getByRole('heading', { name: agentName, level: 2 }).waitFor();
+    await page.getByRole('button', { name: 'Issue credential' }).click();
+    const d = dialog();
+    await d.getByText('Public key', { exact: true }).click();
+    await d.getByLabel(/Public key set/).fill(JSON.stringify({ keys: [privateJwk] }));
+    await d.getByText(/Key 1 is a private or symmetric key \(it has "d"\)/).waitFor();
+    await d.getByRole('button', { name: 'Issue credential' }).click();
+    await page.waitForTimeout(300);
+    assert((await credRow(publicJwk.kid).count()) === 0, 'nothing was issued for a private key');
+  });
+
+  await step('key-credential-issued', async () => {
+    const d = dialog();
+    await d.getByLabel(/Public key set/).fill(JSON.stringify({ keys: [publicJwk] }));
+    await d.getByText('1 public key:').waitFor();
+    await d.getByRole('button', { name: 'Issue credential' }).click();
+    await dialog().waitFor({ state: 'detached' });
+    await page.getByText('Key credential issued').waitFor();
+    await credRow(publicJwk.kid).getByText('key', { exact: true }).waitFor();
+    await credRow(publicJwk.kid).getByText('active', { exact: true }).waitFor();
+    const tok = await assertionTokenRequest(base, clientAssertion(keyPair.privateKey, publicJwk.kid, agentId, base));
+    assert(tok.status === 200, `the registered key authenticates by private_key_jwt: ${tok.status} ${JSON.stringify(tok.body)}`);
+  });
+
+  await step('federated-credential-issued', async () => {
+    await page.getByRole('button', { name: 'Issue credential' }).click();
+    const d = dialog();
+    await d.getByText('Federated', { exact: true }).click();
+    await d.getByRole('combobox', { name: /Trusted issuer/ }).click();
+    await page.getByRole('option', { name: tiIssuer }).click();
+    await d.getByRole('textbox', { name: /^Subject/ }).fill(tiSubject);
+    await d.getByRole('button', { name: 'Issue credential' }).click();
+    await dialog().waitFor({ state: 'detached' });
+    await page.getByText('Federated credential issued').waitFor();
+    const row = credRow(tiSubject);
+    await row.getByRole('link', { name: tiIssuer }).waitFor();
+    await row.getByText('active', { exact: true }).waitFor();
+    const creds = await apiCall(base, await adminToken(), 'GET', `/api/v1/agents/${agentId}/credentials`);
+    const fed = creds.body.items.find((c) => c.type === 'federated');
+    assert(fed?.trusted_issuer_id === tiId && fed.subject === tiSubject, `the federated credential binds the issuer's id: ${JSON.stringify(fed)}`);
+    fedCredId = fed.credential_id;
+  });
+
+  await step('trusted-issuer-deleted-credential-revoked', async () => {
+    await mainNav().getByRole('link', { name: 'Trusted issuers' }).click();
+    await page.getByRole('button', { name: `Actions for ${tiIssuer}` }).click();
+    await page.getByRole('menuitem', { name: 'Delete' }).click();
+    await dialog().getByText('This revokes every credential bound to it').waitFor();
+    await dialog().getByRole('button', { name: 'Delete and revoke' }).click();
+    await page.getByText('Trusted issuer deleted').waitFor();
+    await dialog().waitFor({ state: 'detached' });
+    await page.getByRole('link', { name: tiIssuer }).waitFor({ state: 'detached' }); // no longer listed
+    await mainNav().getByRole('link', { name: 'Agents' }).click();
+    await page.getByRole('link', { name: agentName }).click();
+    const row = credRow(tiSubject);
+    await row.getByText('revoked', { exact: true }).waitFor();
+    await row.getByText(/deleted trusted issuer/).waitFor();
+    await credRow(publicJwk.kid).getByText('active', { exact: true }).waitFor();
+    const creds = await apiCall(base, await adminToken(), 'GET', `/api/v1/agents/${agentId}/credentials`);
+    assert(creds.body.items.find((c) => c.credential_id === fedCredId)?.status === 'revoked', 'the server revoked the bound credential');
+  });
+
+  await step('require-dpop-toggled', async () => {
+    await page.getByRole('button', { name: 'Edit', exact: true }).click();
+    const d = dialog();
+    const dpop = d.getByRole('switch', { name: /Require DPoP/ });
+    assert(!(await dpop.isChecked()), 'require_dpop starts off');
+    await dpop.check();
+    await d.getByRole('button', { name: 'Save changes' }).click();
+    await dialog().waitFor({ state: 'detached' });
+    await page.getByText('DPoP required').first().waitFor();
+    await page.getByText('yes: token requests without a DPoP proof fail').waitFor();
+    const got = await apiCall(base, await adminToken(), 'GET', `/api/v1/agents/${agentId}`);
+    assert(got.body.require_dpop === true, `the server holds require_dpop: ${JSON.stringify(got.body.require_dpop)}`);
+    const t = await tokenRequest(base, agentId, rotatedSecret);
+    assert(t.status === 400 && t.body?.error === 'invalid_dpop_proof', `no token without a proof: ${t.status} ${JSON.stringify(t.body)}`);
+    const k = await assertionTokenRequest(base, clientAssertion(keyPair.privateKey, publicJwk.kid, agentId, base));
+    assert(k.body?.error === 'invalid_dpop_proof', `nor by key without a proof: ${JSON.stringify(k.body)}`);
   });
 
   await step('agent-suspended', async () => {

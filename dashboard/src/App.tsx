@@ -17,6 +17,8 @@ import { NotFoundPage } from './pages/NotFoundPage';
 import { OrgsPage } from './pages/OrgsPage';
 import { OverviewPage } from './pages/OverviewPage';
 import { SignInPage } from './pages/SignInPage';
+import { TrustedIssuerDetailPage } from './pages/TrustedIssuerDetailPage';
+import { TrustedIssuersPage } from './pages/TrustedIssuersPage';
 
 export const theme = createTheme({
   primaryColor: 'indigo',
@@ -36,6 +38,8 @@ export const routes: RouteObject[] = [
       { path: 'agents/:agentId', element: <AgentDetailPage /> },
       { path: 'apis', element: <ApisPage /> },
       { path: 'apis/:apiId', element: <ApiDetailPage /> },
+      { path: 'trusted-issuers', element: <TrustedIssuersPage /> },
+      { path: 'trusted-issuers/:issuerId', element: <TrustedIssuerDetailPage /> },
       { path: 'audit', element: <AuditPage /> },
       { path: 'orgs', element: <OrgsPage /> },
       { path: 'keys', element: <KeysPage /> },

@@ -1,6 +1,6 @@
 import { AppShell, Burger, Button, Divider, Group, NavLink, ScrollArea, Text, Title, Tooltip } from '@mantine/core';
 import { useDisclosure, useInterval } from '@mantine/hooks';
-import { IconApi, IconBuilding, IconChartBar, IconKey, IconListDetails, IconLogout, IconRobot } from '@tabler/icons-react';
+import { IconApi, IconBuilding, IconChartBar, IconKey, IconListDetails, IconLogout, IconRobot, IconShieldCheck } from '@tabler/icons-react';
 import { useState } from 'react';
 import { Link, Navigate, Outlet, useLocation } from 'react-router';
 import { useAuth } from './auth/AuthContext';
@@ -11,6 +11,7 @@ const NAV = [
   { to: '/', label: 'Overview', icon: IconChartBar, exact: true },
   { to: '/agents', label: 'Agents', icon: IconRobot },
   { to: '/apis', label: 'APIs', icon: IconApi, scope: 'apis:read' },
+  { to: '/trusted-issuers', label: 'Trusted issuers', icon: IconShieldCheck, scope: 'credentials:read' },
   { to: '/audit', label: 'Audit log', icon: IconListDetails },
   { to: '/orgs', label: 'Organizations', icon: IconBuilding, scope: 'orgs:admin' },
   { to: '/keys', label: 'Signing keys', icon: IconKey, scope: 'keys:admin' },

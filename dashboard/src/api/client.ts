@@ -19,6 +19,7 @@ import type {
   CredentialIssue,
   GlobalUsage,
   IssuedCredential,
+  IssuedKeyCredential,
   Org,
   OrgCreate,
   OrgCreated,
@@ -28,6 +29,9 @@ import type {
   ResourceMetadata,
   SigningKey,
   TokenResponse,
+  TrustedIssuer,
+  TrustedIssuerCreate,
+  TrustedIssuerListParams,
 } from './types';
 
 export type FetchLike = (input: string, init?: RequestInit) => Promise<Response>;
@@ -201,6 +205,10 @@ export class ApiClient {
   issueCredential(agentId: string, body: CredentialIssue = {}): Promise<IssuedCredential> {
     return this.json('POST', `/api/v1/agents/${enc(agentId)}/credentials`, { body });
   }
+  /** A private_key_jwt or federated credential: the answer holds no secret. */
+  issueKeyCredential(agentId: string, body: Exclude<CredentialIssue, { type?: 'secret' }>): Promise<IssuedKeyCredential> {
+    return this.json('POST', `/api/v1/agents/${enc(agentId)}/credentials`, { body });
+  }
   rotateCredential(agentId: string, credentialId: string, gracePeriodSeconds = 0): Promise<IssuedCredential> {
     return this.json('POST', `/api/v1/agents/${enc(agentId)}/credentials/${enc(credentialId)}/rotate`, {
       body: { grace_period_seconds: gracePeriodSeconds },
@@ -208,6 +216,21 @@ export class ApiClient {
   }
   revokeCredential(agentId: string, credentialId: string): Promise<void> {
     return this.none('DELETE', `/api/v1/agents/${enc(agentId)}/credentials/${enc(credentialId)}`);
+  }
+
+  // ---- trusted issuers ----
+  listTrustedIssuers(p: TrustedIssuerListParams = {}, signal?: AbortSignal): Promise<Page<TrustedIssuer>> {
+    return this.json('GET', '/api/v1/trusted-issuers', { query: { org_id: p.org_id, limit: p.limit, cursor: p.cursor }, signal });
+  }
+  getTrustedIssuer(id: string, signal?: AbortSignal): Promise<TrustedIssuer> {
+    return this.json('GET', `/api/v1/trusted-issuers/${enc(id)}`, { signal });
+  }
+  createTrustedIssuer(body: TrustedIssuerCreate): Promise<TrustedIssuer> {
+    return this.json('POST', '/api/v1/trusted-issuers', { body });
+  }
+  /** Deletes it and revokes every credential bound to it. */
+  deleteTrustedIssuer(id: string): Promise<void> {
+    return this.none('DELETE', `/api/v1/trusted-issuers/${enc(id)}`);
   }
 
   // ---- audit ----

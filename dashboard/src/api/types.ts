@@ -55,6 +55,8 @@ export const AUDIT_ACTIONS = [
   'org.updated',
   'org.suspended',
   'org.reactivated',
+  'trusted_issuer.created',
+  'trusted_issuer.deleted',
 ] as const;
 
 export interface Page<T> {
@@ -89,6 +91,10 @@ export interface Agent {
   metadata: Record<string, unknown>;
   /** Absent on servers older than APIs. */
   grants?: Grant[];
+  /** Only DPoP-bound tokens (RFC 9449); absent on servers older than DPoP. */
+  require_dpop?: boolean;
+  /** Agent ids of its organization that may act for it (token exchange); absent on servers without delegation. */
+  delegates?: string[];
   created_at: string;
   updated_at: string;
 }
@@ -104,6 +110,8 @@ export interface AgentCreate {
   plan?: Plan;
   metadata?: Record<string, unknown>;
   grants?: Grant[];
+  require_dpop?: boolean;
+  delegates?: string[];
 }
 
 export type AgentPatch = Partial<Omit<AgentCreate, 'org_id'>>;
@@ -119,11 +127,23 @@ export interface AgentListParams {
 
 export type CredentialStatus = 'active' | 'revoked' | 'expired';
 
+export const CREDENTIAL_TYPES = ['secret', 'private_key_jwt', 'federated'] as const;
+export type CredentialType = (typeof CREDENTIAL_TYPES)[number];
+
 export interface Credential {
   credential_id: string;
   agent_id: string;
+  /** Absent on servers older than credential types (then: secret). */
+  type?: CredentialType;
   status: CredentialStatus;
+  /** A secret's first 12 characters; "" for the other types. */
   secret_prefix: string;
+  /** private_key_jwt only: the kid of each key (as given, or its RFC 7638 thumbprint). */
+  kids?: string[];
+  /** federated only: the trusted issuer it binds, by id. */
+  trusted_issuer_id?: string;
+  /** federated only: the `sub` it accepts. */
+  subject?: string;
   created_at: string;
   expires_at: string | null;
   revoked_at: string | null;
@@ -140,8 +160,38 @@ export interface IssuedCredential {
   rotated_from?: string | null;
 }
 
-export interface CredentialIssue {
-  expires_at?: string;
+/** Answer of issuing a key or federated credential: the credential, no secret. */
+export type IssuedKeyCredential = Credential & { client_id: string };
+
+/** A JSON Web Key Set as pasted (public keys only); the server checks every key. */
+export interface Jwks {
+  keys: Record<string, unknown>[];
+}
+
+export type CredentialIssue =
+  | { type?: 'secret'; expires_at?: string }
+  | { type: 'private_key_jwt'; jwks: Jwks; expires_at?: string }
+  | { type: 'federated'; trusted_issuer_id: string; subject: string; expires_at?: string };
+
+// ---- trusted issuers (SPEC §11) ----
+
+export interface TrustedIssuer {
+  trusted_issuer_id: string;
+  org_id: string;
+  issuer: string;
+  /** Where its keys are fetched; absent when they are given by value. */
+  jwks_uri?: string;
+  /** Its keys given by value; absent with jwks_uri. */
+  jwks?: Jwks;
+  created_at: string;
+}
+
+export type TrustedIssuerCreate = { org_id?: string; issuer: string } & ({ jwks_uri: string } | { jwks: Jwks });
+
+export interface TrustedIssuerListParams {
+  org_id?: string;
+  limit?: number;
+  cursor?: string | null;
 }
 
 export interface AuditEvent {

@@ -164,4 +164,35 @@ describe('AgentForm', () => {
     // One the agent holds already stays visible (so that it can be removed).
     expect(scopeChoices('0000000a-0000-4000-8000-000000000000', ['keys:admin'])).toContain('keys:admin');
   });
+
+  it('sends require_dpop on create only when switched on, and delegates only where the server has them', async () => {
+    const user = userEvent.setup({ delay: null });
+    const onSubmit = vi.fn().mockResolvedValue(undefined);
+    const peer = '0193a000-0000-7000-8000-00000000000b';
+    renderWithProviders(<AgentForm initial={null} submitLabel="Create agent" onSubmit={onSubmit} delegatesSupported />);
+    await fill(user, screen.getByLabelText(/^name/i), 'bot');
+    await user.click(screen.getByRole('switch', { name: /Require DPoP/ }));
+    await fill(user, screen.getByRole('textbox', { name: 'Delegate agent id' }), 'nope');
+    await user.click(screen.getByRole('button', { name: 'Add' }));
+    expect(await screen.findByText('An agent id is a UUID')).toBeInTheDocument();
+    const byId = screen.getByRole('textbox', { name: 'Delegate agent id' });
+    await user.clear(byId);
+    await fill(user, byId, peer);
+    await user.click(screen.getByRole('button', { name: 'Add' }));
+    expect(await screen.findByRole('group', { name: `Delegate ${peer}` })).toBeInTheDocument();
+    await user.click(screen.getByRole('button', { name: 'Create agent' }));
+    await waitFor(() => expect(onSubmit).toHaveBeenCalledTimes(1));
+    expect(onSubmit.mock.calls[0][0]).toMatchObject({ name: 'bot', require_dpop: true, delegates: [peer] });
+
+    const v = agentToValues(null);
+    expect(valuesToPayload({ ...v, name: 'x' }, null)).not.toHaveProperty('require_dpop');
+    expect(valuesToPayload({ ...v, name: 'x', delegates: [peer] }, null, false)).not.toHaveProperty('delegates');
+    // On edit: only what changed.
+    const withBoth = { ...AGENT, require_dpop: false, delegates: [peer] };
+    expect(valuesToPayload(agentToValues(withBoth), withBoth, true)).toEqual({});
+    expect(valuesToPayload({ ...agentToValues(withBoth), require_dpop: true, delegates: [] }, withBoth, true)).toEqual({
+      require_dpop: true,
+      delegates: [],
+    });
+  });
 });

@@ -1,10 +1,12 @@
 import { useState } from 'react';
-import { Button, Group, MultiSelect, Select, Stack, TagsInput, TextInput, Textarea } from '@mantine/core';
+import { Button, Group, MultiSelect, Select, Stack, Switch, TagsInput, TextInput, Textarea } from '@mantine/core';
 import { useForm } from '@mantine/form';
 import { ApiError, KNOWN_SCOPES, PLANS, ROOT_ONLY_SCOPES, ROOT_ORG_ID, type Agent, type AgentCreate, type Plan } from '../api';
+import { sameDelegates } from '../lib/delegates';
 import type { OrgOption } from '../lib/orgs';
 import { formatMetadata, validateMetadata } from '../lib/metadata';
 import { isAbsoluteUri } from '../lib/uri';
+import { DelegatesEditor } from './Delegates';
 import { ErrorAlert } from './ErrorAlert';
 import { MetadataEditor } from './MetadataEditor';
 
@@ -18,6 +20,8 @@ export interface AgentFormValues {
   allowed_scopes: string[];
   allowed_audiences: string[];
   metadata: string;
+  require_dpop: boolean;
+  delegates: string[];
 }
 
 export function agentToValues(a: Agent | null, defaultOrgId = ''): AgentFormValues {
@@ -30,15 +34,29 @@ export function agentToValues(a: Agent | null, defaultOrgId = ''): AgentFormValu
     allowed_scopes: a?.allowed_scopes ?? [],
     allowed_audiences: a?.allowed_audiences ?? [],
     metadata: formatMetadata(a?.metadata ?? {}),
+    require_dpop: a?.require_dpop ?? false,
+    delegates: a?.delegates ?? [],
   };
+}
+
+/**
+ * Whether the form offers delegates: on edit, when the server's agent has the field (a
+ * server with delegation); on create, when the caller knows the server has it.
+ */
+export function offersDelegates(initial: Agent | null, supported = false): boolean {
+  return initial ? initial.delegates !== undefined : supported;
 }
 
 function sameList(a: string[], b: string[]): boolean {
   return a.length === b.length && a.every((x, i) => x === b[i]);
 }
 
-/** The request body: everything on create, only changed fields on edit. */
-export function valuesToPayload(v: AgentFormValues, initial: Agent | null): Partial<AgentCreate> {
+/**
+ * The request body: everything on create, only changed fields on edit. `require_dpop` on
+ * create only when on; `delegates` only where offered (withDelegates), on create only when
+ * not empty.
+ */
+export function valuesToPayload(v: AgentFormValues, initial: Agent | null, withDelegates = false): Partial<AgentCreate> {
   const meta = validateMetadata(v.metadata);
   const full: AgentCreate = {
     name: v.name.trim(),
@@ -49,7 +67,11 @@ export function valuesToPayload(v: AgentFormValues, initial: Agent | null): Part
     allowed_audiences: v.allowed_audiences,
     metadata: meta.ok ? meta.value : {},
   };
-  if (!initial) return v.org_id ? { org_id: v.org_id, ...full } : full;
+  if (!initial) {
+    if (v.require_dpop) full.require_dpop = true;
+    if (withDelegates && v.delegates.length) full.delegates = v.delegates;
+    return v.org_id ? { org_id: v.org_id, ...full } : full;
+  }
   const patch: Partial<AgentCreate> = {};
   if (full.name !== initial.name) patch.name = full.name;
   if (full.description !== (initial.description ?? '')) patch.description = full.description;
@@ -59,6 +81,8 @@ export function valuesToPayload(v: AgentFormValues, initial: Agent | null): Part
   if (!sameList(full.allowed_audiences ?? [], initial.allowed_audiences ?? []))
     patch.allowed_audiences = full.allowed_audiences;
   if (JSON.stringify(full.metadata) !== JSON.stringify(initial.metadata ?? {})) patch.metadata = full.metadata;
+  if (v.require_dpop !== (initial.require_dpop ?? false)) patch.require_dpop = v.require_dpop;
+  if (withDelegates && !sameDelegates(v.delegates, initial.delegates ?? [])) patch.delegates = v.delegates;
   return patch;
 }
 
@@ -71,7 +95,18 @@ export function scopeChoices(orgId: string | undefined, current: readonly string
   return KNOWN_SCOPES.filter((s) => root || !ROOT_ONLY_SCOPES.includes(s) || current.includes(s));
 }
 
-const FORM_FIELDS = ['org_id', 'name', 'description', 'owner', 'plan', 'allowed_scopes', 'allowed_audiences', 'metadata'];
+const FORM_FIELDS = [
+  'org_id',
+  'name',
+  'description',
+  'owner',
+  'plan',
+  'allowed_scopes',
+  'allowed_audiences',
+  'metadata',
+  'require_dpop',
+  'delegates',
+];
 
 /** Maps server field names (`name`, `allowed_audiences[1]`, `/metadata`) to form fields. */
 export function fieldErrorsToForm(err: ApiError): { mapped: Record<string, string>; unmapped: string[] } {
@@ -92,6 +127,7 @@ export function AgentForm({
   onCancel,
   orgOptions,
   defaultOrgId,
+  delegatesSupported,
 }: {
   initial: Agent | null;
   submitLabel: string;
@@ -101,7 +137,11 @@ export function AgentForm({
   orgOptions?: OrgOption[];
   /** The organization a create starts with (the picker's default). */
   defaultOrgId?: string;
+  /** On create: the server knows delegates (its agents carry the field). */
+  delegatesSupported?: boolean;
 }) {
+  const withDelegates = offersDelegates(initial, delegatesSupported);
+  const dpopKnown = !initial || initial.require_dpop !== undefined;
   const [error, setError] = useState<unknown>(null);
   const [busy, setBusy] = useState(false);
   const form = useForm<AgentFormValues>({
@@ -131,7 +171,7 @@ export function AgentForm({
 
   const submit = form.onSubmit(async (values) => {
     setError(null);
-    const payload = valuesToPayload(values, initial);
+    const payload = valuesToPayload(values, initial, withDelegates);
     if (initial && Object.keys(payload).length === 0) {
       onCancel?.();
       return;
@@ -196,6 +236,22 @@ export function AgentForm({
           clearable
           {...form.getInputProps('allowed_audiences')}
         />
+        {dpopKnown && (
+          <Switch
+            label="Require DPoP"
+            description="The agent gets only DPoP-bound tokens (RFC 9449): a token request without a DPoP proof fails with invalid_dpop_proof"
+            {...form.getInputProps('require_dpop', { type: 'checkbox' })}
+          />
+        )}
+        {withDelegates && (
+          <DelegatesEditor
+            value={form.values.delegates}
+            onChange={(v) => form.setFieldValue('delegates', v)}
+            selfId={initial?.agent_id}
+            orgId={initial ? initial.org_id : form.values.org_id || defaultOrgId}
+            error={form.errors.delegates}
+          />
+        )}
         <MetadataEditor
           value={form.values.metadata}
           onChange={(v) => form.setFieldValue('metadata', v)}

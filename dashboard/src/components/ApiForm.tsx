@@ -195,7 +195,7 @@ export function ApiForm({
         />
         <Switch
           label="Require DPoP"
-          description="Its tokens must be DPoP-bound (RFC 9449). This server does not issue DPoP-bound tokens yet: while on, every token request for this API fails with invalid_dpop_proof"
+          description="Its tokens must be DPoP-bound (RFC 9449): a token request for this API without a DPoP proof fails with invalid_dpop_proof"
           {...form.getInputProps('require_dpop', { type: 'checkbox' })}
         />
         <ErrorAlert error={error} title="Could not save the API" />

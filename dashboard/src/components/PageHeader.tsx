@@ -6,7 +6,7 @@ export function PageHeader({ title, description, actions }: { title: string; des
       <Stack gap={2}>
         <Title order={2}>{title}</Title>
         {description && (
-          <Text c="dimmed" size="sm">
+          <Text c="dimmed" size="sm" component="div">
             {description}
           </Text>
         )}

@@ -1,4 +1,4 @@
-import { useState } from 'react';
+import { useMemo, useState } from 'react';
 import {
   ActionIcon,
   Anchor,
@@ -15,7 +15,6 @@ import {
   Stack,
   Table,
   Text,
-  TextInput,
   Title,
   Tooltip,
   VisuallyHidden,
@@ -27,7 +26,6 @@ import {
   IconArrowLeft,
   IconDots,
   IconEdit,
-  IconKey,
   IconPlayerPause,
   IconPlayerPlay,
   IconPlus,
@@ -35,22 +33,34 @@ import {
   IconTrash,
 } from '@tabler/icons-react';
 import { Link, useNavigate, useParams } from 'react-router';
-import { ApiError, errorMessage, type Agent, type AgentCreate, type Credential, type IssuedCredential } from '../api';
+import {
+  ApiError,
+  collectPages,
+  errorMessage,
+  type Agent,
+  type AgentCreate,
+  type Credential,
+  type CredentialIssue,
+  type IssuedCredential,
+  type TrustedIssuer,
+} from '../api';
 import { useApi, useAuth } from '../auth/AuthContext';
 import { AgentForm } from '../components/AgentForm';
 import { AuditTable } from '../components/AuditTable';
-import { AgentStatusBadge, CredentialStatusBadge } from '../components/Badges';
+import { AgentStatusBadge, CredentialStatusBadge, CredentialTypeBadge, DPoPBadge } from '../components/Badges';
 import { CopyIcon } from '../components/CopyField';
 import { CursorPagination } from '../components/CursorPagination';
+import { DelegatesList } from '../components/Delegates';
 import { ErrorAlert } from '../components/ErrorAlert';
 import { GrantsCard } from '../components/GrantsCard';
+import { IssueCredentialModal } from '../components/IssueCredentialModal';
 import { LazyTokensChart } from '../components/LazyTokensChart';
 import { Loading } from '../components/Loading';
 import { PageHeader } from '../components/PageHeader';
 import { SecretModal } from '../components/SecretModal';
 import { useAgentActions } from '../hooks/useAgentActions';
 import { useCursorPager } from '../lib/cursorPager';
-import { currentMonth, formatDateTime, localInputToRfc3339 } from '../lib/format';
+import { currentMonth, formatDateTime } from '../lib/format';
 import { useOrgScope } from '../org/OrgScope';
 import { QuotaBar } from './OverviewPage';
 
@@ -137,63 +147,67 @@ export function RotateModal({
   );
 }
 
-function IssueModal({ opened, onClose, onIssue }: { opened: boolean; onClose: () => void; onIssue: (expiresAt?: string) => Promise<void> }) {
-  const [expires, setExpires] = useState('');
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<unknown>(null);
-  const expiresAt = localInputToRfc3339(expires);
-  const invalid = expires !== '' && (!expiresAt || new Date(expiresAt).getTime() <= Date.now());
-  const close = () => {
-    setExpires('');
-    setError(null);
-    onClose();
-  };
+/** How a credential is shown: a secret's prefix, a key set's kids, a federated one's issuer and subject. */
+export function CredentialIdentity({ c, issuers }: { c: Credential; issuers: Map<string, TrustedIssuer> | undefined }) {
+  const type = c.type ?? 'secret';
+  if (type === 'private_key_jwt') {
+    return (
+      <Stack gap={2}>
+        {(c.kids ?? []).map((k) => (
+          <Text key={k} ff="monospace" size="sm" title="kid">
+            {k}
+          </Text>
+        ))}
+      </Stack>
+    );
+  }
+  if (type === 'federated') {
+    const ti = c.trusted_issuer_id ? issuers?.get(c.trusted_issuer_id) : undefined;
+    return (
+      <Stack gap={0}>
+        {ti ? (
+          <Text size="sm" ff="monospace" title={`trusted issuer ${ti.trusted_issuer_id}`}>
+            <Anchor component={Link} to={`/trusted-issuers/${ti.trusted_issuer_id}`} inherit>
+              {ti.issuer}
+            </Anchor>
+          </Text>
+        ) : (
+          <Text size="sm" c="dimmed" title={c.trusted_issuer_id}>
+            {issuers ? 'deleted trusted issuer' : 'trusted issuer'} {c.trusted_issuer_id?.slice(0, 8)}…
+          </Text>
+        )}
+        <Text size="sm" ff="monospace">
+          <Text span size="xs" c="dimmed" ff="inherit">
+            sub{' '}
+          </Text>
+          {c.subject}
+        </Text>
+      </Stack>
+    );
+  }
   return (
-    <Modal opened={opened} onClose={close} title="Issue credential">
-      <form
-        onSubmit={async (e) => {
-          e.preventDefault();
-          if (invalid) return;
-          setBusy(true);
-          setError(null);
-          try {
-            await onIssue(expiresAt);
-            setExpires('');
-          } catch (err) {
-            setError(err);
-          } finally {
-            setBusy(false);
-          }
-        }}
-      >
-        <Stack>
-          <Text size="sm">A new client secret is created for this agent and shown once.</Text>
-          <TextInput
-            type="datetime-local"
-            label="Expires at (optional)"
-            description="Local time; leave empty for a credential that does not expire"
-            value={expires}
-            onChange={(e) => setExpires(e.currentTarget.value)}
-            error={invalid ? 'Pick a time in the future' : undefined}
-          />
-          <ErrorAlert error={error} title="Could not issue a credential" />
-          <Group justify="flex-end">
-            <Button variant="default" onClick={close} disabled={busy}>
-              Cancel
-            </Button>
-            <Button type="submit" loading={busy} disabled={invalid} leftSection={<IconKey size={16} />}>
-              Issue credential
-            </Button>
-          </Group>
-        </Stack>
-      </form>
-    </Modal>
+    <Text ff="monospace" size="sm">
+      {c.secret_prefix}…
+    </Text>
   );
+}
+
+/** A short name of a credential for menus and notifications. */
+export function credentialLabel(c: Credential): string {
+  switch (c.type ?? 'secret') {
+    case 'private_key_jwt':
+      return `key ${(c.kids ?? []).join(', ')}`;
+    case 'federated':
+      return `federated ${c.subject ?? ''}`;
+    default:
+      return `${c.secret_prefix}…`;
+  }
 }
 
 function CredentialsCard({ agent }: { agent: Agent }) {
   const api = useApi();
   const { hasScope } = useAuth();
+  const scope = useOrgScope();
   const canWrite = hasScope('credentials:write') && agent.status !== 'decommissioned';
   const qc = useQueryClient();
   const pager = useCursorPager();
@@ -206,15 +220,37 @@ function CredentialsCard({ agent }: { agent: Agent }) {
     queryFn: ({ signal }) => api.listCredentials(agent.agent_id, { limit: 50, cursor: pager.cursor }, signal),
     placeholderData: keepPreviousData,
   });
+  // The organization's live trusted issuers: to name a federated credential's issuer and to pick one.
+  const issuerOrg = scope.operator ? agent.org_id : undefined;
+  const issuers = useQuery({
+    queryKey: ['trusted-issuers', 'all', issuerOrg ?? null],
+    queryFn: ({ signal }) =>
+      collectPages((cursor) => api.listTrustedIssuers({ org_id: issuerOrg, limit: 200, cursor }, signal), 5),
+    staleTime: 30_000,
+  });
+  const issuerById = useMemo(
+    () => (issuers.data ? new Map(issuers.data.items.map((i) => [i.trusted_issuer_id, i])) : undefined),
+    [issuers.data],
+  );
   const refresh = () => {
     qc.invalidateQueries({ queryKey: ['credentials', agent.agent_id] });
     qc.invalidateQueries({ queryKey: ['audit'] });
   };
 
-  const issue = async (expiresAt?: string) => {
-    const issued = await api.issueCredential(agent.agent_id, expiresAt ? { expires_at: expiresAt } : {});
-    setIssuing(false);
-    setSecret({ issued, title: 'Credential issued' });
+  const issue = async (body: CredentialIssue) => {
+    if (body.type === 'private_key_jwt' || body.type === 'federated') {
+      const made = await api.issueKeyCredential(agent.agent_id, body);
+      setIssuing(false);
+      notifications.show({
+        color: 'teal',
+        title: made.type === 'federated' ? 'Federated credential issued' : 'Key credential issued',
+        message: credentialLabel(made),
+      });
+    } else {
+      const issued = await api.issueCredential(agent.agent_id, body);
+      setIssuing(false);
+      setSecret({ issued, title: 'Credential issued' });
+    }
     refresh();
   };
   const rotate = async (grace: number) => {
@@ -229,7 +265,15 @@ function CredentialsCard({ agent }: { agent: Agent }) {
       title: 'Revoke credential?',
       children: (
         <Text size="sm">
-          The secret <Code>{c.secret_prefix}…</Code> stops working now, and so do the tokens it minted.
+          {(c.type ?? 'secret') === 'secret' ? (
+            <>
+              The secret <Code>{c.secret_prefix}…</Code> stops working now, and so do the tokens it minted.
+            </>
+          ) : (
+            <>
+              The credential <Code>{credentialLabel(c)}</Code> stops working now, and so do the tokens it minted.
+            </>
+          )}
         </Text>
       ),
       labels: { confirm: 'Revoke', cancel: 'Cancel' },
@@ -237,7 +281,7 @@ function CredentialsCard({ agent }: { agent: Agent }) {
       onConfirm: async () => {
         try {
           await api.revokeCredential(agent.agent_id, c.credential_id);
-          notifications.show({ color: 'gray', title: 'Credential revoked', message: `${c.secret_prefix}…` });
+          notifications.show({ color: 'gray', title: 'Credential revoked', message: credentialLabel(c) });
           refresh();
         } catch (err) {
           notifications.show({ color: 'red', title: 'Could not revoke', message: errorMessage(err) });
@@ -247,7 +291,7 @@ function CredentialsCard({ agent }: { agent: Agent }) {
 
   const items = creds.data?.items ?? [];
   return (
-    <Card withBorder radius="md">
+    <Card withBorder radius="md" component="section" aria-label="Credentials">
       <Group justify="space-between" mb="sm">
         <Title order={3} size="h4">
           Credentials
@@ -264,12 +308,13 @@ function CredentialsCard({ agent }: { agent: Agent }) {
         <EmptyState size="sm" title="No credentials" description="Issue one to let the agent get tokens." />
       )}
       {items.length > 0 && (
-        <Table.ScrollContainer minWidth={940}>
+        <Table.ScrollContainer minWidth={1100}>
           <Table verticalSpacing="xs" fz="sm" aria-label="Credentials" style={{ whiteSpace: 'nowrap' }}>
             <Table.Thead>
               <Table.Tr>
-                <Table.Th>Secret</Table.Th>
-                <Table.Th>Status</Table.Th>
+                <Table.Th miw={280}>Credential</Table.Th>
+                <Table.Th miw={110}>Type</Table.Th>
+                <Table.Th miw={100}>Status</Table.Th>
                 <Table.Th>Created</Table.Th>
                 <Table.Th>Expires</Table.Th>
                 <Table.Th>Last used</Table.Th>
@@ -281,14 +326,15 @@ function CredentialsCard({ agent }: { agent: Agent }) {
             </Table.Thead>
             <Table.Tbody>
               {items.map((c) => (
-                <Table.Tr key={c.credential_id}>
-                  <Table.Td>
-                    <Text ff="monospace" size="sm">
-                      {c.secret_prefix}…
-                    </Text>
+                <Table.Tr key={c.credential_id} data-credential-id={c.credential_id}>
+                  <Table.Td style={{ whiteSpace: 'normal', wordBreak: 'break-all' }}>
+                    <CredentialIdentity c={c} issuers={issuerById} />
                     <Text ff="monospace" size="xs" c="dimmed">
                       {c.credential_id}
                     </Text>
+                  </Table.Td>
+                  <Table.Td>
+                    <CredentialTypeBadge type={c.type ?? 'secret'} />
                   </Table.Td>
                   <Table.Td>
                     <CredentialStatusBadge status={c.status} />
@@ -316,14 +362,16 @@ function CredentialsCard({ agent }: { agent: Agent }) {
                     {canWrite && c.status === 'active' && (
                       <Menu position="bottom-end">
                         <Menu.Target>
-                          <ActionIcon variant="subtle" color="gray" aria-label={`Actions for credential ${c.secret_prefix}`}>
+                          <ActionIcon variant="subtle" color="gray" aria-label={`Actions for credential ${credentialLabel(c)}`}>
                             <IconDots size={16} />
                           </ActionIcon>
                         </Menu.Target>
                         <Menu.Dropdown>
-                          <Menu.Item leftSection={<IconRefresh size={14} />} onClick={() => setRotating(c)}>
-                            Rotate
-                          </Menu.Item>
+                          {(c.type ?? 'secret') === 'secret' && (
+                            <Menu.Item leftSection={<IconRefresh size={14} />} onClick={() => setRotating(c)}>
+                              Rotate
+                            </Menu.Item>
+                          )}
                           <Menu.Item color="red" leftSection={<IconTrash size={14} />} onClick={() => revoke(c)}>
                             Revoke
                           </Menu.Item>
@@ -338,7 +386,13 @@ function CredentialsCard({ agent }: { agent: Agent }) {
         </Table.ScrollContainer>
       )}
       <CursorPagination pager={pager} nextCursor={creds.data?.next_cursor} loading={creds.isFetching} />
-      <IssueModal opened={issuing} onClose={() => setIssuing(false)} onIssue={issue} />
+      <IssueCredentialModal
+        opened={issuing}
+        onClose={() => setIssuing(false)}
+        onIssue={issue}
+        issuers={issuers.data?.items}
+        issuersError={issuers.error}
+      />
       <RotateModal credential={rotating} onClose={() => setRotating(null)} onRotate={rotate} />
       <SecretModal issued={secret?.issued ?? null} title={secret?.title} onClose={() => setSecret(null)} />
     </Card>
@@ -434,7 +488,12 @@ export function AgentDetailPage() {
       {back}
       <PageHeader
         title={a.name}
-        description={<AgentStatusBadge status={a.status} />}
+        description={
+          <Group gap="xs">
+            <AgentStatusBadge status={a.status} />
+            {a.require_dpop && <DPoPBadge />}
+          </Group>
+        }
         actions={
           canWrite && (
             <>
@@ -508,6 +567,16 @@ export function AgentDetailPage() {
                 'this server only'
               )}
             </Field>
+            {a.require_dpop !== undefined && (
+              <Field label="Require DPoP">
+                {a.require_dpop ? 'yes: token requests without a DPoP proof fail (invalid_dpop_proof)' : 'no'}
+              </Field>
+            )}
+            {a.delegates !== undefined && (
+              <Field label="Delegates (may act for it)">
+                <DelegatesList delegates={a.delegates} orgId={a.org_id} />
+              </Field>
+            )}
             <Field label="Metadata">
               {Object.keys(a.metadata ?? {}).length ? (
                 <Tooltip label="Edit to change the metadata">

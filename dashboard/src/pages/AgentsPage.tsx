@@ -8,7 +8,7 @@ import { Link, useNavigate } from 'react-router';
 import { AGENT_STATUSES, type Agent, type AgentCreate, type AgentStatus } from '../api';
 import { useApi, useAuth } from '../auth/AuthContext';
 import { AgentForm } from '../components/AgentForm';
-import { AgentStatusBadge } from '../components/Badges';
+import { AgentStatusBadge, DPoPBadge } from '../components/Badges';
 import { CursorPagination } from '../components/CursorPagination';
 import { ErrorAlert } from '../components/ErrorAlert';
 import { Loading } from '../components/Loading';
@@ -181,7 +181,10 @@ export function AgentsPage() {
                       </Table.Td>
                     )}
                     <Table.Td>
-                      <AgentStatusBadge status={a.status} />
+                      <Group gap={4} wrap="nowrap">
+                        <AgentStatusBadge status={a.status} />
+                        {a.require_dpop && <DPoPBadge size="xs" />}
+                      </Group>
                     </Table.Td>
                     <Table.Td>
                       <Text size="sm">{a.owner || '—'}</Text>
@@ -247,6 +250,7 @@ export function AgentsPage() {
           onCancel={() => setCreating(false)}
           orgOptions={scope.operator ? pickerOptions(scope.orgs, createIn) : undefined}
           defaultOrgId={createIn}
+          delegatesSupported={items.some((a) => a.delegates !== undefined)}
         />
       </Modal>
       <Modal opened={editing !== null} onClose={() => setEditing(null)} title={`Edit ${editing?.name ?? ''}`} size="lg">
