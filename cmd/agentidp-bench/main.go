@@ -43,7 +43,7 @@ type options struct {
 	revocations int
 }
 
-// wants reports whether scenario (token, introspect, get) was asked for.
+// wants reports whether scenario (token, token-pkjwt, token-dpop, introspect, get, idle) was asked for.
 func (o options) wants(scenario string) bool { return o.scenarios[scenario] }
 
 func main() {
@@ -75,7 +75,7 @@ func main() {
 	peers := flag.String("peers", "", "comma-separated other servers to measure the same way: oidc-provider (needs Node), hydra (needs -hydra-bin)")
 	flag.StringVar(&o.hydraBin, "hydra-bin", "", "Ory Hydra v2 binary for -peers hydra")
 	algs := flag.String("algs", "RS256,EdDSA", "signing algorithms to measure, each with its own ceiling; introspection and the read run with the first")
-	scenarios := flag.String("scenarios", "token,introspect,get", "server scenarios to measure: token, introspect, get, idle (no requests: the background work's CPU per second)")
+	scenarios := flag.String("scenarios", "token,introspect,get", "server scenarios to measure: token, token-pkjwt (a private_key_jwt ES256 assertion instead of the secret), token-dpop (the secret and an ES256 DPoP proof), introspect, get, idle (no requests: the background work's CPU per second)")
 	flag.Parse()
 	o.peers, o.algs = list(*peers), list(*algs)
 	var err error

@@ -217,6 +217,20 @@ func measureServer(ctx context.Context, o options, sr serverRun) ([]row, error) 
 				sr.label, alg, a.batches, a.meanSize(), a.meanWriteMillis())
 		}
 	}
+	if o.wants("token-pkjwt") {
+		mk, err := assertionRequests(base, admin, tokenURL, agents)
+		if err != nil {
+			return nil, err
+		}
+		rows = append(rows, scenario("token-pkjwt-"+alg, "POST /api/v1/token, private_key_jwt ES256 ("+alg+")", mk))
+	}
+	if o.wants("token-dpop") {
+		mk, err := dpopRequests(tokenURL, agents)
+		if err != nil {
+			return nil, err
+		}
+		rows = append(rows, scenario("token-dpop-"+alg, "POST /api/v1/token, secret + DPoP ES256 ("+alg+")", mk))
+	}
 	if sr.reads && o.wants("introspect") {
 		introspectURL := base + "/api/v1/token/introspect"
 		rows = append(rows, scenario("introspect", "POST /api/v1/token/introspect", func(w int) (*http.Request, error) {
