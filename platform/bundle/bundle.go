@@ -16,6 +16,7 @@ import (
 	"github.com/agentidp/agentidp/platform/log"
 	"github.com/agentidp/agentidp/platform/metrics"
 	"github.com/agentidp/agentidp/platform/policy"
+	"github.com/agentidp/agentidp/platform/tracing"
 	"github.com/agentidp/agentidp/platform/vault"
 )
 
@@ -24,6 +25,7 @@ import (
 var Core = fx.Options(
 	log.Module,
 	metrics.Module,
+	tracing.Module,
 	database.Module,
 	cache.Module,
 	dpop.Module,

@@ -13,13 +13,14 @@ import (
 
 	"github.com/agentidp/agentidp/platform/config"
 	"github.com/agentidp/agentidp/platform/health"
+	"github.com/agentidp/agentidp/platform/tracing"
 )
 
 // Module provides the Cache (Redis when AGENTIDP_REDIS_URL is set, else in-process) and
 // contributes the readiness check "cache".
 var Module = fx.Module("cache",
 	fx.Provide(
-		New,
+		provide,
 		health.AsCheck(func(c Cache) health.Check {
 			return health.Check{Name: "cache", Check: c.Ping}
 		}),
@@ -35,6 +36,25 @@ const bootPingTimeout = 2 * time.Second
 // validation normally catches it first). Without a URL it returns the in-process Memory.
 // reg may be nil (no metrics).
 func New(lc fx.Lifecycle, cfg *config.Config, log *zap.Logger, reg prometheus.Registerer) (Cache, error) {
+	return newCache(lc, cfg, log, reg, nil)
+}
+
+// params are what the module's provider takes from the graph.
+type params struct {
+	fx.In
+	Lifecycle fx.Lifecycle
+	Config    *config.Config
+	Log       *zap.Logger
+	Registry  prometheus.Registerer
+	Tracing   *tracing.Tracing `optional:"true"`
+}
+
+// provide is New with the Redis client traced when tracing is on.
+func provide(p params) (Cache, error) {
+	return newCache(p.Lifecycle, p.Config, p.Log, p.Registry, p.Tracing)
+}
+
+func newCache(lc fx.Lifecycle, cfg *config.Config, log *zap.Logger, reg prometheus.Registerer, tr *tracing.Tracing) (Cache, error) {
 	log = log.Named("cache")
 	var c Cache
 	if cfg.RedisURL == "" {
@@ -49,6 +69,9 @@ func New(lc fx.Lifecycle, cfg *config.Config, log *zap.Logger, reg prometheus.Re
 			return nil, errors.New("AGENTIDP_REDIS_URL: want redis://host:6379/0 or rediss://… (the URL is not shown here)")
 		}
 		client := redis.NewClient(opt)
+		if err := tracing.Redis(client, tr); err != nil {
+			return nil, err
+		}
 		lc.Append(fx.StopHook(client.Close))
 		r := NewRedis(client, cfg.RedisKeyPrefix, log)
 		// Appended after the client's closer, so run before it on stop.

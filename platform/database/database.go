@@ -22,6 +22,7 @@ import (
 	_ "modernc.org/sqlite" // registers the "sqlite" driver
 
 	"github.com/agentidp/agentidp/platform/config"
+	"github.com/agentidp/agentidp/platform/tracing"
 )
 
 // SQLiteFile is the database file's name inside AGENTIDP_DATA_DIR.
@@ -91,6 +92,7 @@ type Params struct {
 	Lifecycle fx.Lifecycle
 	Config    *config.Config
 	Log       *zap.Logger
+	Tracing   *tracing.Tracing `optional:"true"`
 }
 
 // New opens the store, registers its closer right where the pool is opened, and (with
@@ -101,6 +103,7 @@ func New(p Params) (*bun.DB, error) {
 		return nil, err
 	}
 	p.Lifecycle.Append(fx.StopHook(db.Close))
+	tracing.Bun(db, p.Tracing)
 	autoMigrate(p.Lifecycle, db, p.Config, p.Log)
 	p.Log.Named("database").Info("database opened", zap.String("dialect", db.Dialect().Name().String()))
 	return db, nil

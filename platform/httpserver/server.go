@@ -25,6 +25,7 @@ import (
 	"github.com/agentidp/agentidp/platform/health"
 	"github.com/agentidp/agentidp/platform/metrics"
 	"github.com/agentidp/agentidp/platform/policy"
+	"github.com/agentidp/agentidp/platform/tracing"
 )
 
 // Params are the server's dependencies.
@@ -35,11 +36,12 @@ type Params struct {
 	Log       *zap.Logger
 	Registry  *prometheus.Registry
 	Policy    policy.Engine
-	Routes    []Route        `group:"routes"`
-	Checks    []health.Check `group:"readiness"`
-	Verifier  Verifier       `optional:"true"`
-	Proofs    *dpop.Verifier `optional:"true"`
-	Dashboard http.Handler   `name:"dashboard" optional:"true"`
+	Routes    []Route          `group:"routes"`
+	Checks    []health.Check   `group:"readiness"`
+	Verifier  Verifier         `optional:"true"`
+	Proofs    *dpop.Verifier   `optional:"true"`
+	Dashboard http.Handler     `name:"dashboard" optional:"true"`
+	Tracing   *tracing.Tracing `optional:"true"`
 }
 
 // Server is the running HTTP server.
@@ -75,6 +77,7 @@ func New(p Params) (*Server, error) {
 			WriteProblem(w, r, http.StatusMethodNotAllowed, "method_not_allowed", "this route does not accept "+r.Method)
 		}))
 
+	tr := p.Tracing.Enabled()
 	routes := append(platformRoutes(p), p.Routes...)
 	sortRoutes(routes)
 	seen := map[string]bool{}
@@ -97,13 +100,13 @@ func New(p Params) (*Server, error) {
 		if rt.Auth == AuthBearer {
 			h = protect(rt, auth, p.Policy, log)
 		}
-		if err := table.handle(rt.Method, rt.Path, labelled(rt.Path, h)); err != nil {
+		if err := table.handle(rt.Method, rt.Path, labelled(rt.Path, h, tr)); err != nil {
 			return nil, err
 		}
 	}
 	if p.Dashboard != nil {
-		table.handlePrefix("/dashboard", labelled("/dashboard", p.Dashboard))
-		if err := table.handle(http.MethodGet, "/", labelled("/", http.RedirectHandler("/dashboard/", http.StatusFound))); err != nil {
+		table.handlePrefix("/dashboard", labelled("/dashboard", p.Dashboard, tr))
+		if err := table.handle(http.MethodGet, "/", labelled("/", http.RedirectHandler("/dashboard/", http.StatusFound), tr)); err != nil {
 			return nil, err
 		}
 	}
@@ -121,6 +124,7 @@ func New(p Params) (*Server, error) {
 	}
 	handler = &frontDoor{next: handler, log: log, metrics: m,
 		proxies: ParsePrefixes(p.Config.TrustedProxies), hsts: p.Config.TLS()}
+	handler = traced(handler, p.Tracing)
 
 	s := &Server{handler: handler, cfg: p.Config, log: log, protected: protected, mounted: mounted, stopping: make(chan struct{})}
 	s.srv = &http.Server{
@@ -136,9 +140,13 @@ func New(p Params) (*Server, error) {
 	return s, nil
 }
 
-// labelled records the matched route template for the front door's log and metrics.
-func labelled(template string, h http.Handler) http.Handler {
+// labelled records the matched route template for the front door's log and metrics and,
+// when traced, names the request's span after it.
+func labelled(template string, h http.Handler, traced bool) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if traced {
+			nameSpan(r, template)
+		}
 		if sw, ok := w.(*statusWriter); ok {
 			sw.route = template
 		} else if sw, ok := unwrapStatus(w); ok {
