@@ -103,7 +103,7 @@ func newRow(ctx context.Context, e audittrail.Event, now time.Time) (*eventRow, 
 		r.OccurredAt = now
 	}
 	r.OccurredAt = database.Time(r.OccurredAt)
-	if r.Details, err = encodeDetails(e.Details); err != nil {
+	if r.Details, err = encodeDetails(e.Details, actorChain(ctx, r.ActorID)); err != nil {
 		return nil, err
 	}
 	id, err := uuid.NewV7()
@@ -114,15 +114,36 @@ func newRow(ctx context.Context, e audittrail.Event, now time.Time) (*eventRow, 
 	return r, nil
 }
 
-// encodeDetails scrubs d and encodes it as a JSON object (keys sorted, so the text is
-// canonical); nil is "{}".
-func encodeDetails(d map[string]any) (string, error) {
-	if len(d) == 0 {
+// detailActorChain is the detail naming a delegated caller's chain (audittrail.Event).
+const detailActorChain = "actor_chain"
+
+// actorChain is the delegation chain of the request's caller (SPEC §13: subject first, the
+// holder last) when the event's actor is that caller (the subject of its delegated token),
+// else nil.
+func actorChain(ctx context.Context, actorID string) []string {
+	p := reqctx.PrincipalFrom(ctx)
+	if p == nil || len(p.Chain) == 0 || actorID == "" {
+		return nil
+	}
+	if id, ok := ident.Canonical(p.AgentID); !ok || id != actorID {
+		return nil
+	}
+	return p.Chain
+}
+
+// encodeDetails scrubs d, adds chain (when not nil) as actor_chain, and encodes it as a
+// JSON object (keys sorted, so the text is canonical); nothing is "{}". The chain holds
+// agent ids only and is added after the scrubbing, in place of any actor_chain of d.
+func encodeDetails(d map[string]any, chain []string) (string, error) {
+	if len(d) == 0 && chain == nil {
 		return "{}", nil
 	}
 	tree, err := scrubDetails(d)
 	if err != nil {
 		return "", fmt.Errorf("%w: details are not JSON-encodable", ErrInvalidEvent)
+	}
+	if chain != nil {
+		tree[detailActorChain] = chain
 	}
 	// Without HTML escaping (<, > and & as themselves): the text stays as long as what was
 	// given, and is stored and hashed as it is.

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/agentidp/agentidp/platform/audittrail"
+	"github.com/agentidp/agentidp/platform/reqctx"
 )
 
 func TestNewRowDefaultsAndCanonicalForm(t *testing.T) {
@@ -60,6 +61,34 @@ func TestNewRowRefusesWithoutEchoingValues(t *testing.T) {
 	}
 }
 
+// An event whose actor is a delegated token's caller names the token's whole chain in
+// details.actor_chain (taking the place of any the caller set); an event of a plain
+// token's caller, or of another actor, names none.
+func TestActorChain(t *testing.T) {
+	const a, b, c = "0191f0a4-1c2d-7e3f-8a4b-5c6d7e8f9a01", "0191f0a4-1c2d-7e3f-8a4b-5c6d7e8f9a02", "0191f0a4-1c2d-7e3f-8a4b-5c6d7e8f9a03"
+	delegated := reqctx.WithPrincipal(context.Background(), &reqctx.Principal{AgentID: a, ClientID: c, Delegated: true, Chain: []string{a, b, c}})
+	plain := reqctx.WithPrincipal(context.Background(), &reqctx.Principal{AgentID: a, ClientID: a})
+	for name, tc := range map[string]struct {
+		ctx     context.Context
+		e       audittrail.Event
+		details string
+	}{
+		"delegated":              {delegated, audittrail.Event{Action: "x"}, `{"actor_chain":["` + a + `","` + b + `","` + c + `"]}`},
+		"delegated, with others": {delegated, audittrail.Event{Action: "x", ActorID: a, Details: map[string]any{"via": "bearer", "actor_chain": "forged"}}, `{"actor_chain":["` + a + `","` + b + `","` + c + `"],"via":"bearer"}`},
+		"another actor":          {delegated, audittrail.Event{Action: "x", ActorID: b}, `{}`},
+		"plain":                  {plain, audittrail.Event{Action: "x", Details: map[string]any{"via": "bearer"}}, `{"via":"bearer"}`},
+		"no caller":              {context.Background(), audittrail.Event{Action: "x"}, `{}`},
+	} {
+		r, err := newRow(tc.ctx, tc.e, time.Now())
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		if r.Details != tc.details {
+			t.Errorf("%s: details %s, want %s", name, r.Details, tc.details)
+		}
+	}
+}
+
 func TestScrubDetails(t *testing.T) {
 	type inner struct {
 		Password string `json:"password"`
@@ -73,7 +102,7 @@ func TestScrubDetails(t *testing.T) {
 		"list":          []string{"ok", "Bearer abcdefghijklmnop"},
 		"big":           uint64(12345678901234567890),
 		"fine":          "agent renamed",
-	})
+	}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,6 +1,7 @@
 package tokens
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"net/http"
@@ -116,12 +117,12 @@ func (h *handler) tokenRequest(w http.ResponseWriter, r *http.Request) (tokenReq
 // introspect is POST /api/v1/token/introspect (RFC 7662).
 func (h *handler) introspect(w http.ResponseWriter, r *http.Request) {
 	noStore(w)
-	c, token, err := h.callerAndToken(w, r)
+	ctx, c, token, err := h.callerAndToken(w, r)
 	if err != nil {
 		writeOAuthError(w, r, h.log, err)
 		return
 	}
-	res, err := h.svc.Introspect(r.Context(), c, token)
+	res, err := h.svc.Introspect(ctx, c, token)
 	if err != nil {
 		writeOAuthError(w, r, h.log, err)
 		return
@@ -132,12 +133,12 @@ func (h *handler) introspect(w http.ResponseWriter, r *http.Request) {
 // revoke is POST /api/v1/token/revoke (RFC 7009): 200 with an empty body.
 func (h *handler) revoke(w http.ResponseWriter, r *http.Request) {
 	noStore(w)
-	c, token, err := h.callerAndToken(w, r)
+	ctx, c, token, err := h.callerAndToken(w, r)
 	if err != nil {
 		writeOAuthError(w, r, h.log, err)
 		return
 	}
-	if err := h.svc.Revoke(r.Context(), c, token); err != nil {
+	if err := h.svc.Revoke(ctx, c, token); err != nil {
 		writeOAuthError(w, r, h.log, err)
 		return
 	}
@@ -145,41 +146,45 @@ func (h *handler) revoke(w http.ResponseWriter, r *http.Request) {
 }
 
 // callerAndToken reads the parameters, authenticates the caller (401 first), then wants
-// the token parameter (400 invalid_request when missing).
-func (h *handler) callerAndToken(w http.ResponseWriter, r *http.Request) (*caller, string, error) {
+// the token parameter (400 invalid_request when missing). The context it returns carries
+// a bearer caller's principal (reqctx), as on a protected route, so that the audit event
+// names it (a delegated token's whole chain, SPEC §9).
+func (h *handler) callerAndToken(w http.ResponseWriter, r *http.Request) (context.Context, *caller, string, error) {
+	ctx := r.Context()
 	v, err := readParams(w, r)
 	if err != nil {
-		return nil, "", err
+		return ctx, nil, "", err
 	}
 	cc, err := readClientCredentials(r, v)
 	if err != nil {
-		return nil, "", err
+		return ctx, nil, "", err
 	}
 	var p *reqctx.Principal
 	if cc == nil && httpserver.HasToken(r) {
 		if p, err = h.auth.Authenticate(r); err != nil {
-			return nil, "", authFailure(err)
+			return ctx, nil, "", authFailure(err)
 		}
+		ctx = reqctx.WithPrincipal(ctx, p)
 	}
-	c, err := h.svc.authenticateCaller(r.Context(), cc, p)
+	c, err := h.svc.authenticateCaller(ctx, cc, p)
 	if err != nil {
-		return nil, "", err
+		return ctx, nil, "", err
 	}
 	if cc != nil {
 		// A proof next to client credentials binds nothing, but a request that carries one
 		// is judged by it (SPEC §12): checked as at the token endpoint.
 		if err := h.checkProof(r); err != nil {
-			return nil, "", err
+			return ctx, nil, "", err
 		}
 	}
 	token, _, err := single(v, "token")
 	if err != nil {
-		return nil, "", err
+		return ctx, nil, "", err
 	}
 	if token == "" {
-		return nil, "", invalidRequest("the token parameter is required")
+		return ctx, nil, "", invalidRequest("the token parameter is required")
 	}
-	return c, token, nil
+	return ctx, c, token, nil
 }
 
 // checkProof checks r's DPoP proof, when it carries one, as the token endpoint does (no

@@ -207,10 +207,14 @@ func (v *validator) parse(ctx context.Context, token string, now time.Time) (*ve
 	if !key.mayHaveSigned(c.issuedAt()) {
 		return nil, errSignedRetired
 	}
-	return &verified{claims: c, kid: key.kid, principal: reqctx.Principal{
+	p := reqctx.Principal{
 		AgentID: c.Subject, OrgID: c.org(), ClientID: c.ClientID, Scopes: c.scopes(), TokenID: c.ID, CredentialID: c.CredentialID,
 		Delegated: c.Act != nil, JKT: c.jkt(),
-	}}, nil
+	}
+	if c.Act != nil {
+		p.Chain = c.chainIDs() // from the verified claims, cached with them
+	}
+	return &verified{claims: c, kid: key.kid, principal: p}, nil
 }
 
 // checkHeader accepts exactly the protected header this server writes: alg, kid and typ

@@ -31,6 +31,10 @@ const (
 // the context (platform/reqctx) when left empty; OccurredAt defaults to now; Outcome to
 // Success. Details must never hold a secret or a token.
 //
+// An event whose actor is the caller of a delegated token (reqctx.Principal.Chain, SPEC §13)
+// names the whole chain: the recorder adds details.actor_chain, the agent ids of the
+// subject (the actor_id), then each actor, the holder last. Callers never set it.
+//
 // OrgID is the organization the event belongs to: the org of the agent it concerns, else
 // the actor's. A caller that knows it sets it (the token path always does, so that
 // recording costs no lookup there); left empty, the recorder finds it: the agent's org

@@ -24,6 +24,10 @@ type Principal struct {
 	TokenID      string // the token's jti
 	CredentialID string // the credential that minted the token, when known
 	Delegated    bool   // the token carries an act claim: it acts for another agent
+	// Chain is a delegated token's agents (SPEC §13): the subject (AgentID) first, then
+	// each actor in order, the holder (ClientID) last; nil for a plain token. Shared with
+	// the validator's cache: never modified.
+	Chain []string
 	// JKT is a DPoP-bound token's cnf.jkt (RFC 9449 §6): the thumbprint of the key whose
 	// proof must come with every use. "" for a bearer token.
 	JKT string

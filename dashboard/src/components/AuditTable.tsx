@@ -1,8 +1,9 @@
 import { Fragment, useState } from 'react';
-import { ActionIcon, Anchor, Code, Table, Text, Tooltip, VisuallyHidden } from '@mantine/core';
+import { ActionIcon, Anchor, Code, Group, Stack, Table, Text, Tooltip, VisuallyHidden } from '@mantine/core';
 import { IconChevronDown, IconChevronRight } from '@tabler/icons-react';
 import { Link } from 'react-router';
 import type { AuditEvent } from '../api';
+import { delegationChains } from '../lib/auditChain';
 import { formatDateTime, shortId } from '../lib/format';
 import { OutcomeBadge } from './Badges';
 import { InclusionCheck } from './InclusionCheck';
@@ -12,6 +13,35 @@ function Mono({ children, title }: { children: React.ReactNode; title?: string }
     <Text span ff="monospace" size="xs" title={title}>
       {children}
     </Text>
+  );
+}
+
+/** An event's delegation chains (lib/auditChain), each agent id linking to its page. */
+export function EventChains({ event }: { event: { action: string; details: unknown } }) {
+  const chains = delegationChains(event);
+  if (chains.length === 0) return null;
+  return (
+    <Stack gap={4} mb="xs">
+      {chains.map((c) => (
+        <Group key={c.label} gap={6} wrap="wrap" aria-label={c.label} role="group">
+          <Text size="xs" fw={500}>
+            {c.label}:
+          </Text>
+          {c.ids.map((id, i) => (
+            <Fragment key={`${i}-${id}`}>
+              {i > 0 && (
+                <Text span size="xs" c="dimmed" aria-hidden>
+                  →
+                </Text>
+              )}
+              <Anchor component={Link} to={`/agents/${id}`} size="xs" ff="monospace" title={id}>
+                {shortId(id)}
+              </Anchor>
+            </Fragment>
+          ))}
+        </Group>
+      ))}
+    </Stack>
   );
 }
 
@@ -105,6 +135,7 @@ export function AuditTable({
                 {isOpen && (
                   <Table.Tr>
                     <Table.Td colSpan={cols}>
+                      <EventChains event={e} />
                       <Code block>
                         {JSON.stringify(
                           {
