@@ -9,15 +9,18 @@ cd "$(dirname "$0")/.."
 fuzztime="${FUZZTIME:-20s}"
 
 # module_dir package_dir target, one line per target, for every go.mod in the repository.
+# Packages come from `go list ./...` in each module, so a module never claims the packages
+# of a module nested inside it (client/, deploy/).
 targets() {
   while IFS= read -r mod; do
     local dir; dir=$(dirname "$mod")
-    (cd "$dir" && grep -rl --include='*_test.go' -E '^func Fuzz[A-Za-z0-9_]*\(' . 2>/dev/null |
-      grep -v -e '/node_modules/' -e '/testdata/' || true) |
-      while IFS= read -r file; do
-        grep -oE '^func Fuzz[A-Za-z0-9_]*' "$dir/$file" | sed 's/^func //' |
-          while IFS= read -r name; do echo "$dir $(dirname "$file") $name"; done
+    (cd "$dir" && go list -f '{{.Dir}}' ./...) | while IFS= read -r pkgdir; do
+      for file in "$pkgdir"/*_test.go; do
+        [ -f "$file" ] || continue
+        grep -oE '^func Fuzz[A-Za-z0-9_]*' "$file" | sed 's/^func //' |
+          while IFS= read -r name; do echo "$dir ./$(realpath --relative-to="$dir" "$pkgdir") $name"; done
       done
+    done
   done < <(find . -name go.mod -not -path '*/node_modules/*' | sort)
 }
 
