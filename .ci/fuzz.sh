@@ -17,12 +17,14 @@ targets() {
     (cd "$dir" && go list -f '{{.Dir}}' ./...) | while IFS= read -r pkgdir; do
       for file in "$pkgdir"/*_test.go; do
         [ -f "$file" ] || continue
-        grep -oE '^func Fuzz[A-Za-z0-9_]*' "$file" | sed 's/^func //' |
+        { grep -oE '^func Fuzz[A-Za-z0-9_]*' "$file" || true; } | sed 's/^func //' |
           while IFS= read -r name; do echo "$dir ./$(realpath --relative-to="$dir" "$pkgdir") $name"; done
       done
     done
   done < <(find . -name go.mod -not -path '*/node_modules/*' | sort)
 }
+
+if [ "${FUZZ_LIST:-}" = 1 ]; then targets; exit 0; fi  # list the targets only
 
 n=0
 while read -r dir pkg name; do
@@ -30,4 +32,5 @@ while read -r dir pkg name; do
   (cd "$dir" && go test -run '^$' -fuzz "^${name}\$" -fuzztime "$fuzztime" "$pkg")
   n=$((n + 1))
 done < <(targets)
+[ "$n" -gt 0 ] || { echo "fuzz: no fuzz target found: the search is broken" >&2; exit 1; }
 echo "== fuzz: $n targets, $fuzztime each"
