@@ -7,6 +7,8 @@ package idptest
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -24,11 +26,18 @@ import (
 	"time"
 )
 
-// The bootstrap admin of every server started here.
-const (
-	AdminID     = "0a0d7b5e-1f3c-4c7e-9a51-1b2c3d4e5f60"
-	AdminSecret = "sk_live_clientmoduletestsecretclientmoduletest00000"
-)
+// AdminID is the bootstrap admin of every server started here.
+const AdminID = "0a0d7b5e-1f3c-4c7e-9a51-1b2c3d4e5f60"
+
+// AdminSecret is that admin's secret: random for each test binary, so that no secret is
+// written in the repository.
+var AdminSecret = func() string {
+	b := make([]byte, 32)
+	if _, err := rand.Read(b); err != nil {
+		panic(err)
+	}
+	return "sk_live_" + base64.RawURLEncoding.EncodeToString(b)
+}()
 
 // Server is a running agentidp serve.
 type Server struct {
