@@ -59,11 +59,15 @@ const (
 	AssertionSPIFFE    = "urn:ietf:params:oauth:client-assertion-type:jwt-spiffe"
 )
 
-// Assertion is a client assertion as a request carries it.
+// Assertion is a client assertion as a request carries it. Build it with NewAssertion,
+// which parses the JWT once (unverified) for both what must know the claimed client before
+// verification and VerifyAssertion; do not change its fields afterwards.
 type Assertion struct {
 	Type     string // client_assertion_type
 	JWT      string // client_assertion
 	ClientID string // the client_id parameter; "" when not sent
+
+	parsed *parsedAssertion // nil: not parsed yet (VerifyAssertion parses it then)
 }
 
 // AssertionVerifier authenticates clients by assertion on the token, introspection and
@@ -77,14 +81,25 @@ type AssertionVerifier interface {
 	VerifyAssertion(ctx context.Context, a Assertion) (Verified, error)
 }
 
-// AssertionClient is the client an assertion claims to be, unverified, for what must know
-// it before verification (the brute-force guard, the denial's audit event): the client_id
-// parameter when sent, else the assertion's iss, else "".
-func AssertionClient(a Assertion) string {
+// NewAssertion parses raw once, unverified; a JWT that does not parse is kept, and refused
+// as ErrInvalidClient by VerifyAssertion.
+func NewAssertion(typ, raw, clientID string) Assertion {
+	tok, claims, err := parseAssertion(raw)
+	return Assertion{Type: typ, JWT: raw, ClientID: clientID,
+		parsed: &parsedAssertion{tok: tok, claims: claims, err: err}}
+}
+
+// Client is the client an assertion claims to be, unverified, for what must know it before
+// verification (the brute-force guard, the denial's audit event): the client_id parameter
+// when sent, else the assertion's iss, else "".
+func (a Assertion) Client() string {
 	if a.ClientID != "" {
 		return a.ClientID
 	}
-	return unverifiedIssuer(a.JWT)
+	if _, c, err := a.parse(); err == nil {
+		return c.Issuer
+	}
+	return ""
 }
 
 // State is what token validation needs to know about the credential that minted a token.

@@ -90,17 +90,24 @@ func parseAssertion(raw string) (*jwt.JSONWebToken, *assertionClaims, error) {
 	return tok, &c, nil
 }
 
-// unverifiedIssuer is the iss of a parseable assertion, "" otherwise.
-func unverifiedIssuer(raw string) string {
-	if _, c, err := parseAssertion(raw); err == nil {
-		return c.Issuer
+// parsedAssertion is the outcome of parseAssertion, kept by NewAssertion.
+type parsedAssertion struct {
+	tok    *jwt.JSONWebToken
+	claims *assertionClaims
+	err    error
+}
+
+// parse is the assertion's JWT parsed (unverified): NewAssertion's result, or parsed now.
+func (a Assertion) parse() (*jwt.JSONWebToken, *assertionClaims, error) {
+	if a.parsed != nil {
+		return a.parsed.tok, a.parsed.claims, a.parsed.err
 	}
-	return ""
+	return parseAssertion(a.JWT)
 }
 
 // VerifyAssertion implements AssertionVerifier.
 func (s *assertions) VerifyAssertion(ctx context.Context, a Assertion) (Verified, error) {
-	tok, c, err := parseAssertion(a.JWT)
+	tok, c, err := a.parse()
 	if err != nil {
 		return Verified{}, ErrInvalidClient
 	}

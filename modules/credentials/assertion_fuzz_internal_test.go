@@ -39,7 +39,10 @@ func FuzzParseAssertion(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, raw string) {
 		tok, c, err := parseAssertion(raw)
-		_ = unverifiedIssuer(raw)
+		a := NewAssertion(AssertionJWTBearer, raw, "")
+		if iss := a.Client(); (err == nil && iss != c.Issuer) || (err != nil && iss != "") {
+			t.Fatalf("Client() = %q for a parse error %v", iss, err)
+		}
 		if err != nil {
 			return
 		}

@@ -218,7 +218,7 @@ func single(v url.Values, name string) (string, bool, error) {
 
 // clientCredentials is how a client authenticated on an OAuth endpoint.
 type clientCredentials struct {
-	ID     string // for an assertion: the client it claims to be (credentials.AssertionClient)
+	ID     string // for an assertion: the client it claims to be (credentials.Assertion.Client)
 	Secret string
 	Method string // client_secret_basic, client_secret_post or private_key_jwt
 	// Assertion is the client assertion (private_key_jwt, federated); nil for a secret.
@@ -297,6 +297,6 @@ func readAssertion(v url.Values, clientID string, hasSecret bool, auth string) (
 	if !hasType || !hasJWT {
 		return nil, invalidRequest("client_assertion and client_assertion_type go together")
 	}
-	a := &credentials.Assertion{Type: typ, JWT: jwt, ClientID: clientID}
-	return &clientCredentials{ID: credentials.AssertionClient(*a), Method: methodPrivateKeyJWT, Assertion: a}, nil
+	a := credentials.NewAssertion(typ, jwt, clientID) // parsed once, here
+	return &clientCredentials{ID: a.Client(), Method: methodPrivateKeyJWT, Assertion: &a}, nil
 }
