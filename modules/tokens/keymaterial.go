@@ -3,8 +3,6 @@ package tokens
 import (
 	"context"
 	"crypto"
-	"crypto/aes"
-	"crypto/cipher"
 	"crypto/ecdsa"
 	"crypto/ed25519"
 	"crypto/elliptic"
@@ -13,21 +11,21 @@ import (
 	"crypto/x509"
 	"encoding/base64"
 	"encoding/json"
-	"errors"
 	"fmt"
 
 	jose "github.com/go-jose/go-jose/v4"
 
+	"github.com/agentidp/agentidp/platform/sealbox"
 	"github.com/agentidp/agentidp/platform/vault"
 )
 
 // rsaBits is the modulus size of new RS256 keys.
 const rsaBits = 2048
 
-// keyWrapAESGCM names how private keys are sealed at rest: AES-256-GCM under
-// AGENTIDP_MASTER_KEY, a random 96-bit nonce per key, the kid as additional data (so a
-// sealed key cannot be moved to another row).
-const keyWrapAESGCM = "a256gcm"
+// keyWrapAESGCM names how private keys are sealed at rest: platform/sealbox (AES-256-GCM
+// under AGENTIDP_MASTER_KEY, a random 96-bit nonce per key), the kid as additional data (so
+// a sealed key cannot be moved to another row).
+const keyWrapAESGCM = sealbox.Wrap
 
 // keyWrapVault: the private key is not in the database at all but in Vault, at
 // vaultKeyPath(kid) (Vault mode, VAULT_ADDR set); private_key and key_nonce stay empty.
@@ -35,7 +33,7 @@ const keyWrapVault = "vault"
 
 // errMasterKey is the cause when a sealed key does not open: the master key is not the one
 // it was sealed under, or the row was altered.
-var errMasterKey = errors.New("AGENTIDP_MASTER_KEY: cannot decrypt the signing key: the master key differs from the one it was created with, or the row was altered")
+var errMasterKey = sealbox.ErrOpen
 
 // newKeyPair makes a fresh private key for alg.
 func newKeyPair(alg string) (crypto.Signer, error) {
@@ -78,36 +76,21 @@ func parsePublicJWK(raw []byte, kid, alg string) (crypto.PublicKey, error) {
 	return k.Key, nil
 }
 
-// sealPrivateKey encrypts priv (PKCS#8 DER) under master with AES-256-GCM, AAD = kid.
+// sealPrivateKey encrypts priv (PKCS#8 DER) under master (platform/sealbox), AAD = kid.
 func sealPrivateKey(master []byte, kid string, priv crypto.Signer) (sealed, nonce []byte, err error) {
 	der, err := marshalPrivateKey(priv)
 	if err != nil {
 		return nil, nil, err
 	}
 	defer clear(der)
-	aead, err := newAEAD(master)
-	if err != nil {
-		return nil, nil, err
-	}
-	nonce = make([]byte, aead.NonceSize())
-	if _, err := rand.Read(nonce); err != nil {
-		return nil, nil, err
-	}
-	return aead.Seal(nil, nonce, der, []byte(kid)), nonce, nil
+	return sealbox.Seal(master, []byte(kid), der)
 }
 
 // openPrivateKey decrypts and parses a sealed private key.
 func openPrivateKey(master []byte, kid string, sealed, nonce []byte) (crypto.Signer, error) {
-	aead, err := newAEAD(master)
+	der, err := sealbox.Open(master, []byte(kid), sealed, nonce)
 	if err != nil {
 		return nil, err
-	}
-	if len(nonce) != aead.NonceSize() {
-		return nil, errMasterKey
-	}
-	der, err := aead.Open(nil, nonce, sealed, []byte(kid))
-	if err != nil {
-		return nil, errMasterKey
 	}
 	defer clear(der)
 	return parsePrivateKey(kid, der)
@@ -165,15 +148,4 @@ func loadFromVault(ctx context.Context, kv vault.KV, kid string) (crypto.Signer,
 	}
 	defer clear(der)
 	return parsePrivateKey(kid, der)
-}
-
-func newAEAD(master []byte) (cipher.AEAD, error) {
-	if len(master) != 32 {
-		return nil, errors.New("AGENTIDP_MASTER_KEY: want 32 bytes")
-	}
-	block, err := aes.NewCipher(master)
-	if err != nil {
-		return nil, err
-	}
-	return cipher.NewGCM(block)
 }

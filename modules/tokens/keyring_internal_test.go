@@ -2,7 +2,11 @@ package tokens
 
 import (
 	"context"
+	"crypto/aes"
+	"crypto/cipher"
+	"crypto/ed25519"
 	"crypto/rand"
+	"crypto/x509"
 	"strings"
 	"sync"
 	"testing"
@@ -214,5 +218,40 @@ func TestMayHaveSigned(t *testing.T) {
 		if got := c.k.mayHaveSigned(c.iat.Unix()); got != c.want {
 			t.Errorf("retires %v, iat %v: %v, want %v", c.k.retiresAt, c.iat, got, c.want)
 		}
+	}
+}
+
+// A key sealed the way stored rows have always been sealed (AES-256-GCM under the master
+// key, 12-byte nonce, the kid as additional data; done here with crypto/cipher directly,
+// not through platform/sealbox) still opens: keys stored before sealing moved to sealbox
+// keep working.
+func TestSealingOpensRowsSealedBefore(t *testing.T) {
+	master := make([]byte, 32)
+	_, _ = rand.Read(master)
+	priv, err := newKeyPair(AlgEdDSA)
+	if err != nil {
+		t.Fatal(err)
+	}
+	der, err := x509.MarshalPKCS8PrivateKey(priv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	block, err := aes.NewCipher(master)
+	if err != nil {
+		t.Fatal(err)
+	}
+	aead, err := cipher.NewGCM(block)
+	if err != nil {
+		t.Fatal(err)
+	}
+	nonce := make([]byte, 12)
+	_, _ = rand.Read(nonce)
+	sealed := aead.Seal(nil, nonce, der, []byte("kid-old"))
+	got, err := openPrivateKey(master, "kid-old", sealed, nonce)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !priv.(ed25519.PrivateKey).Equal(got) {
+		t.Fatal("opened a different key")
 	}
 }
