@@ -8,8 +8,9 @@ import (
 	"testing"
 )
 
-// A command that reads the audit log from the store, run with no configuration at all,
-// refuses instead of creating an empty ./data and reporting an empty log as OK.
+// A command that opens the store, run with no configuration at all, refuses instead of
+// creating an empty ./data (and reporting an empty log as OK); with AGENTIDP_DATA_DIR naming
+// a directory without a store, the audit readers still refuse and migrate creates it.
 func TestAuditCommandsRefuseWithoutAStore(t *testing.T) {
 	cliEnv(t, "sqlite")
 	t.Setenv("AGENTIDP_DATA_DIR", "")
@@ -23,6 +24,7 @@ func TestAuditCommandsRefuseWithoutAStore(t *testing.T) {
 	for _, args := range [][]string{
 		{"audit", "verify"}, {"audit", "checkpoint"}, {"audit", "dump"},
 		{"audit", "verify", "--checkpoint", "cp", "--key", "key"},
+		{"migrate", "up"}, {"bootstrap"}, {"keys", "rotate"},
 	} {
 		out, err := runCLI(t, args...)
 		if !errors.Is(err, errNoStore) || strings.Contains(out, "OK") {
@@ -31,6 +33,17 @@ func TestAuditCommandsRefuseWithoutAStore(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(dir, "data")); !os.IsNotExist(err) {
 		t.Fatalf("./data was created: %v", err)
+	}
+
+	t.Setenv("AGENTIDP_DATA_DIR", filepath.Join(dir, "store"))
+	if out, err := runCLI(t, "audit", "verify"); !errors.Is(err, errNoStore) {
+		t.Errorf("audit verify with an empty AGENTIDP_DATA_DIR: %q, %v; want a refusal", out, err)
+	}
+	if out, err := runCLI(t, "migrate", "up"); err != nil {
+		t.Fatalf("migrate with AGENTIDP_DATA_DIR set: %q, %v", out, err)
+	}
+	if out, err := runCLI(t, "audit", "verify"); err != nil {
+		t.Errorf("audit verify after migrate: %q, %v", out, err)
 	}
 }
 
