@@ -58,6 +58,12 @@ func main() {
 		case "list":
 			runList(os.Args[2:])
 			return
+		case "audit-seed":
+			runAuditSeed(os.Args[2:])
+			return
+		case "audit-scale":
+			runAuditScale(os.Args[2:])
+			return
 		}
 	}
 	var o options
