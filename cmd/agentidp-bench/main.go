@@ -12,7 +12,9 @@
 // Subcommands: `ceiling` is the bare signing handler (started by the benchmark itself);
 // `seed` fills a PostgreSQL database with organizations and agents, and `list` measures
 // GET /api/v1/agents and its SQL on it (docs/performance.md, "1,000 organizations × 1,000
-// agents").
+// agents"); `audit-seed` fills a database's audit log through the audit module's Recorder,
+// and `audit-scale` measures checkpoint signing, proofs, following and the offline export
+// verification on it (docs/performance.md, "Audit log at 10 M events").
 package main
 
 import (
@@ -57,6 +59,12 @@ func main() {
 			return
 		case "list":
 			runList(os.Args[2:])
+			return
+		case "audit-seed":
+			runAuditSeed(os.Args[2:])
+			return
+		case "audit-scale":
+			runAuditScale(os.Args[2:])
 			return
 		}
 	}

@@ -73,11 +73,16 @@ func runSeed(args []string) {
 
 // defaultSeedURL names the seeded database after its sizes, on the test server.
 func defaultSeedURL(orgs, perOrg int) string {
+	return defaultDatabaseURL(fmt.Sprintf("agentidp_seed_%dx%d", orgs, perOrg))
+}
+
+// defaultDatabaseURL is the database name on the test server.
+func defaultDatabaseURL(name string) string {
 	u, err := url.Parse(envOr("AGENTIDP_TEST_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable"))
 	if err != nil {
 		return ""
 	}
-	u.Path = fmt.Sprintf("/agentidp_seed_%dx%d", orgs, perOrg)
+	u.Path = "/" + name
 	return u.String()
 }
 
