@@ -16,7 +16,7 @@
 //
 // Screenshots of every step go to e2e/artifacts/ (gitignored), with the
 // server's log and the audit export.
-import { generateKeyPairSync, randomBytes, randomUUID, sign } from 'node:crypto';
+import { createHash, generateKeyPairSync, randomBytes, randomUUID, sign } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, unlinkSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -465,11 +465,60 @@ async function main() {
       const result = page.getByTestId('inclusion-result').first();
       await result.waitFor();
       const text = (await result.textContent()) ?? '';
-      if (text.startsWith('Included in the checkpoint')) return;
-      assert(!text.includes('does not match'), `inclusion proof refused: ${text}`);
+      if (text.startsWith('Included in the checkpoint')) {
+        // No key pinned yet: the checkpoint's signature verified with the server's key only.
+        assert(text.includes("whose signature verified with the server's key (not pinned)"), `which key: ${text}`);
+        await page.getByText('Signature verified only with the key the server serves').waitFor();
+        return;
+      }
+      assert(!text.includes('does not match') && !text.includes('does not verify'), `inclusion proof refused: ${text}`);
       await page.waitForTimeout(1000);
     }
     throw new Error('the event never showed as included in a checkpoint');
+  });
+
+  // The audit key as obtained out of band (here: fetched outside the browser), then pinned.
+  const serverKey = (await (await fetch(`${base}/api/v1/audit/checkpoint/key`)).text()).trim();
+  const pinKey = async (key) => {
+    await page.getByLabel('Audit verifier key to pin').fill(key);
+    await page.getByRole('button', { name: 'Pin key' }).click();
+    await page.getByTestId('pinned-key').waitFor();
+  };
+  const inclusionText = async () => {
+    await page.getByRole('button', { name: 'Verify inclusion' }).first().click();
+    const result = page.getByTestId('inclusion-result').first();
+    await result.waitFor();
+    return (await result.textContent()) ?? '';
+  };
+
+  await step('audit-checkpoint-pinned-key', async () => {
+    await pinKey(serverKey);
+    await page.getByText('Signature verified with your pinned key').waitFor();
+    const text = await inclusionText();
+    const label = serverKey.split('+').slice(0, 2).join('+');
+    assert(text.startsWith('Included in the checkpoint') && text.includes(`your pinned key ${label}`), `inclusion with the pinned key: ${text}`);
+  });
+
+  await step('audit-checkpoint-wrong-key', async () => {
+    await page.getByRole('button', { name: 'Unpin key' }).click();
+    // Same name as the audit key (the checkpoint's origin), another Ed25519 key.
+    const name = serverKey.split('+')[0];
+    const { publicKey } = generateKeyPairSync('ed25519');
+    const raw = Buffer.concat([Buffer.from([1]), Buffer.from(publicKey.export({ format: 'jwk' }).x, 'base64url')]);
+    const hash = createHash('sha256').update(`${name}\n`).update(raw).digest().subarray(0, 4).toString('hex');
+    await pinKey(`${name}+${hash}+${raw.toString('base64')}`);
+    const alert = page.getByRole('alert').filter({ hasText: 'Checkpoint signature not verified' });
+    await alert.waitFor();
+    assert((await alert.textContent()).includes(`no signature by the key ${name}+${hash}`), 'the failure names the pinned key');
+    const text = await inclusionText();
+    assert(text.includes(`no signature by the key ${name}+${hash}`) && !text.startsWith('Included'), `inclusion refused with a wrong key: ${text}`);
+    await shot('audit-checkpoint-wrong-key-shown');
+    // A key of another name: refused as a key for another log.
+    await page.getByRole('button', { name: 'Unpin key' }).click();
+    await pinKey('PeterNeumann+c74f20a3+ARpc2QcUPDhMQegwxbzhKqiBfsVkmqq/LDE4izWy10TW');
+    await page.getByText(`Your pinned key is named PeterNeumann, not the checkpoint's origin ${name}`).waitFor();
+    await page.getByRole('button', { name: 'Unpin key' }).click();
+    await page.getByText('Signature verified only with the key the server serves').waitFor();
   });
 
   await step('audit-export', async () => {

@@ -264,6 +264,11 @@ export class ApiClient {
       throw err;
     }
   }
+  /** The audit key's note verifier key as the server serves it (public; one line). */
+  async auditCheckpointKey(signal?: AbortSignal): Promise<string> {
+    const res = await this.send('GET', '/api/v1/audit/checkpoint/key', { signal }, 'text/plain');
+    return (await res.text()).trim();
+  }
   auditInclusionProof(seq: number, treeSize: number, signal?: AbortSignal): Promise<AuditInclusionProof> {
     return this.json('GET', '/api/v1/audit/proof/inclusion', { query: { seq, tree_size: treeSize }, signal });
   }

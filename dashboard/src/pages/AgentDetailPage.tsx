@@ -23,7 +23,6 @@ import { modals } from '@mantine/modals';
 import { notifications } from '@mantine/notifications';
 import { keepPreviousData, useQuery, useQueryClient } from '@tanstack/react-query';
 import {
-  IconArrowLeft,
   IconDots,
   IconEdit,
   IconPlayerPause,
@@ -34,7 +33,6 @@ import {
 } from '@tabler/icons-react';
 import { Link, useNavigate, useParams } from 'react-router';
 import {
-  ApiError,
   collectPages,
   errorMessage,
   type Agent,
@@ -49,6 +47,7 @@ import { AgentForm } from '../components/AgentForm';
 import { AuditTable } from '../components/AuditTable';
 import { AgentStatusBadge, CredentialStatusBadge, CredentialTypeBadge, DPoPBadge } from '../components/Badges';
 import { CopyIcon } from '../components/CopyField';
+import { BackLink, DetailState, Field } from '../components/DetailParts';
 import { CursorPagination } from '../components/CursorPagination';
 import { DelegatesList } from '../components/Delegates';
 import { ErrorAlert } from '../components/ErrorAlert';
@@ -63,17 +62,6 @@ import { useCursorPager } from '../lib/cursorPager';
 import { currentMonth, formatDateTime } from '../lib/format';
 import { useOrgScope } from '../org/OrgScope';
 import { QuotaBar } from './OverviewPage';
-
-function Field({ label, children }: { label: string; children: React.ReactNode }) {
-  return (
-    <div>
-      <Text size="xs" tt="uppercase" fw={700} c="dimmed">
-        {label}
-      </Text>
-      <div style={{ fontSize: 'var(--mantine-font-size-sm)', wordBreak: 'break-word' }}>{children}</div>
-    </div>
-  );
-}
 
 export const MAX_GRACE_SECONDS = 86400;
 
@@ -455,25 +443,8 @@ export function AgentDetailPage() {
   const [editing, setEditing] = useState(false);
   const agent = useQuery({ queryKey: ['agent', agentId], queryFn: ({ signal }) => api.getAgent(agentId, signal) });
 
-  const back = (
-    <Anchor component={Link} to="/agents" size="sm" mb="sm" display="inline-flex" style={{ alignItems: 'center', gap: 4 }}>
-      <IconArrowLeft size={14} /> Agents
-    </Anchor>
-  );
-  if (agent.isPending) return (<>{back}<Loading label="Loading agent" /></>);
-  if (agent.isError) {
-    const notFound = agent.error instanceof ApiError && agent.error.status === 404;
-    return (
-      <>
-        {back}
-        {notFound ? (
-          <EmptyState title="Agent not found" description={`No agent has the id ${agentId}.`} />
-        ) : (
-          <ErrorAlert error={agent.error} title="Could not load the agent" />
-        )}
-      </>
-    );
-  }
+  const back = <BackLink to="/agents">Agents</BackLink>;
+  if (!agent.isSuccess) return <DetailState query={agent} back={back} noun="agent" notFound={`No agent has the id ${agentId}.`} />;
   const a = agent.data;
   const canWrite = hasScope('agents:write') && a.status !== 'decommissioned';
   const save = async (payload: Partial<AgentCreate>) => {

@@ -1,14 +1,15 @@
 import { useState } from 'react';
-import { Alert, Anchor, Badge, Button, Card, Code, EmptyState, Group, Modal, SimpleGrid, Stack, Table, Text, Title } from '@mantine/core';
+import { Alert, Badge, Button, Card, Code, Group, Modal, SimpleGrid, Stack, Table, Text, Title } from '@mantine/core';
 import { modals } from '@mantine/modals';
 import { notifications } from '@mantine/notifications';
 import { useQuery, useQueryClient } from '@tanstack/react-query';
-import { IconArrowLeft, IconEdit, IconInfoCircle, IconTrash } from '@tabler/icons-react';
-import { Link, useNavigate, useParams } from 'react-router';
-import { ApiError, errorMessage, type Api, type ApiCreate, type ApiPatch } from '../api';
+import { IconEdit, IconInfoCircle, IconTrash } from '@tabler/icons-react';
+import { useNavigate, useParams } from 'react-router';
+import { errorMessage, type Api, type ApiCreate, type ApiPatch } from '../api';
 import { useApi, useAuth } from '../auth/AuthContext';
 import { ApiForm } from '../components/ApiForm';
 import { CopyIcon } from '../components/CopyField';
+import { BackLink, DetailState, Field } from '../components/DetailParts';
 import { ErrorAlert } from '../components/ErrorAlert';
 import { Loading } from '../components/Loading';
 import { PageHeader } from '../components/PageHeader';
@@ -16,17 +17,6 @@ import { formatTtl, protectedResourceMetadataUrl } from '../lib/apiForm';
 import { formatDateTime } from '../lib/format';
 import { useOrgScope } from '../org/OrgScope';
 import { BuiltinBadge } from './ApisPage';
-
-function Field({ label, children }: { label: string; children: React.ReactNode }) {
-  return (
-    <div>
-      <Text size="xs" tt="uppercase" fw={700} c="dimmed">
-        {label}
-      </Text>
-      <div style={{ fontSize: 'var(--mantine-font-size-sm)', wordBreak: 'break-word' }}>{children}</div>
-    </div>
-  );
-}
 
 function ResourceMetadataCard({ a }: { a: Api }) {
   const api = useApi();
@@ -70,25 +60,8 @@ export function ApiDetailPage() {
   const [editing, setEditing] = useState(false);
   const q = useQuery({ queryKey: ['api', apiId], queryFn: ({ signal }) => api.getApi(apiId, signal) });
 
-  const back = (
-    <Anchor component={Link} to="/apis" size="sm" mb="sm" display="inline-flex" style={{ alignItems: 'center', gap: 4 }}>
-      <IconArrowLeft size={14} /> APIs
-    </Anchor>
-  );
-  if (q.isPending) return (<>{back}<Loading label="Loading API" /></>);
-  if (q.isError) {
-    const notFound = q.error instanceof ApiError && q.error.status === 404;
-    return (
-      <>
-        {back}
-        {notFound ? (
-          <EmptyState title="API not found" description={`No API has the id ${apiId}.`} />
-        ) : (
-          <ErrorAlert error={q.error} title="Could not load the API" />
-        )}
-      </>
-    );
-  }
+  const back = <BackLink to="/apis">APIs</BackLink>;
+  if (!q.isSuccess) return <DetailState query={q} back={back} noun="API" notFound={`No API has the id ${apiId}.`} />;
   const a = q.data;
   const canWrite = hasScope('apis:write') && !a.builtin;
 

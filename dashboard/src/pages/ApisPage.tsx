@@ -1,8 +1,8 @@
 import { useState } from 'react';
-import { Alert, Anchor, Badge, Button, Card, EmptyState, Group, Modal, Table, Text, Tooltip } from '@mantine/core';
+import { Anchor, Badge, Button, Card, EmptyState, Group, Modal, Table, Text, Tooltip } from '@mantine/core';
 import { notifications } from '@mantine/notifications';
 import { keepPreviousData, useQuery, useQueryClient } from '@tanstack/react-query';
-import { IconApi, IconInfoCircle, IconPlus } from '@tabler/icons-react';
+import { IconApi, IconPlus } from '@tabler/icons-react';
 import { Link, useNavigate } from 'react-router';
 import type { Api, ApiCreate, ApiPatch } from '../api';
 import { useApi, useAuth } from '../auth/AuthContext';
@@ -11,6 +11,7 @@ import { CursorPagination } from '../components/CursorPagination';
 import { ErrorAlert } from '../components/ErrorAlert';
 import { Loading } from '../components/Loading';
 import { PageHeader } from '../components/PageHeader';
+import { ScopeRequired } from '../components/ScopeRequired';
 import { formatTtl } from '../lib/apiForm';
 import { useCursorPager } from '../lib/cursorPager';
 import { ALL_ORGS, defaultOrgForCreate, pickerOptions } from '../lib/orgs';
@@ -48,14 +49,7 @@ export function ApisPage() {
   });
 
   if (!hasScope('apis:read')) {
-    return (
-      <>
-        <PageHeader title="APIs" />
-        <Alert color="yellow" icon={<IconInfoCircle size={18} />}>
-          This page needs the <code>apis:read</code> scope.
-        </Alert>
-      </>
-    );
+    return <ScopeRequired title="APIs" scope="apis:read" />;
   }
 
   const create = async (payload: ApiCreate | ApiPatch) => {

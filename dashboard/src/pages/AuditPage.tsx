@@ -7,11 +7,11 @@ import { useSearchParams } from 'react-router';
 import { AUDIT_ACTIONS, errorMessage, saveBlob, type AuditFilters } from '../api';
 import { useApi } from '../auth/AuthContext';
 import { AuditTable } from '../components/AuditTable';
+import { CheckpointPanel } from '../components/CheckpointPanel';
 import { ErrorAlert } from '../components/ErrorAlert';
 import { Loading } from '../components/Loading';
 import { PageHeader } from '../components/PageHeader';
-import { formatDateTime, formatNumber, localInputToRfc3339 } from '../lib/format';
-import { parseCheckpoint } from '../lib/merkle';
+import { formatNumber, localInputToRfc3339 } from '../lib/format';
 import { ALL_ORGS } from '../lib/orgs';
 import { useOrgScope } from '../org/OrgScope';
 
@@ -88,41 +88,6 @@ function VerifyPanel() {
         {recheck}
       </Group>
     </Alert>
-  );
-}
-
-/** The latest signed checkpoint of the audit log: its tree size and when it was signed. */
-function CheckpointPanel() {
-  const api = useApi();
-  const cp = useQuery({
-    queryKey: ['audit-checkpoint'],
-    queryFn: ({ signal }) => api.auditCheckpoint(signal),
-    retry: false,
-    staleTime: 10000,
-  });
-  if (!cp.isSuccess) return null;
-  if (cp.data === null) {
-    return (
-      <Text size="sm" c="dimmed" mb="md" data-testid="audit-checkpoint">
-        No signed checkpoint of the audit log yet.
-      </Text>
-    );
-  }
-  let size = '';
-  let origin = '';
-  try {
-    const c = parseCheckpoint(cp.data.note);
-    size = formatNumber(c.size);
-    origin = c.origin;
-  } catch {
-    return null;
-  }
-  return (
-    <Text size="sm" c="dimmed" mb="md" data-testid="audit-checkpoint">
-      Latest signed checkpoint ({origin}): {size} events
-      {cp.data.signedAt ? `, signed ${formatDateTime(new Date(cp.data.signedAt).toISOString())}` : ''}. Open an event to verify its
-      inclusion in it, in this browser.
-    </Text>
   );
 }
 

@@ -1,14 +1,15 @@
-import { Alert, Button, Card, EmptyState, Table, Text } from '@mantine/core';
+import { Button, Card, EmptyState, Table, Text } from '@mantine/core';
 import { modals } from '@mantine/modals';
 import { notifications } from '@mantine/notifications';
 import { useQuery, useQueryClient } from '@tanstack/react-query';
-import { IconInfoCircle, IconKey, IconRefresh } from '@tabler/icons-react';
+import { IconKey, IconRefresh } from '@tabler/icons-react';
 import { errorMessage } from '../api';
 import { useApi, useAuth } from '../auth/AuthContext';
 import { KeyStateBadge } from '../components/Badges';
 import { ErrorAlert } from '../components/ErrorAlert';
 import { Loading } from '../components/Loading';
 import { PageHeader } from '../components/PageHeader';
+import { ScopeRequired } from '../components/ScopeRequired';
 import { formatDateTime } from '../lib/format';
 
 export function KeysPage() {
@@ -23,14 +24,7 @@ export function KeysPage() {
   });
 
   if (!hasScope('keys:admin')) {
-    return (
-      <>
-        <PageHeader title="Signing keys" />
-        <Alert color="yellow" icon={<IconInfoCircle size={18} />}>
-          This page needs the <code>keys:admin</code> scope.
-        </Alert>
-      </>
-    );
+    return <ScopeRequired title="Signing keys" scope="keys:admin" />;
   }
 
   const rotate = () =>

@@ -1,7 +1,6 @@
 import { useState } from 'react';
 import {
   ActionIcon,
-  Alert,
   Button,
   Card,
   Code,
@@ -23,7 +22,6 @@ import {
   IconBuilding,
   IconDots,
   IconEdit,
-  IconInfoCircle,
   IconPlayerPause,
   IconPlayerPlay,
   IconPlus,
@@ -50,6 +48,7 @@ import { ErrorAlert } from '../components/ErrorAlert';
 import { Loading } from '../components/Loading';
 import { OrgForm } from '../components/OrgForm';
 import { PageHeader } from '../components/PageHeader';
+import { ScopeRequired } from '../components/ScopeRequired';
 import { SecretModal } from '../components/SecretModal';
 import { useCursorPager } from '../lib/cursorPager';
 import { formatDateTime, formatNumber } from '../lib/format';
@@ -93,14 +92,7 @@ export function OrgsPage() {
   });
 
   if (!scope.operator) {
-    return (
-      <>
-        <PageHeader title="Organizations" />
-        <Alert color="yellow" icon={<IconInfoCircle size={18} />}>
-          This page needs the <code>orgs:admin</code> scope.
-        </Alert>
-      </>
-    );
+    return <ScopeRequired title="Organizations" scope="orgs:admin" />;
   }
 
   const refresh = (o?: Org) => {

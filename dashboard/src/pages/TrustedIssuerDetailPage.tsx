@@ -1,27 +1,14 @@
-import { Anchor, Button, Card, Code, EmptyState, Group, SimpleGrid, Stack, Text, Title } from '@mantine/core';
+import { Button, Card, Code, Group, SimpleGrid, Stack, Text, Title } from '@mantine/core';
 import { useQuery } from '@tanstack/react-query';
-import { IconArrowLeft, IconTrash } from '@tabler/icons-react';
-import { Link, useNavigate, useParams } from 'react-router';
-import { ApiError } from '../api';
+import { IconTrash } from '@tabler/icons-react';
+import { useNavigate, useParams } from 'react-router';
 import { useApi, useAuth } from '../auth/AuthContext';
 import { CopyIcon } from '../components/CopyField';
-import { ErrorAlert } from '../components/ErrorAlert';
-import { Loading } from '../components/Loading';
+import { BackLink, DetailState, Field } from '../components/DetailParts';
 import { PageHeader } from '../components/PageHeader';
 import { useDeleteTrustedIssuer } from '../hooks/useDeleteTrustedIssuer';
 import { formatDateTime } from '../lib/format';
 import { useOrgScope } from '../org/OrgScope';
-
-function Field({ label, children }: { label: string; children: React.ReactNode }) {
-  return (
-    <div>
-      <Text size="xs" tt="uppercase" fw={700} c="dimmed">
-        {label}
-      </Text>
-      <div style={{ fontSize: 'var(--mantine-font-size-sm)', wordBreak: 'break-all' }}>{children}</div>
-    </div>
-  );
-}
 
 export function TrustedIssuerDetailPage() {
   const { issuerId = '' } = useParams();
@@ -32,25 +19,8 @@ export function TrustedIssuerDetailPage() {
   const remove = useDeleteTrustedIssuer();
   const q = useQuery({ queryKey: ['trusted-issuer', issuerId], queryFn: ({ signal }) => api.getTrustedIssuer(issuerId, signal) });
 
-  const back = (
-    <Anchor component={Link} to="/trusted-issuers" size="sm" mb="sm" display="inline-flex" style={{ alignItems: 'center', gap: 4 }}>
-      <IconArrowLeft size={14} /> Trusted issuers
-    </Anchor>
-  );
-  if (q.isPending) return (<>{back}<Loading label="Loading trusted issuer" /></>);
-  if (q.isError) {
-    const notFound = q.error instanceof ApiError && q.error.status === 404;
-    return (
-      <>
-        {back}
-        {notFound ? (
-          <EmptyState title="Trusted issuer not found" description={`No live trusted issuer has the id ${issuerId}.`} />
-        ) : (
-          <ErrorAlert error={q.error} title="Could not load the trusted issuer" />
-        )}
-      </>
-    );
-  }
+  const back = <BackLink to="/trusted-issuers">Trusted issuers</BackLink>;
+  if (!q.isSuccess) return <DetailState query={q} back={back} noun="trusted issuer" notFound={`No live trusted issuer has the id ${issuerId}.`} />;
   const ti = q.data;
   const keys = ti.jwks ? JSON.stringify(ti.jwks, null, 2) : '';
   return (
@@ -70,7 +40,7 @@ export function TrustedIssuerDetailPage() {
       <Stack gap="lg">
         <Card withBorder radius="md">
           <SimpleGrid cols={{ base: 1, sm: 2 }} spacing="md" verticalSpacing="md">
-            <Field label="Issuer (iss)">
+            <Field breakAll label="Issuer (iss)">
               <Group gap={4} wrap="nowrap">
                 <Text size="sm" ff="monospace">
                   {ti.issuer}
@@ -78,7 +48,7 @@ export function TrustedIssuerDetailPage() {
                 <CopyIcon value={ti.issuer} label="Copy the issuer" />
               </Group>
             </Field>
-            <Field label="Trusted issuer ID">
+            <Field breakAll label="Trusted issuer ID">
               <Group gap={4} wrap="nowrap">
                 <Text size="sm" ff="monospace">
                   {ti.trusted_issuer_id}
@@ -86,13 +56,13 @@ export function TrustedIssuerDetailPage() {
                 <CopyIcon value={ti.trusted_issuer_id} label="Copy the trusted issuer id" />
               </Group>
             </Field>
-            <Field label="Organization">
+            <Field breakAll label="Organization">
               <Text size="sm" title={ti.org_id}>
                 {scope.orgName(ti.org_id)}
               </Text>
             </Field>
-            <Field label="Registered">{formatDateTime(ti.created_at)}</Field>
-            <Field label="Keys">
+            <Field breakAll label="Registered">{formatDateTime(ti.created_at)}</Field>
+            <Field breakAll label="Keys">
               {ti.jwks_uri ? (
                 <Text size="sm" ff="monospace">
                   {ti.jwks_uri}

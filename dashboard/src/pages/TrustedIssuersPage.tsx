@@ -1,8 +1,8 @@
 import { useState } from 'react';
-import { ActionIcon, Alert, Anchor, Button, Card, EmptyState, Menu, Modal, Table, Text, VisuallyHidden } from '@mantine/core';
+import { ActionIcon, Anchor, Button, Card, EmptyState, Menu, Modal, Table, Text, VisuallyHidden } from '@mantine/core';
 import { notifications } from '@mantine/notifications';
 import { keepPreviousData, useQuery, useQueryClient } from '@tanstack/react-query';
-import { IconDots, IconEye, IconInfoCircle, IconPlus, IconShieldCheck, IconTrash } from '@tabler/icons-react';
+import { IconDots, IconEye, IconPlus, IconShieldCheck, IconTrash } from '@tabler/icons-react';
 import { Link, useNavigate } from 'react-router';
 import type { TrustedIssuer, TrustedIssuerCreate } from '../api';
 import { useApi, useAuth } from '../auth/AuthContext';
@@ -10,6 +10,7 @@ import { CursorPagination } from '../components/CursorPagination';
 import { ErrorAlert } from '../components/ErrorAlert';
 import { Loading } from '../components/Loading';
 import { PageHeader } from '../components/PageHeader';
+import { ScopeRequired } from '../components/ScopeRequired';
 import { TrustedIssuerForm } from '../components/TrustedIssuerForm';
 import { useDeleteTrustedIssuer } from '../hooks/useDeleteTrustedIssuer';
 import { useCursorPager } from '../lib/cursorPager';
@@ -48,14 +49,7 @@ export function TrustedIssuersPage() {
   });
 
   if (!canRead) {
-    return (
-      <>
-        <PageHeader title="Trusted issuers" />
-        <Alert color="yellow" icon={<IconInfoCircle size={18} />}>
-          This page needs the <code>credentials:read</code> scope.
-        </Alert>
-      </>
-    );
+    return <ScopeRequired title="Trusted issuers" scope="credentials:read" />;
   }
 
   const create = async (body: TrustedIssuerCreate) => {
