@@ -46,6 +46,9 @@ type eventRow struct {
 	ActorID    string    `bun:"actor_id,nullzero"`
 	AgentID    string    `bun:"agent_id,nullzero"`
 	OrgID      string    `bun:"org_id,nullzero"` // NULL on rows written before organizations
+	// OrgSeq is the row's number within its organization (1, 2, 3, …; chain.go): NULL (0)
+	// on rows of hash versions 1 and 2.
+	OrgSeq int64 `bun:"org_seq,nullzero"`
 	Action     string    `bun:"action"`
 	TargetType string    `bun:"target_type"`
 	TargetID   string    `bun:"target_id"`
