@@ -70,7 +70,8 @@ func TestVerifyOrgExport(t *testing.T) {
 		{"after an archive", root[2:], orgs.RootID, true, "", 0},
 		{"one taken out", append(append([]string{}, root[:2]...), root[3:]...), orgs.RootID, false, "deleted: org_seq 4 where org_seq 3 was expected (1 events missing)", 7},
 		{"one repeated", append(append([]string{}, root[:3]...), root[2:]...), orgs.RootID, false, "reordered or repeated: seq 5 after seq 5", 5},
-		{"two swapped", []string{root[0], root[2], root[1]}, orgs.RootID, false, "reordered or repeated: seq 3 after seq 5", 3},
+		{"two swapped", []string{root[0], root[2], root[1]}, orgs.RootID, false, "deleted: org_seq 3 where org_seq 2", 5}, // the gap comes first
+		{"seq going back", []string{root[0], root[1], root[1]}, orgs.RootID, false, "reordered or repeated: seq 3 after seq 3", 3},
 		{"another's event", []string{root[0], lines[1], root[1]}, orgs.RootID, false, "foreign", 2},
 		{"an org_seq edited", []string{root[0], strings.Replace(root[1], `"org_seq":2`, `"org_seq":3`, 1)}, orgs.RootID, false, "altered", 3},
 		{"an org_seq dropped", []string{root[0], strings.Replace(root[1], `"org_seq":2`, `"org_seq":null`, 1)}, orgs.RootID, false, "altered", 3},
