@@ -2,6 +2,7 @@ package main
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -100,6 +101,26 @@ func TestAuditCheckpointVerifyAndConsistency(t *testing.T) {
 			_ = os.WriteFile(short, []byte(strings.Join(lines[:len(lines)-1], "")), 0o600)
 			if out, err := runCLI(t, "audit", "verify", "--export", short, "--checkpoint", cp2, "--key", key); !errors.Is(err, errLogBroken) || !strings.Contains(out, "truncated") {
 				t.Fatalf("verify a short export: %q %v", out, err)
+			}
+
+			// The same export is root's whole (every event here is root's): --org finds its
+			// org_seq contiguous, and reports a line taken out of the middle as a gap.
+			const root = "00000000-0000-0000-0000-000000000001"
+			if out, err := runCLI(t, "audit", "verify", "--export", export, "--org", root); err != nil ||
+				!strings.HasPrefix(out, "organization export OK") || !strings.Contains(out, fmt.Sprintf("org_seq 1 to %d contiguous", len(lines))) {
+				t.Fatalf("verify root's export: %q %v", out, err)
+			}
+			gap := filepath.Join(dir, "gap")
+			_ = os.WriteFile(gap, []byte(strings.Join(append(append([]string{}, lines[:1]...), lines[2:]...), "")), 0o600)
+			if out, err := runCLI(t, "audit", "verify", "--export", gap, "--org", root); !errors.Is(err, errOrgExportBroken) ||
+				!strings.Contains(out, "BROKEN at seq 3: deleted: org_seq 3 where org_seq 2 was expected") {
+				t.Fatalf("verify root's export without its second event: %q %v", out, err)
+			}
+			if out, err := runCLI(t, "audit", "verify", "--export", export, "--org", "00000000-0000-0000-0000-0000000000ff"); !errors.Is(err, errOrgExportBroken) || !strings.Contains(out, "foreign") {
+				t.Fatalf("verify root's export as another organization's: %q %v", out, err)
+			}
+			if out, err := runCLI(t, "audit", "verify", "--export", export, "--org", root, "--checkpoint", cp1, "--key", key); err == nil {
+				t.Fatalf("--org with --checkpoint: %q, want a refusal", out)
 			}
 		})
 	}

@@ -46,16 +46,19 @@ type eventRow struct {
 	ActorID    string    `bun:"actor_id,nullzero"`
 	AgentID    string    `bun:"agent_id,nullzero"`
 	OrgID      string    `bun:"org_id,nullzero"` // NULL on rows written before organizations
-	Action     string    `bun:"action"`
-	TargetType string    `bun:"target_type"`
-	TargetID   string    `bun:"target_id"`
-	Outcome    string    `bun:"outcome"`
-	IP         string    `bun:"ip"`
-	UserAgent  string    `bun:"user_agent"`
-	RequestID  string    `bun:"request_id"`
-	Details    string    `bun:"details"` // canonical JSON object text, stored verbatim
-	PrevHash   string    `bun:"prev_hash"`
-	Hash       string    `bun:"hash"`
+	// OrgSeq is the row's number within its organization (1, 2, 3, …; chain.go): NULL (0)
+	// on rows of hash versions 1 and 2.
+	OrgSeq     int64  `bun:"org_seq,nullzero"`
+	Action     string `bun:"action"`
+	TargetType string `bun:"target_type"`
+	TargetID   string `bun:"target_id"`
+	Outcome    string `bun:"outcome"`
+	IP         string `bun:"ip"`
+	UserAgent  string `bun:"user_agent"`
+	RequestID  string `bun:"request_id"`
+	Details    string `bun:"details"` // canonical JSON object text, stored verbatim
+	PrevHash   string `bun:"prev_hash"`
+	Hash       string `bun:"hash"`
 	// HashVersion is the canonical encoding the hash covers (hash.go): 1 for rows written
 	// before organizations, hashVersion for new ones.
 	HashVersion int `bun:"hash_version"`

@@ -50,9 +50,15 @@ type groupWriter struct {
 	stopped chan struct{}
 
 	// The chain's head as of this writer's last batch; owned by the run goroutine.
+	// head.orgs caches organizations' last org_seq as of that head (orgseq.go), read from
+	// audit_org_heads the first time an organization is seen, dropped with the head.
 	head     head
 	haveHead bool
 }
+
+// maxCachedOrgs bounds the writer's cache of organizations' heads: beyond it the cache
+// starts again empty (each organization then costs one read, outside the lock, once).
+const maxCachedOrgs = 10000
 
 // newGroupWriter builds the writer and registers its lifecycle right here: constructed
 // before the HTTP server (every route that records depends on it), it starts before the
@@ -190,12 +196,11 @@ func (w *groupWriter) flush(batch []*request) {
 // appends under the chain lock with a fresh tail read (appendRows, in a transaction).
 func (w *groupWriter) write(ctx context.Context, rows []*eventRow) error {
 	if w.haveHead {
-		h, err := appendAfter(ctx, w.db, rows, w.head)
+		err := w.appendFast(ctx, rows)
 		if err == nil {
-			w.head = h
 			return nil
 		}
-		w.haveHead = false
+		w.haveHead, w.head = false, head{} // the cached organizations' heads go with it
 		if !errors.Is(err, errStaleHead) {
 			return err
 		}
@@ -210,6 +215,33 @@ func (w *groupWriter) write(ctx context.Context, rows []*eventRow) error {
 		w.head, w.haveHead = h, true
 	}
 	return err
+}
+
+// appendFast appends rows right after the writer's head (appendAfter). The organizations
+// of rows that the head's cache does not hold are read from audit_org_heads first, outside
+// the chain lock. That read is safe: it runs after this writer committed its head, so it
+// sees every append up to that head; if any other writer appended after the head (before
+// or after the read), the chain has moved past it, and the INSERT, which takes the chain
+// lock, fails on the seq primary key and writes nothing (errStaleHead): the caller drops
+// the head and its cache and appends the long way, reading the heads under the lock. So an
+// INSERT that succeeds numbered every organization after its true last org_seq.
+func (w *groupWriter) appendFast(ctx context.Context, rows []*eventRow) error {
+	if len(w.head.orgs) > maxCachedOrgs {
+		w.head.orgs = nil
+	}
+	orgs, err := readOrgHeads(ctx, w.db, rows, w.head.orgs)
+	w.head.orgs = orgs
+	if err != nil {
+		return err
+	}
+	next, heads, err := appendAfter(ctx, w.db, rows, w.head, orgs)
+	if err != nil {
+		return err
+	}
+	applyOrgHeads(orgs, heads)
+	next.orgs = orgs
+	w.head = next
+	return nil
 }
 
 func (w *groupWriter) answer(r *request, err error) {

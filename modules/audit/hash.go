@@ -20,16 +20,21 @@ var genesisHash = strings.Repeat("0", 64)
 //   - 1: the columns of version 1 of the schema. Rows written before organizations keep it
 //     (their org_id is NULL: the table refuses UPDATE).
 //   - 2: version 1's fields with org_id after agent_id.
+//   - 3: version 2's fields with org_seq (decimal) after org_id: the event's number within
+//     its organization (1, 2, 3, … with no gaps), so that an organization can prove its own
+//     export complete.
 const (
 	hashV1      = 1
 	hashV2      = 2
-	hashVersion = hashV2 // what new rows are written with
+	hashV3      = 3
+	hashVersion = hashV3 // what new rows are written with
 )
 
 // hashNames are the encodings' first fields, by version.
 var hashNames = map[int]string{
 	hashV1: "agentidp-audit-v1",
 	hashV2: "agentidp-audit-v2",
+	hashV3: "agentidp-audit-v3",
 }
 
 // timeLayout is the canonical text of occurred_at in the hash: UTC, exactly microseconds
@@ -45,7 +50,7 @@ func computeHash(r *eventRow) string {
 	if !ok {
 		return ""
 	}
-	fields := make([]string, 0, 16)
+	fields := make([]string, 0, 17)
 	fields = append(fields,
 		name,
 		strconv.FormatInt(r.Seq, 10),
@@ -56,6 +61,9 @@ func computeHash(r *eventRow) string {
 	)
 	if r.HashVersion >= hashV2 {
 		fields = append(fields, r.OrgID)
+	}
+	if r.HashVersion >= hashV3 {
+		fields = append(fields, strconv.FormatInt(r.OrgSeq, 10))
 	}
 	fields = append(fields,
 		r.Action,
@@ -76,4 +84,22 @@ func computeHash(r *eventRow) string {
 		h.Write([]byte(f))
 	}
 	return hex.EncodeToString(h.Sum(nil))
+}
+
+// rowIntact reports whether r's content matches its hash and its version's shape. A row of
+// hash version 1 was written before organizations, with no org_id, and one of version 1 or
+// 2 with no org_seq, neither of which its hash covers: such a value on it was put there
+// afterwards. A version-3 row always has an org_id and an org_seq from 1.
+func rowIntact(r *eventRow) bool {
+	if computeHash(r) != r.Hash {
+		return false
+	}
+	switch r.HashVersion {
+	case hashV1:
+		return r.OrgID == "" && r.OrgSeq == 0
+	case hashV2:
+		return r.OrgSeq == 0
+	default:
+		return r.OrgID != "" && r.OrgSeq >= 1
+	}
 }

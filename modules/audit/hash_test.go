@@ -2,6 +2,7 @@ package audit
 
 import (
 	"reflect"
+	"slices"
 	"testing"
 	"time"
 )
@@ -25,6 +26,13 @@ func sampleRowV2() *eventRow {
 	return r
 }
 
+// sampleRowV3 is the same event numbered within its organization (hash version 3).
+func sampleRowV3() *eventRow {
+	r := sampleRowV2()
+	r.OrgSeq, r.HashVersion = 7, hashV3
+	return r
+}
+
 // The encodings are pinned: changing one would make every stored chain fail verification.
 // Both hashes were also computed independently (Python, same encoding).
 func TestHashIsPinned(t *testing.T) {
@@ -36,19 +44,30 @@ func TestHashIsPinned(t *testing.T) {
 	if got := computeHash(sampleRowV2()); got != v2 {
 		t.Fatalf("hash of the version-2 sample row changed: %s", got)
 	}
-	if hashVersion != hashV2 {
+	// Computed in bash, each field as a 4-byte big-endian length then its bytes:
+	//   f() { printf '%08x' ${#1} | xxd -r -p; printf '%s' "$1"; }
+	//   { for x in agentidp-audit-v3 42 <event_id> 2026-11-28T10:11:12.345678Z <actor_id> \
+	//     <agent_id> <org_id> 7 agent.updated agent <target_id> success 203.0.113.7 probe/1 \
+	//     req-9 '{"a":1}' <64 zeros>; do f "$x"; done; } | sha256sum
+	// (the same line with agentidp-audit-v2 and without the 7 gives v2 above).
+	const v3 = "a6270ea4c7ff4364ea448ee1d596dd0e9bd8117e0a7decc098ee7ca9aee70872"
+	if got := computeHash(sampleRowV3()); got != v3 {
+		t.Fatalf("hash of the version-3 sample row changed: %s", got)
+	}
+	if hashVersion != hashV3 {
 		t.Fatalf("new rows are written with hash version %d", hashVersion)
 	}
 }
 
-// Every column but hash is covered by version 2: changing any one changes the hash.
-// Version 1 covers every column but hash and org_id, which did not exist then.
+// Every column but hash is covered by version 3: changing any one changes the hash.
+// Version 2 covers every column but hash and org_seq, version 1 every one but hash, org_id
+// and org_seq, which did not exist then.
 func TestHashCoversEveryColumn(t *testing.T) {
 	for _, c := range []struct {
 		name      string
 		sample    func() *eventRow
-		uncovered string
-	}{{"v1", sampleRow, "OrgID"}, {"v2", sampleRowV2, ""}} {
+		uncovered []string
+	}{{"v1", sampleRow, []string{"OrgID", "OrgSeq"}}, {"v2", sampleRowV2, []string{"OrgSeq"}}, {"v3", sampleRowV3, nil}} {
 		base := computeHash(c.sample())
 		v := reflect.ValueOf(c.sample()).Elem()
 		for i := range v.NumField() {
@@ -66,7 +85,7 @@ func TestHashCoversEveryColumn(t *testing.T) {
 			default:
 				r.OccurredAt = r.OccurredAt.Add(time.Microsecond)
 			}
-			if changed := computeHash(r) != base; changed == (name == c.uncovered) {
+			if changed := computeHash(r) != base; changed == slices.Contains(c.uncovered, name) {
 				t.Errorf("%s: changing %s changes the hash: %v", c.name, name, changed)
 			}
 		}
@@ -75,7 +94,7 @@ func TestHashCoversEveryColumn(t *testing.T) {
 
 // An unknown hash version matches no stored hash.
 func TestHashUnknownVersion(t *testing.T) {
-	for _, v := range []int{0, 3, -1} {
+	for _, v := range []int{0, 4, -1} {
 		r := sampleRowV2()
 		r.HashVersion = v
 		if h := computeHash(r); h != "" {
@@ -104,6 +123,37 @@ func TestVersion1RowWithOrgIsAltered(t *testing.T) {
 	}
 }
 
+// A row of version 1 or 2 carries no org_seq (its hash cannot cover one), and a row of
+// version 3 always has an org_id and an org_seq from 1.
+func TestOrgSeqShapeByVersion(t *testing.T) {
+	for _, c := range []struct {
+		name   string
+		row    func() *eventRow
+		change func(*eventRow)
+	}{
+		{"v2 with org_seq", sampleRowV2, func(r *eventRow) { r.OrgSeq = 1 }},
+		{"v1 with org_seq", sampleRow, func(r *eventRow) { r.OrgSeq = 1 }},
+		{"v3 without org_seq", sampleRowV3, func(r *eventRow) { r.OrgSeq = 0 }},
+		{"v3 with a negative org_seq", sampleRowV3, func(r *eventRow) { r.OrgSeq = -1 }},
+		{"v3 without org_id", sampleRowV3, func(r *eventRow) { r.OrgID = "" }},
+		{"v3 relabelled v2", sampleRowV3, func(r *eventRow) { r.HashVersion = hashV2 }},
+	} {
+		r := c.row()
+		r.Hash = computeHash(r)
+		if !rowIntact(r) {
+			t.Fatalf("%s: the intact row is refused", c.name)
+		}
+		c.change(r)
+		r.Hash = computeHash(r) // even rehashed, the shape is wrong (or the hash is)
+		if c.name == "v3 relabelled v2" {
+			r.Hash = computeHash(sampleRowV3())
+		}
+		if rowIntact(r) {
+			t.Errorf("%s passes", c.name)
+		}
+	}
+}
+
 // Field boundaries are unambiguous: moving a byte from one field to the next changes it.
 func TestHashFieldsDoNotBleed(t *testing.T) {
 	a, b := sampleRowV2(), sampleRowV2()
@@ -117,6 +167,12 @@ func TestHashFieldsDoNotBleed(t *testing.T) {
 	b.OrgID = "12"
 	if computeHash(a) == computeHash(b) {
 		t.Fatal("agent_id|org_id bleed")
+	}
+	a, b = sampleRowV3(), sampleRowV3()
+	a.OrgID, a.OrgSeq = a.OrgID+"1", 2
+	b.OrgSeq = 12
+	if computeHash(a) == computeHash(b) {
+		t.Fatal("org_id|org_seq bleed")
 	}
 }
 

@@ -127,7 +127,7 @@ func (c *logChecker) add(r *eventRow) bool {
 	switch {
 	case r.Seq != want:
 		c.fail(r.Seq, "deleted or reordered: seq %d where seq %d was expected", r.Seq, want)
-	case computeHash(r) != r.Hash || (r.HashVersion == hashV1 && r.OrgID != ""):
+	case !rowIntact(r):
 		c.fail(r.Seq, "altered: the event's content does not match its hash")
 	case r.PrevHash != c.prev:
 		c.fail(r.Seq, "deleted or reordered: prev_hash is not the previous event's hash")
@@ -196,12 +196,17 @@ func fromEvent(e *Event) *eventRow {
 		}
 		return *s
 	}
+	var orgSeq int64
+	if e.OrgSeq != nil {
+		orgSeq = *e.OrgSeq
+	}
 	return &eventRow{
 		Seq: e.Seq, EventID: e.EventID, OccurredAt: e.OccurredAt,
 		ActorID: deref(e.ActorID), AgentID: deref(e.AgentID), OrgID: deref(e.OrgID),
 		Action: e.Action, TargetType: e.TargetType, TargetID: e.TargetID, Outcome: e.Outcome,
 		IP: e.IP, UserAgent: e.UserAgent, RequestID: e.RequestID, Details: string(e.Details),
 		PrevHash: e.PrevHash, Hash: e.Hash, HashVersion: e.HashVersion,
+		OrgSeq: orgSeq,
 	}
 }
 

@@ -132,6 +132,7 @@ func toEvent(r *eventRow) Event {
 		ActorID:     optional(r.ActorID),
 		AgentID:     optional(r.AgentID),
 		OrgID:       optional(r.OrgID),
+		OrgSeq:      optionalInt(r.OrgSeq),
 		Action:      r.Action,
 		TargetType:  r.TargetType,
 		TargetID:    r.TargetID,
@@ -144,6 +145,13 @@ func toEvent(r *eventRow) Event {
 		HashVersion: r.HashVersion,
 		Hash:        r.Hash,
 	}
+}
+
+func optionalInt(n int64) *int64 {
+	if n == 0 {
+		return nil
+	}
+	return &n
 }
 
 func optional(s string) *string {

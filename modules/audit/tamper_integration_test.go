@@ -88,7 +88,7 @@ func rebuild(ctx context.Context, tx bun.Tx, rows []eventRow) error {
 	for i := range rows {
 		ptrs[i] = &rows[i]
 	}
-	if _, _, err := link(ptrs, head{hash: genesisHash, tree: emptyTree()}); err != nil {
+	if _, _, _, err := link(ptrs, head{hash: genesisHash, tree: emptyTree()}, nil); err != nil {
 		return err
 	}
 	_, err := tx.NewInsert().Model(&ptrs).Exec(ctx)

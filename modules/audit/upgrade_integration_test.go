@@ -39,11 +39,11 @@ func TestIntegrationUpgradeKeepsVersion1Events(t *testing.T) {
 					AgentID: "0191f0a4-1c2d-7e3f-8a4b-5c6d7e8f9a0b", Action: "agent.created", TargetType: "agent",
 					TargetID: fmt.Sprint(i), Outcome: "success", Details: `{"i":` + fmt.Sprint(i) + `}`, HashVersion: hashV1}
 				var err error
-				if h, _, err = link([]*eventRow{r}, h); err != nil {
+				if h, _, _, err = link([]*eventRow{r}, h, nil); err != nil {
 					t.Fatal(err)
 				}
 				if _, err := db.NewInsert().Model(r).
-					ExcludeColumn("org_id", "hash_version").Exec(ctx); err != nil {
+					ExcludeColumn("org_id", "hash_version", "org_seq").Exec(ctx); err != nil {
 					t.Fatal(err)
 				}
 			}

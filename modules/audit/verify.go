@@ -101,13 +101,6 @@ func (v *verifier) check(ctx context.Context, r *eventRow, prevSeq int64, prevHa
 	return "", nil
 }
 
-// rowIntact reports whether r's content matches its hash. A row of hash version 1 was
-// written before organizations, with no org_id, which its hash does not cover: an org_id
-// on it was put there afterwards.
-func rowIntact(r *eventRow) bool {
-	return computeHash(r) == r.Hash && (r.HashVersion != hashV1 || r.OrgID == "")
-}
-
 // maxRenumber bounds the search for the seq a renumbered row was written with.
 const maxRenumber = 1024
 

@@ -200,6 +200,8 @@ export interface AuditEvent {
   occurred_at: string;
   /** null on events written before organizations existed (root's). */
   org_id?: string | null;
+  /** The event's number within its organization (1, 2, 3, …); null on events before hash version 3. */
+  org_seq?: number | null;
   actor_id: string | null;
   agent_id: string | null;
   action: string;
