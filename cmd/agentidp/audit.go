@@ -33,7 +33,7 @@ func auditCmd() *cobra.Command {
 		path: fixed("/api/v1/audit"), list: true, filters: []string{"agent_id", "org_id", "action", "outcome", "from", "to"},
 		cols: []string{"seq", "occurred_at", "action", "outcome", "agent_id", "actor_id", "target_type", "target_id"}})...)
 	cmd.AddCommand(exportCmd())
-	cmd.AddCommand(auditVerifyCmd(), auditConsistencyCmd(), auditCheckpointCmd(), auditDumpCmd(), auditArchiveCmd())
+	cmd.AddCommand(auditVerifyCmd(), auditConsistencyCmd(), auditCheckpointCmd(), auditDumpCmd(), auditArchiveCmd(), auditNewOriginCmd())
 	return cmd
 }
 

@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/agentidp/agentidp/modules/audit"
 )
 
 // A command that opens the store, run with no configuration at all, refuses instead of
@@ -24,7 +26,7 @@ func TestAuditCommandsRefuseWithoutAStore(t *testing.T) {
 	}
 	for _, args := range [][]string{
 		{"audit", "verify"}, {"audit", "checkpoint"}, {"audit", "dump"},
-		{"audit", "verify", "--checkpoint", "cp", "--key", "key"},
+		{"audit", "verify", "--checkpoint", "cp", "--key", "key"}, {"audit", "new-origin", "--force"},
 		{"migrate", "up"}, {"bootstrap"}, {"keys", "rotate"},
 	} {
 		out, err := runCLI(t, args...)
@@ -121,6 +123,68 @@ func TestAuditCheckpointVerifyAndConsistency(t *testing.T) {
 			}
 			if out, err := runCLI(t, "audit", "verify", "--export", export, "--org", root, "--checkpoint", cp1, "--key", key); err == nil {
 				t.Fatalf("--org with --checkpoint: %q, want a refusal", out)
+			}
+		})
+	}
+}
+
+// On a log consistent with its checkpoints, new-origin is refused and changes nothing;
+// with --force it starts <host>/audit/2, whose key the store serves and signs with from
+// then on, and records audit.origin_started.
+func TestAuditNewOrigin(t *testing.T) {
+	for _, backend := range []string{"sqlite", "postgres"} {
+		t.Run(backend, func(t *testing.T) {
+			cliEnv(t, backend)
+			run := func(args ...string) string {
+				t.Helper()
+				out, err := runCLI(t, args...)
+				if err != nil {
+					t.Fatalf("%v: %q %v", args, out, err)
+				}
+				return out
+			}
+			run("bootstrap")
+			cp1 := run("audit", "checkpoint")
+			key1 := run("audit", "checkpoint", "--key")
+			first := strings.SplitN(key1, "+", 2)[0]
+			if !strings.HasSuffix(first, "/audit") {
+				t.Fatalf("first key %q", key1)
+			}
+			dump := run("audit", "dump")
+
+			out, err := runCLI(t, "audit", "new-origin")
+			if !errors.Is(err, audit.ErrOriginConsistent) {
+				t.Fatalf("new-origin on a healthy log: %q %v, want a refusal", out, err)
+			}
+			if k := run("audit", "checkpoint", "--key"); k != key1 {
+				t.Fatalf("the refused new-origin changed the key: %q, was %q", k, key1)
+			}
+			if d := run("audit", "dump"); d != dump {
+				t.Fatal("the refused new-origin changed the log")
+			}
+
+			out = run("audit", "new-origin", "--force")
+			origin := first + "/2"
+			if !strings.HasPrefix(out, "new audit origin "+origin+" ") || !strings.Contains(out, "verifier key: "+origin+"+") {
+				t.Fatalf("new-origin --force: %q, want origin %s", out, origin)
+			}
+			key2 := run("audit", "checkpoint", "--key")
+			if !strings.HasPrefix(key2, origin+"+") || !strings.Contains(out, strings.TrimSpace(key2)) {
+				t.Fatalf("key after new-origin %q; new-origin said %q", key2, out)
+			}
+			cp2 := run("audit", "checkpoint")
+			if !strings.HasPrefix(cp2, origin+"\n") || cp2 == cp1 {
+				t.Fatalf("checkpoint after new-origin: %q", cp2)
+			}
+			if d := run("audit", "dump"); !strings.Contains(d, `"action":"audit.origin_started"`) || !strings.Contains(d, `"previous_origin":"`) {
+				t.Fatalf("no audit.origin_started in the log:\n%s", d)
+			}
+			keyFile := filepath.Join(t.TempDir(), "key")
+			_ = os.WriteFile(keyFile, []byte(key2), 0o600)
+			cpFile := filepath.Join(t.TempDir(), "cp")
+			_ = os.WriteFile(cpFile, []byte(cp2), 0o600)
+			if out := run("audit", "verify", "--checkpoint", cpFile, "--key", keyFile); !strings.HasPrefix(out, "audit log OK") {
+				t.Fatalf("verify against the new origin's checkpoint: %q", out)
 			}
 		})
 	}

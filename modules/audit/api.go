@@ -7,6 +7,7 @@ package audit
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"io"
 	"time"
 
@@ -195,4 +196,26 @@ type InclusionProof struct {
 // ConsistencyProof is the answer of GET /api/v1/audit/proof/consistency (hashes base64).
 type ConsistencyProof struct {
 	Hashes [][]byte `json:"hashes"`
+}
+
+// ErrOriginConsistent refuses a new origin while the stored tree is consistent with the
+// current origin's last checkpoint (nothing to recover from; --force overrides).
+var ErrOriginConsistent = errors.New("the audit log is consistent with the last checkpoint of its origin: " +
+	"a new origin is for a log found inconsistent (after a restore from an older backup); give --force to start one anyway")
+
+// NewOriginReport says what agentidp audit new-origin did.
+type NewOriginReport struct {
+	PreviousOrigin string `json:"previous_origin"`
+	Origin         string `json:"origin"`
+	VerifierKey    string `json:"verifier_key"`
+	TreeSize       int64  `json:"tree_size"`
+}
+
+// OriginStarter starts a new checkpoint origin (agentidp audit new-origin): it retires the
+// current audit key and creates a new one named <issuer host>/audit/<n>, recording
+// audit.origin_started, in one transaction. Without force it refuses (ErrOriginConsistent)
+// when the tree is consistent with the current origin's last checkpoint. Running replicas
+// sign under the new origin from their next checkpoint tick.
+type OriginStarter interface {
+	NewOrigin(ctx context.Context, force bool) (NewOriginReport, error)
 }

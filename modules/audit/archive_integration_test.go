@@ -64,7 +64,7 @@ func TestIntegrationArchive(t *testing.T) {
 			smallPartitions(t, b.DB, 10)
 		}
 		c, oldNote, vkey := checkpointed(t, b.DB, 25)
-		if err := ensurePartitions(ctx, b.DB); err != nil {
+		if err := ensurePartitions(ctx, b.DB, 0); err != nil {
 			t.Fatal(err)
 		}
 		a := newArchiver(b.DB, c, &recorder{now: time.Now})
@@ -146,7 +146,7 @@ func TestIntegrationArchive(t *testing.T) {
 		for range 3 {
 			recordOne(t, b.DB)
 		}
-		if err := ensurePartitions(ctx, b.DB); err != nil {
+		if err := ensurePartitions(ctx, b.DB, 0); err != nil {
 			t.Fatal(err)
 		}
 		dir2 := filepath.Join(t.TempDir(), "archive2")

@@ -83,7 +83,7 @@ func (s *keyStore) current(ctx context.Context) (*auditKey, error) {
 		if oerr != nil {
 			return nil, oerr
 		}
-		if err = s.create(ctx, origin); err == nil || errors.Is(err, database.ErrAlreadyExists) {
+		if _, err = s.create(ctx, s.db, origin); err == nil || errors.Is(err, database.ErrAlreadyExists) {
 			row, err = s.readCurrent(ctx)
 		}
 	}
@@ -105,36 +105,37 @@ func (s *keyStore) readCurrent(ctx context.Context) (*auditKeyRow, error) {
 	return &row, nil
 }
 
-// create makes a new key named origin and stores it: the private part in Vault (Vault
-// mode, written before the row) or sealed under the master key in the row.
-func (s *keyStore) create(ctx context.Context, origin string) error {
+// create makes a new key named origin and stores it through db (the store, or a
+// transaction): the private part in Vault (Vault mode, written before the row) or sealed
+// under the master key in the row. It returns the verifier key.
+func (s *keyStore) create(ctx context.Context, db bun.IDB, origin string) (string, error) {
 	skey, vkey, err := note.GenerateKey(rand.Reader, origin)
 	if err != nil {
-		return fmt.Errorf("audit: generating the audit key: %w", err)
+		return "", fmt.Errorf("audit: generating the audit key: %w", err)
 	}
 	row := &auditKeyRow{Origin: origin, VerifierKey: vkey, KeyWrap: keyWrapVault,
 		PrivateKey: []byte{}, KeyNonce: []byte{}, CreatedAt: time.Now().UTC()}
 	if vault.Enabled(s.kv) {
 		if err := s.kv.Write(ctx, vaultAuditKeyPath(vkey), map[string]string{vaultAuditKeyField: skey}); err != nil {
-			return fmt.Errorf("audit: storing the audit key in Vault: %w", err)
+			return "", fmt.Errorf("audit: storing the audit key in Vault: %w", err)
 		}
 	} else {
 		row.KeyWrap = sealbox.Wrap
 		if row.PrivateKey, row.KeyNonce, err = sealbox.Seal(s.cfg.MasterKey, []byte(origin), []byte(skey)); err != nil {
-			return err
+			return "", err
 		}
 	}
-	if _, err := s.db.NewInsert().Model(row).Exec(ctx); err != nil {
+	if _, err := db.NewInsert().Model(row).Exec(ctx); err != nil {
 		err = database.Translate(err)
 		if row.KeyWrap == keyWrapVault {
 			if derr := s.kv.Delete(ctx, vaultAuditKeyPath(vkey)); derr != nil {
 				s.log.Warn("could not delete the Vault entry of an audit key that was not stored", zap.Error(derr))
 			}
 		}
-		return fmt.Errorf("audit: storing the audit key: %w", err)
+		return "", fmt.Errorf("audit: storing the audit key: %w", err)
 	}
 	s.log.Info("audit checkpoint key created", zap.String("origin", origin), zap.String("verifier_key", vkey))
-	return nil
+	return vkey, nil
 }
 
 // open turns a stored row into the signer and verifier, checking that the private part

@@ -25,7 +25,7 @@ const checkpointLockKey int64 = 0x6167696470636b70
 var ErrNoCheckpoint = errors.New("audit: no such checkpoint")
 
 // errInconsistent is the cause when the stored tree does not extend the last checkpoint.
-var errInconsistent = errors.New("audit: the Merkle tree is not consistent with the last signed checkpoint; no checkpoint is signed until an operator starts a new origin (docs/operations.md, \"Audit checkpoints\")")
+var errInconsistent = errors.New("audit: the Merkle tree is not consistent with the last signed checkpoint; no checkpoint is signed until an operator starts a new origin with agentidp audit new-origin (docs/operations.md, \"Audit checkpoints\")")
 
 // checkpointRow is one row of audit_checkpoints.
 type checkpointRow struct {
@@ -54,7 +54,7 @@ type checkpointer struct {
 
 // start loads (at first start: creates) the audit key; an error fails the start.
 func (c *checkpointer) start(ctx context.Context) error {
-	if err := ensurePartitions(ctx, c.db); err != nil {
+	if err := ensurePartitions(ctx, c.db, 0); err != nil {
 		return err
 	}
 	key, err := c.keys.current(ctx)
@@ -84,7 +84,7 @@ func (c *checkpointer) healthy(context.Context) error {
 // run is the worker's tick: partitions ahead of the head, a checkpoint if the tree grew,
 // then its publication.
 func (c *checkpointer) run(ctx context.Context) error {
-	if err := ensurePartitions(ctx, c.db); err != nil {
+	if err := ensurePartitions(ctx, c.db, 0); err != nil {
 		return err
 	}
 	cp, err := c.sign(ctx)
@@ -98,9 +98,13 @@ func (c *checkpointer) run(ctx context.Context) error {
 // sign signs a checkpoint of the whole stored tree if it is larger than the last
 // checkpoint of the origin and consistent with it (the last checkpoint's root recomputed
 // from the stored nodes), under the checkpoint lock, and stores it. It returns nil, nil
-// when there is nothing new to sign. When the tree is not consistent, it signs nothing,
-// now or later: the replica reports it in /readyz until restarted after a new origin.
+// when there is nothing new to sign. When the tree is not consistent, it signs nothing
+// more under this origin: the replica reports it in /readyz until an operator starts a
+// new origin (followKey, first, loads it).
 func (c *checkpointer) sign(ctx context.Context) (*checkpointRow, error) {
+	if err := c.followKey(ctx); err != nil {
+		return nil, err
+	}
 	key := c.currentKey()
 	if key == nil {
 		return nil, errors.New("audit: the checkpointer has not started")
@@ -115,32 +119,14 @@ func (c *checkpointer) sign(ctx context.Context) (*checkpointRow, error) {
 				return fmt.Errorf("audit: locking the checkpoints: %w", database.Translate(err))
 			}
 		}
-		size, err := storedTreeSize(ctx, tx)
-		if err != nil {
+		// A new origin started since followKey read the key: sign nothing more under
+		// the retired one (the next run loads the new key).
+		if current, err := isCurrentKey(ctx, tx, key.origin); err != nil || !current {
 			return err
 		}
-		last, err := latestCheckpoint(ctx, tx, key.origin)
-		switch {
-		case errors.Is(err, ErrNoCheckpoint):
-			if size == 0 {
-				return nil
-			}
-		case err != nil:
+		size, last, err := treeExtends(ctx, tx, key.origin)
+		if err != nil || size == 0 || (last != nil && size == uint64(last.TreeSize)) {
 			return err
-		default:
-			if size < uint64(last.TreeSize) {
-				return fmt.Errorf("%w: the tree has %d leaves, the checkpoint %d", errInconsistent, size, last.TreeSize)
-			}
-			root, err := rootAt(ctx, tx, uint64(last.TreeSize))
-			if err != nil && !errors.Is(err, errMissingNode) {
-				return err
-			}
-			if err != nil || !bytes.Equal(root, last.RootHash) {
-				return fmt.Errorf("%w: the root at size %d differs", errInconsistent, last.TreeSize)
-			}
-			if size == uint64(last.TreeSize) {
-				return nil
-			}
 		}
 		root, err := rootAt(ctx, tx, size)
 		if err != nil {
@@ -167,6 +153,73 @@ func (c *checkpointer) sign(ctx context.Context) (*checkpointRow, error) {
 		return nil, err
 	}
 	return signed, nil
+}
+
+// treeExtends reads the stored tree's size and origin's last checkpoint (nil when there is
+// none), and checks that the tree extends it: at least as large, and the root at the
+// checkpoint's size, recomputed from the stored nodes, is the checkpoint's. If not, the
+// error wraps errInconsistent (the size is still returned).
+func treeExtends(ctx context.Context, tx bun.IDB, origin string) (uint64, *checkpointRow, error) {
+	size, err := storedTreeSize(ctx, tx)
+	if err != nil {
+		return 0, nil, err
+	}
+	last, err := latestCheckpoint(ctx, tx, origin)
+	switch {
+	case errors.Is(err, ErrNoCheckpoint):
+		return size, nil, nil
+	case err != nil:
+		return 0, nil, err
+	}
+	if size < uint64(last.TreeSize) {
+		return size, last, fmt.Errorf("%w: the tree has %d leaves, the checkpoint %d", errInconsistent, size, last.TreeSize)
+	}
+	root, err := rootAt(ctx, tx, uint64(last.TreeSize))
+	if err != nil && !errors.Is(err, errMissingNode) {
+		return 0, nil, err
+	}
+	if err != nil || !bytes.Equal(root, last.RootHash) {
+		return size, last, fmt.Errorf("%w: the root at size %d differs", errInconsistent, last.TreeSize)
+	}
+	return size, last, nil
+}
+
+// followKey loads the store's current audit key when it is not the one this replica
+// holds (an operator started a new origin: agentidp audit new-origin), and clears the
+// halt: the new origin's series starts with the whole current tree, checked against
+// nothing of the previous origin's.
+func (c *checkpointer) followKey(ctx context.Context) error {
+	held := c.currentKey()
+	if held == nil {
+		return nil // not started
+	}
+	row, err := c.keys.readCurrent(ctx)
+	if err != nil {
+		return err
+	}
+	if row.Origin == held.origin && row.VerifierKey == held.verifierKey {
+		return nil
+	}
+	key, err := c.keys.open(ctx, row)
+	if err != nil {
+		return err
+	}
+	c.mu.Lock()
+	c.key, c.halted = key, nil
+	c.mu.Unlock()
+	c.log.Warn("audit checkpoints: a new origin was started; signing under it from now on",
+		zap.String("previous_origin", held.origin), zap.String("origin", key.origin),
+		zap.String("verifier_key", key.verifierKey))
+	return nil
+}
+
+// isCurrentKey reports whether origin's audit key is the current one (not retired).
+func isCurrentKey(ctx context.Context, tx bun.IDB, origin string) (bool, error) {
+	n, err := tx.NewSelect().Model((*auditKeyRow)(nil)).Where("origin = ?", origin).Where("retired_at IS NULL").Count(ctx)
+	if err != nil {
+		return false, fmt.Errorf("audit: reading the audit key: %w", database.Translate(err))
+	}
+	return n > 0, nil
 }
 
 // signCheckpoint is the C2SP tlog-checkpoint note (origin, size, base64 root) signed by key.

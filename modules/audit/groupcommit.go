@@ -177,7 +177,7 @@ func (w *groupWriter) flush(batch []*request) {
 	ctx, cancel := context.WithTimeout(context.Background(), w.batchTimeout)
 	defer cancel()
 	start := time.Now()
-	err := w.write(ctx, rows)
+	err := w.writeRetrying(ctx, rows)
 	w.metrics.writeDuration.Observe(time.Since(start).Seconds())
 	w.metrics.batchSize.Observe(float64(len(rows)))
 	if err != nil {

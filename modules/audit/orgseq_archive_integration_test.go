@@ -38,7 +38,7 @@ func TestIntegrationOrgSeqContinuesAfterArchive(t *testing.T) {
 			record(orgs.RootID)
 		}
 		c := newTestCheckpointer(t, b.DB)
-		if err := ensurePartitions(ctx, b.DB); err != nil {
+		if err := ensurePartitions(ctx, b.DB, 0); err != nil {
 			t.Fatal(err)
 		}
 		rep, err := newArchiver(b.DB, c, rec).Archive(ctx, time.Now().Add(time.Hour), t.TempDir())

@@ -19,6 +19,7 @@ import (
 	"github.com/transparency-dev/merkle/proof"
 	"github.com/transparency-dev/merkle/rfc6962"
 	"github.com/uptrace/bun"
+	"go.uber.org/fx"
 
 	"github.com/agentidp/agentidp/modules/audit"
 	"github.com/agentidp/agentidp/platform/audittrail"
@@ -26,11 +27,11 @@ import (
 )
 
 // checkpointEnvs are two replicas sharing one store, signing checkpoints every second.
-func checkpointEnvs(t *testing.T, b testenv.Backend) (*env, *env) {
+func checkpointEnvs(t *testing.T, b testenv.Backend, opts ...fx.Option) (*env, *env) {
 	t.Helper()
 	cfg := testenv.Config(t)
 	cfg.AuditCheckpointInterval = time.Second
-	a := newEnvCfg(t, b, cfg)
+	a := newEnvCfg(t, b, cfg, opts...)
 	return a, newReplica(t, a)
 }
 

@@ -43,6 +43,9 @@ func (r *recorder) RecordTx(ctx context.Context, tx bun.Tx, e audittrail.Event) 
 		return err
 	}
 	_, err = appendRows(ctx, tx, []*eventRow{row})
+	if isNoPartition(err) && r.writer != nil {
+		partitionsAfterFailure(r.writer.db, r.writer.log)
+	}
 	return err
 }
 
