@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/transparency-dev/merkle/compact"
 	"github.com/uptrace/bun"
 
@@ -99,14 +100,7 @@ func (a *archiver) Archive(ctx context.Context, before time.Time, dir string) (A
 	}
 	row := &archiveRow{ThroughSeq: cut, LastHash: fr.LastHash, Frontier: joinHashes(fr.Left),
 		Before: before.UTC(), ArchivedAt: time.Now().UTC()}
-	err = a.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
-		// The chain lock first: dropping a partition locks audit_events whole, and a writer
-		// holding the chain lock while it waits for that would deadlock with our RecordTx.
-		if database.IsPostgres(tx) {
-			if _, err := tx.ExecContext(ctx, "SELECT pg_advisory_xact_lock(?)", chainLockKey); err != nil {
-				return fmt.Errorf("audit: locking the chain: %w", database.Translate(err))
-			}
-		}
+	err = a.commitArchive(ctx, func(ctx context.Context, tx bun.Tx) error {
 		if err := removeEvents(ctx, tx, cut, parts); err != nil {
 			return err
 		}
@@ -122,6 +116,57 @@ func (a *archiver) Archive(ctx context.Context, before time.Time, dir string) (A
 		return ArchiveReport{}, err
 	}
 	return ArchiveReport{FirstSeq: first, ThroughSeq: cut, Events: n, TreeSize: cp.TreeSize, Dir: dir}, nil
+}
+
+// Bounds of the archive's wait for its locks on PostgreSQL (commitArchive).
+const (
+	archiveLockTimeout = "200ms"
+	archiveAttempts    = 50
+)
+
+// commitArchive runs fn in a transaction holding audit_events' table lock and the chain
+// lock, in that order. Dropping a partition locks audit_events whole; taking the chain lock
+// first would deadlock with a group-commit INSERT, which holds its table lock while its
+// statement trigger waits for the chain lock. Taken table lock first, an INSERT simply waits
+// for the archive. A RecordTx transaction holding the chain lock while it waits for the table
+// could still close a cycle, so both waits are bounded (lock_timeout): when a lock is not had
+// in time the archive gives way, rolls back, and tries again, up to archiveAttempts times.
+// SQLite's write transaction is exclusive already.
+func (a *archiver) commitArchive(ctx context.Context, fn func(context.Context, bun.Tx) error) error {
+	if !database.IsPostgres(a.db) {
+		return a.db.RunInTx(ctx, nil, fn)
+	}
+	for attempt := 1; ; attempt++ {
+		err := a.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+			for _, q := range []struct {
+				sql  string
+				args []any
+			}{
+				{"SET LOCAL lock_timeout = '" + archiveLockTimeout + "'", nil},
+				{"LOCK TABLE audit_events IN ACCESS EXCLUSIVE MODE", nil},
+				{"SELECT pg_advisory_xact_lock(?)", []any{chainLockKey}},
+			} {
+				if _, err := tx.ExecContext(ctx, q.sql, q.args...); err != nil {
+					return fmt.Errorf("audit: locking the log for the archive: %w", err)
+				}
+			}
+			return fn(ctx, tx)
+		})
+		if !isLockTimeout(err) || attempt == archiveAttempts {
+			return database.Translate(err)
+		}
+		select {
+		case <-time.After(time.Duration(attempt) * 20 * time.Millisecond):
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+}
+
+// isLockTimeout reports a PostgreSQL lock_timeout (SQLSTATE 55P03, lock_not_available).
+func isLockTimeout(err error) bool {
+	var pgErr *pgconn.PgError
+	return errors.As(err, &pgErr) && pgErr.Code == "55P03"
 }
 
 // cut is the seq of the last event to archive and, on PostgreSQL, the partitions that go.
