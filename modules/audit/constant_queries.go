@@ -48,6 +48,22 @@ func selectNodes(ctx context.Context, db bun.IDB, ids []compact.NodeID) ([]nodeR
 // querier is what *sql.DB, *sql.Tx and *sql.Conn share for reading.
 type querier interface {
 	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+// eventOrgPG is the organization of the event of seq $1, with one constant text for the
+// same reason as nodesByKeysPG (an inclusion proof asked by a caller without orgs:admin).
+const eventOrgPG = `SELECT org_id FROM audit_events WHERE seq = $1`
+
+// eventOrg is the org_id of the event of seq (NULL: written before organizations);
+// sql.ErrNoRows when there is none.
+func eventOrg(ctx context.Context, db bun.IDB, seq int64) (sql.NullString, error) {
+	var org sql.NullString
+	if q := rawQuerier(db); q != nil && database.IsPostgres(db) {
+		return org, q.QueryRowContext(ctx, eventOrgPG, seq).Scan(&org)
+	}
+	err := db.NewSelect().Table("audit_events").Column("org_id").Where("seq = ?", seq).Scan(ctx, &org)
+	return org, err
 }
 
 // rawQuerier is the database/sql handle that db wraps, nil for a type it does not know.
