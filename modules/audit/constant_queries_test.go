@@ -59,7 +59,7 @@ func TestReadNodesThroughEveryHandle(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		defer tx.Rollback() //nolint:errcheck // read-only
+		defer func() { _ = tx.Rollback() }() // read only
 		for name, db := range map[string]bun.IDB{"db": b.DB, "tx": tx, "conn": conn} {
 			for size := uint64(1); size <= n; size++ {
 				root, err := rootAt(ctx, db, size)
