@@ -113,8 +113,7 @@ func (s *service) mayProve(ctx context.Context, seq int64) error {
 	if allowed == "" { // every organization (orgs:admin, or the CLI)
 		return nil
 	}
-	var org sql.NullString
-	err = s.db.NewSelect().Table("audit_events").Column("org_id").Where("seq = ?", seq).Scan(ctx, &org)
+	org, err := eventOrg(ctx, s.db, seq)
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
 		return errNoEvent

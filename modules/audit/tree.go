@@ -85,15 +85,8 @@ func readNodes(ctx context.Context, db bun.IDB, ids []compact.NodeID) ([][]byte,
 	if len(ids) == 0 {
 		return nil, nil
 	}
-	var rows []nodeRow
-	q := db.NewSelect().Model(&rows)
-	q = q.WhereGroup(" AND ", func(q *bun.SelectQuery) *bun.SelectQuery {
-		for _, id := range ids {
-			q = q.WhereOr("(level = ? AND idx = ?)", int16(id.Level), int64(id.Index))
-		}
-		return q
-	})
-	if err := q.Scan(ctx); err != nil {
+	rows, err := selectNodes(ctx, db, ids)
+	if err != nil {
 		return nil, fmt.Errorf("audit: reading tree nodes: %w", database.Translate(err))
 	}
 	byID := make(map[compact.NodeID][]byte, len(rows))
