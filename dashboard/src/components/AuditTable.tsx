@@ -143,6 +143,7 @@ export function AuditTable({
                             seq: e.seq,
                             occurred_at: e.occurred_at,
                             org_id: e.org_id,
+                            org_seq: e.org_seq ?? null,
                             actor_id: e.actor_id,
                             agent_id: e.agent_id,
                             target_type: e.target_type,
