@@ -28,7 +28,7 @@ func TestIntegrationArchiveUnderAppendLoad(t *testing.T) {
 	ctx := context.Background()
 	smallPartitions(t, b.DB, 10)
 	lc := fxtest.NewLifecycle(t)
-	w := newGroupWriter(lc, b.DB, zap.NewNop(), newWriterMetrics(prometheus.NewRegistry()), newFollowHub())
+	w := newGroupWriter(lc, b.DB, zap.NewNop(), newWriterMetrics(prometheus.NewRegistry()), newFollowHub(nil))
 	lc.RequireStart()
 	t.Cleanup(lc.RequireStop)
 	rec := &recorder{writer: w, now: time.Now}

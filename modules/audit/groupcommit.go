@@ -39,7 +39,7 @@ type groupWriter struct {
 	db      *bun.DB
 	log     *zap.Logger
 	metrics *writerMetrics
-	follow  *followHub // woken after each committed batch
+	follow  *followHub // handed each committed batch
 
 	maxBatch     int
 	batchTimeout time.Duration
@@ -183,7 +183,7 @@ func (w *groupWriter) flush(batch []*request) {
 	if err != nil {
 		w.log.Error("audit batch not written; its callers get the error", zap.Int("events", len(rows)), zap.Error(err))
 	} else {
-		w.follow.notify()
+		w.follow.notify(rows) // committed: the rows are the store's values from now on
 	}
 	for _, r := range live {
 		w.answer(r, err)

@@ -83,9 +83,18 @@ func (h *handler) export(w http.ResponseWriter, r *http.Request) {
 		}
 		return rc.Flush()
 	}
-	if q.InSeqOrder {
-		err = h.svc.exportAfter(r.Context(), q.filter, q.AfterSeq, q.Follow, emit)
-	} else {
+	line := func(b []byte) error { // a follower's event shared from memory, encoded as above
+		if _, err := w.Write(b); err != nil {
+			return err
+		}
+		return rc.Flush()
+	}
+	switch {
+	case q.Follow:
+		err = h.svc.exportFollow(r.Context(), q.filter, q.AfterSeq, emit, line)
+	case q.InSeqOrder:
+		err = h.svc.exportAfter(r.Context(), q.filter, q.AfterSeq, emit)
+	default:
 		err = h.svc.export(r.Context(), q.filter, emit)
 	}
 	switch {

@@ -64,7 +64,7 @@ func readOrgHeads(ctx context.Context, db bun.IDB, rows []*eventRow, orgs map[st
 		return orgs, nil
 	}
 	var found []orgHeadRow
-	if err := db.NewSelect().Model(&found).Where("org_id IN (?)", bun.In(missing)).Scan(ctx); err != nil {
+	if err := db.NewSelect().Model(&found).Where("org_id IN (?)", bun.List(missing)).Scan(ctx); err != nil {
 		for _, id := range missing {
 			delete(orgs, id) // not known after all
 		}

@@ -25,7 +25,7 @@ func TestIntegrationAppendsCreateTheMissingPartitions(t *testing.T) {
 	ctx := context.Background()
 	smallPartitions(t, b.DB, 4) // partitions up to seq 60; nothing creates more but the writers
 	lc := fxtest.NewLifecycle(t)
-	w := newGroupWriter(lc, b.DB, zap.NewNop(), newWriterMetrics(prometheus.NewRegistry()), newFollowHub())
+	w := newGroupWriter(lc, b.DB, zap.NewNop(), newWriterMetrics(prometheus.NewRegistry()), newFollowHub(nil))
 	lc.RequireStart()
 	t.Cleanup(lc.RequireStop)
 	rec := &recorder{writer: w, now: time.Now}

@@ -173,5 +173,5 @@ func (s *service) SignCheckpoint(ctx context.Context) (string, error) {
 
 // ExportAfter implements Proofs.
 func (s *service) ExportAfter(ctx context.Context, afterSeq int64, emit func([]Event) error) error {
-	return s.exportAfter(ctx, filter{}, afterSeq, false, emit)
+	return s.exportAfter(ctx, filter{}, afterSeq, emit)
 }

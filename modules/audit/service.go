@@ -85,33 +85,98 @@ func (s *service) export(ctx context.Context, f filter, emit func([]Event) error
 }
 
 // exportAfter calls emit with the events matching f with seq > afterSeq, in seq order, a
-// page at a time (memory bounded by one page); with follow it then waits for new events
-// and emits them as they commit, until ctx ends or the server stops.
-func (s *service) exportAfter(ctx context.Context, f filter, afterSeq int64, follow bool, emit func([]Event) error) error {
+// page at a time (memory bounded by one page).
+func (s *service) exportAfter(ctx context.Context, f filter, afterSeq int64, emit func([]Event) error) error {
 	if err := s.scope(ctx, &f); err != nil {
 		return err
 	}
-	if follow { // the headers at once: a follower may wait long for its first event
-		if err := emit(nil); err != nil {
-			return err
-		}
+	_, err := s.readAfter(ctx, f, afterSeq, emit)
+	return err
+}
+
+// exportFollow is exportAfter that then waits for new events and writes them as they
+// commit, until ctx ends or the server stops. Events of this replica's group-commit batches
+// come from the follow hub's memory when they line up with what the follower has read
+// (line: one encoded NDJSON line, shared); anything else from the store (emit).
+func (s *service) exportFollow(ctx context.Context, f filter, afterSeq int64, emit func([]Event) error, line func([]byte) error) error {
+	if err := s.scope(ctx, &f); err != nil {
+		return err
 	}
+	if err := emit(nil); err != nil { // the headers at once: a follower may wait long for its first event
+		return err
+	}
+	fromStore := func(page []Event) error {
+		s.follow.fromStore.Add(float64(len(page)))
+		return emit(page)
+	}
+	// pos: every event matching f up to pos has been written, none after it.
+	pos := afterSeq
 	for {
-		rows, err := s.repo.pageAfter(ctx, f, afterSeq, exportPageSize)
+		// Every batch handed over by now has committed, so the read holds its matches.
+		mark := s.follow.lastSeq()
+		read, err := s.readAfter(ctx, f, pos, fromStore)
 		if err != nil {
 			return err
 		}
+		pos = max(read, mark)
+		more, err := s.followMemory(ctx, &f, &pos, line)
+		if err != nil || !more {
+			return err
+		}
+	}
+}
+
+// readAfter emits the events matching f after pos from the store, a page at a time, until a
+// page is not full, and returns the last seq emitted (pos if none).
+func (s *service) readAfter(ctx context.Context, f filter, pos int64, emit func([]Event) error) (int64, error) {
+	for {
+		rows, err := s.repo.pageAfter(ctx, f, pos, exportPageSize)
+		if err != nil {
+			return pos, err
+		}
 		if len(rows) > 0 {
 			if err := emit(toEvents(rows)); err != nil {
-				return err
+				return pos, err
 			}
-			afterSeq = rows[len(rows)-1].Seq
+			pos = rows[len(rows)-1].Seq
 		}
-		if len(rows) == exportPageSize {
+		if len(rows) < exportPageSize {
+			return pos, nil
+		}
+	}
+}
+
+// followMemory writes the kept batches that continue the follower's position, waiting for
+// new ones, and advances pos. It returns true when the store must be read: a gap (events
+// written by RecordTx or another replica), a batch no longer kept (a follower behind), or no
+// wake-up within followPoll; false when the follower must end.
+func (s *service) followMemory(ctx context.Context, f *filter, pos *int64, line func([]byte) error) (bool, error) {
+	for {
+		b, newer, wake := s.follow.next(*pos)
+		if b != nil {
+			lines := b.encoded()
+			for i, r := range b.rows {
+				if r.Seq <= *pos || !followMatches(f, r) {
+					continue
+				}
+				if lines[i] == nil {
+					*pos = r.Seq - 1
+					return true, nil
+				}
+				if err := line(lines[i]); err != nil {
+					return false, err
+				}
+				s.follow.fromMemory.Inc()
+			}
+			*pos = b.last
 			continue
 		}
-		if !follow || !s.follow.wait(ctx) {
-			return nil
+		if newer {
+			return true, nil
+		}
+		woken, ok := s.follow.wait(ctx, wake)
+		if !ok || !woken {
+			return ok, nil
 		}
 	}
 }
