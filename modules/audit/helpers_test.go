@@ -143,7 +143,7 @@ func tamper(t *testing.T, b testenv.Backend, stmts ...string) {
 				return err
 			}
 		} else {
-			for _, trg := range []string{"audit_events_no_update", "audit_events_no_delete"} {
+			for _, trg := range []string{"audit_events_no_update", "audit_events_no_delete", "audit_tree_nodes_no_delete"} {
 				if _, err := tx.ExecContext(ctx, "DROP TRIGGER IF EXISTS "+trg); err != nil {
 					return err
 				}

@@ -166,6 +166,15 @@ func verifyExport(export io.Reader, checkpoint []byte, vkey string, fr *Frontier
 		return LogReport{}, err
 	}
 	c := newLogChecker(cp, fr)
+	if err := readExport(export, c.add); err != nil {
+		return LogReport{}, err
+	}
+	return c.finish(), nil
+}
+
+// readExport hands each event of an NDJSON export (blank lines skipped), as the row it was
+// read from, to add until add returns false or the export ends.
+func readExport(export io.Reader, add func(*eventRow) bool) error {
 	sc := bufio.NewScanner(export)
 	sc.Buffer(make([]byte, 64<<10), maxExportLine)
 	line := 0
@@ -176,16 +185,16 @@ func verifyExport(export io.Reader, checkpoint []byte, vkey string, fr *Frontier
 		}
 		var e Event
 		if err := json.Unmarshal(sc.Bytes(), &e); err != nil {
-			return LogReport{}, fmt.Errorf("export line %d: not an audit event: %w", line, err)
+			return fmt.Errorf("export line %d: not an audit event: %w", line, err)
 		}
-		if !c.add(fromEvent(&e)) {
-			break
+		if !add(fromEvent(&e)) {
+			return nil
 		}
 	}
 	if err := sc.Err(); err != nil {
-		return LogReport{}, fmt.Errorf("reading the export: %w", err)
+		return fmt.Errorf("reading the export: %w", err)
 	}
-	return c.finish(), nil
+	return nil
 }
 
 // fromEvent is the row an exported event was read from.

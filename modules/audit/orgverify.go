@@ -1,9 +1,6 @@
 package audit
 
 import (
-	"bufio"
-	"bytes"
-	"encoding/json"
 	"fmt"
 	"io"
 
@@ -63,24 +60,8 @@ func verifyOrgExport(export io.Reader, orgID string) (OrgReport, error) {
 		return OrgReport{}, fmt.Errorf("the organization id is not a UUID")
 	}
 	c := &orgChecker{org: org, rep: OrgReport{OK: true, OrgID: org}}
-	sc := bufio.NewScanner(export)
-	sc.Buffer(make([]byte, 64<<10), maxExportLine)
-	line := 0
-	for sc.Scan() {
-		line++
-		if len(bytes.TrimSpace(sc.Bytes())) == 0 {
-			continue
-		}
-		var e Event
-		if err := json.Unmarshal(sc.Bytes(), &e); err != nil {
-			return OrgReport{}, fmt.Errorf("export line %d: not an audit event: %w", line, err)
-		}
-		if !c.add(fromEvent(&e)) {
-			break
-		}
-	}
-	if err := sc.Err(); err != nil {
-		return OrgReport{}, fmt.Errorf("reading the export: %w", err)
+	if err := readExport(export, c.add); err != nil {
+		return OrgReport{}, err
 	}
 	return c.rep, nil
 }
