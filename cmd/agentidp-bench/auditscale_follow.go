@@ -7,7 +7,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"net/url"
 	"strings"
 	"sync"
 	"time"
@@ -96,17 +95,7 @@ func measureFollow(ctx context.Context, o auditScaleOptions, base, adminID, admi
 			return err
 		}
 	}
-	tokenURL := base + "/api/v1/token"
-	tokenReq := func(w int) (*http.Request, error) {
-		a := agents[w%len(agents)]
-		req, err := http.NewRequest(http.MethodPost, tokenURL, strings.NewReader("grant_type=client_credentials"))
-		if err != nil {
-			return nil, err
-		}
-		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-		req.SetBasicAuth(url.QueryEscape(a.id), url.QueryEscape(a.secret))
-		return req, nil
-	}
+	tokenReq := secretTokenRequest(base+"/api/v1/token", agents)
 	fmt.Printf("\nfollow: POST /api/v1/token, %d connections, %d agents, %s measured per window after 2 s of warm-up (%s)\n",
 		o.conns, o.agents, o.followWindow, machineState())
 	fmt.Println("| round | followers | tokens | tokens/s | p50 | p99 | errors | server CPU µs/token | PostgreSQL CPU µs/token (bench db backends) | events after the head | each follower received | in order | idle |")

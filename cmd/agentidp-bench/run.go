@@ -124,6 +124,21 @@ func measureCeiling(ctx context.Context, o options, alg string, rdb *redis.Clien
 
 type agentCred struct{ id, secret, token string }
 
+// secretTokenRequest builds the w-th connection's client_credentials request to tokenURL,
+// authenticated by an agent's secret (HTTP Basic), the agents taken in turn.
+func secretTokenRequest(tokenURL string, agents []agentCred) func(w int) (*http.Request, error) {
+	return func(w int) (*http.Request, error) {
+		a := agents[w%len(agents)]
+		req, err := http.NewRequest(http.MethodPost, tokenURL, strings.NewReader("grant_type=client_credentials"))
+		if err != nil {
+			return nil, err
+		}
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		req.SetBasicAuth(url.QueryEscape(a.id), url.QueryEscape(a.secret))
+		return req, nil
+	}
+}
+
 // serverRun is one run of a binary on one algorithm's scenarios.
 type serverRun struct {
 	build
@@ -202,16 +217,7 @@ func measureServer(ctx context.Context, o options, sr serverRun) ([]row, error) 
 	tokenURL := base + "/api/v1/token"
 	var rows []row
 	if o.wants("token") {
-		rows = append(rows, scenario("token-"+alg, "POST /api/v1/token ("+alg+")", func(w int) (*http.Request, error) {
-			a := agents[w%len(agents)]
-			req, err := http.NewRequest(http.MethodPost, tokenURL, strings.NewReader("grant_type=client_credentials"))
-			if err != nil {
-				return nil, err
-			}
-			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-			req.SetBasicAuth(url.QueryEscape(a.id), url.QueryEscape(a.secret))
-			return req, nil
-		}))
+		rows = append(rows, scenario("token-"+alg, "POST /api/v1/token ("+alg+")", secretTokenRequest(tokenURL, agents)))
 		if a, err := scrapeAudit(base); err == nil {
 			fmt.Fprintf(os.Stderr, "audit group commit (%s %s run, whole server life): %.0f batches, mean %.1f events, mean write %.2f ms\n",
 				sr.label, alg, a.batches, a.meanSize(), a.meanWriteMillis())
